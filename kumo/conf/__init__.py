@@ -1,0 +1,16 @@
+"""kumo's configuration: every option group registered on oslo.config's global CONF.
+
+Services use the global ``cfg.CONF`` because oslo.messaging registers some of
+its own options only there.
+"""
+
+from oslo_config import cfg
+
+from kumo.conf import api, compute, console, database, default, upgrade_levels
+
+CONF = cfg.CONF
+
+_MODULES = (default, database, api, compute, console, upgrade_levels)
+
+for _module in _MODULES:
+    _module.register_opts(CONF)

@@ -1,0 +1,68 @@
+"""[DEFAULT] options shared by every kumo service."""
+
+import socket
+
+from oslo_config import cfg
+
+opts = [
+    cfg.StrOpt(
+        "host",
+        default=socket.gethostname(),
+        sample_default="<current_hostname>",
+        help="Name of this host: the service rows this process registers and "
+        "the RPC topic suffix (compute.<host>) use it.",
+    ),
+    cfg.StrOpt(
+        "state_path",
+        default="/var/lib/kumo",
+        help="Top-level directory for the state kumo keeps on this host.",
+    ),
+    cfg.IntOpt(
+        "report_interval",
+        default=10,
+        min=1,
+        help="Seconds between two heartbeats of a service. Must be smaller than "
+        "service_down_time.",
+    ),
+    cfg.IntOpt(
+        "service_down_time",
+        default=60,
+        min=1,
+        help="A service whose last heartbeat is older than this many seconds is down.",
+    ),
+    cfg.IntOpt(
+        "graceful_shutdown_timeout",
+        default=60,
+        min=0,
+        help="On SIGTERM a service stops taking new work and waits at most this "
+        "many seconds for work in flight before it exits.",
+    ),
+    cfg.StrOpt(
+        "rpc_executor",
+        default="threading",
+        choices=["threading", "eventlet"],
+        help="How RPC servers dispatch incoming messages: native threads "
+        "(default) or eventlet green threads (needs the eventlet extra and a "
+        "monkey-patched process).",
+    ),
+    cfg.IntOpt(
+        "rpc_executor_workers",
+        default=64,
+        min=1,
+        help="Size of the pool that runs incoming RPC messages in parallel.",
+    ),
+    cfg.IntOpt(
+        "periodic_interval",
+        default=10,
+        min=1,
+        help="Seconds between runs of the periodic task loop.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(opts)
+
+
+def list_opts() -> dict:
+    return {"DEFAULT": opts}

@@ -1,0 +1,72 @@
+"""Typed errors with a user-facing message and the HTTP code the API answers with."""
+
+from __future__ import annotations
+
+
+class KumoException(Exception):
+    """Base of every kumo error.
+
+    Subclasses set ``msg_fmt`` (formatted with the keyword arguments) and
+    ``code`` (the HTTP status the API layer turns it into).
+    """
+
+    msg_fmt = "An unknown error occurred."
+    code = 500
+
+    def __init__(self, message: str | None = None, **kwargs: object) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+
+class Invalid(KumoException):
+    msg_fmt = "Invalid input: %(reason)s"
+    code = 400
+
+
+class NotFound(KumoException):
+    msg_fmt = "Resource could not be found."
+    code = 404
+
+
+class Conflict(KumoException):
+    msg_fmt = "Conflict: %(reason)s"
+    code = 409
+
+
+class Forbidden(KumoException):
+    msg_fmt = "Forbidden: %(reason)s"
+    code = 403
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."
+
+
+class HostBinaryNotFound(NotFound):
+    msg_fmt = "Could not find binary %(binary)s on host %(host)s."
+
+
+class ServiceExists(Conflict):
+    msg_fmt = "Service with host %(host)s binary %(binary)s exists."
+
+
+class DBAccessForbidden(KumoException):
+    msg_fmt = (
+        "%(binary)s may not open the database: only kumo-conductor and "
+        "kumo-manage do. Read and write through the conductor's RPC API."
+    )
+
+
+class ServiceUnavailable(KumoException):
+    msg_fmt = "%(service)s did not answer within %(timeout)s s (%(method)s); is it running?"
+    code = 503
+
+
+class ConfigError(KumoException):
+    msg_fmt = "Configuration error: %(reason)s"
