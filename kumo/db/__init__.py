@@ -1,0 +1,1 @@
+"""SQL database layer; imported by kumo.conductor and kumo.cmd.manage only."""

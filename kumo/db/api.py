@@ -1,0 +1,316 @@
+"""Engine and session handling, and the service queries.
+
+Only kumo-conductor and kumo-manage may open the database; :func:`get_engine`
+refuses every other binary. Query functions return plain dicts (column name to
+value, DateTime columns as naive UTC datetimes), never ORM objects, so nothing
+outside ``kumo.db`` holds a live database handle. Other query families live in
+their own modules next to this one and use :func:`session` from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import uuid as uuid_lib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, exc, orm, pool
+from sqlalchemy.engine import URL, Engine, make_url
+
+from kumo import exception, process
+from kumo.conf import CONF
+from kumo.db import models
+from kumo.db.clock import utcnow
+
+__all__ = [
+    "ALLOWED_BINARIES",
+    "get_engine",
+    "is_duplicate_entry",
+    "reset_engine",
+    "service_create",
+    "service_destroy",
+    "service_get",
+    "service_get_all",
+    "service_get_by_host_and_binary",
+    "service_get_by_uuid",
+    "service_heartbeat",
+    "service_update",
+    "session",
+    "utcnow",
+]
+
+ALLOWED_BINARIES = frozenset({"kumo-conductor", "kumo-manage"})
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+# --- engine ------------------------------------------------------------------------------
+
+
+def get_engine() -> Engine:
+    """The process-wide engine for ``[database] connection``, built on first use.
+
+    :raises DBAccessForbidden: this process is not kumo-conductor or kumo-manage.
+    """
+    # Checked on every call, not just the first, so a cached engine never leaks
+    # to a process that should not have it.
+    if process.binary() not in ALLOWED_BINARIES:
+        raise exception.DBAccessForbidden(binary=process.binary())
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = _create_engine(CONF.database.connection)
+    return _engine
+
+
+def reset_engine() -> None:
+    """Dispose of the engine and forget it; the next get_engine() reads the config again."""
+    global _engine
+    with _engine_lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = None
+
+
+def _create_engine(connection: str) -> Engine:
+    url = make_url(connection)
+    if url.get_backend_name() == "sqlite":
+        return _create_sqlite_engine(url)
+    return sa.create_engine(
+        url,
+        pool_size=CONF.database.max_pool_size,
+        max_overflow=CONF.database.max_overflow,
+        # Drop connections the server closed while they sat in the pool (restarts,
+        # MySQL's wait_timeout) instead of failing the next request with them.
+        pool_pre_ping=True,
+        pool_recycle=3600,
+        echo=CONF.database.connection_debug,
+    )
+
+
+def _is_sqlite_memory(url: URL) -> bool:
+    return url.database in (None, "", ":memory:")
+
+
+def _create_sqlite_engine(url: URL) -> Engine:
+    in_memory = _is_sqlite_memory(url)
+    if in_memory:
+        # One connection shared by every thread, or each would see its own empty database.
+        engine = sa.create_engine(
+            url,
+            poolclass=pool.StaticPool,
+            connect_args={"check_same_thread": False},
+            echo=CONF.database.connection_debug,
+        )
+    else:
+        directory = os.path.dirname(os.path.abspath(url.database))
+        os.makedirs(directory, exist_ok=True)
+        engine = sa.create_engine(url, echo=CONF.database.connection_debug)
+
+    wal = CONF.database.sqlite_wal and not in_memory
+    busy_timeout = int(CONF.database.sqlite_busy_timeout)
+
+    @event.listens_for(engine, "connect")
+    def _set_sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # Safe with WAL (a power cut may lose the last commits, never corrupt).
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+    return engine
+
+
+# --- sessions and helpers ----------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def session() -> Iterator[orm.Session]:
+    """A Session in a transaction: committed when the block ends, rolled back if it raises."""
+    with orm.Session(bind=get_engine(), expire_on_commit=False) as db_session:
+        with db_session.begin():
+            yield db_session
+
+
+def is_duplicate_entry(error: exc.IntegrityError) -> bool:
+    """Whether an IntegrityError is a unique-constraint violation (on any backend)."""
+    orig = error.orig
+    if getattr(orig, "pgcode", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    args = getattr(orig, "args", ())
+    if args and args[0] == 1062:  # MySQL ER_DUP_ENTRY
+        return True
+    return "UNIQUE constraint failed" in str(orig)  # SQLite
+
+
+def _row(db_session: orm.Session, statement: sa.Select) -> dict[str, Any] | None:
+    row = db_session.execute(statement).mappings().one_or_none()
+    return None if row is None else dict(row)
+
+
+# --- services ----------------------------------------------------------------------------
+
+_services = models.Service.__table__
+
+
+def _live_services() -> sa.Select:
+    return sa.select(_services).where(_services.c.deleted == 0)
+
+
+def _service_get(db_session: orm.Session, service_id: int) -> dict[str, Any]:
+    row = _row(db_session, _live_services().where(_services.c.id == service_id))
+    if row is None:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return row
+
+
+def _update_live_service(
+    db_session: orm.Session, service_id: int, values: Mapping[str, Any]
+) -> None:
+    result = db_session.execute(
+        sa.update(_services)
+        .where(_services.c.id == service_id, _services.c.deleted == 0)
+        .values(**values)
+    )
+    if result.rowcount == 0:
+        raise exception.ServiceNotFound(service_id=service_id)
+
+
+def service_create(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Insert a service row; ``uuid`` is generated when not given.
+
+    :raises ServiceExists: a live service with the same host and binary exists.
+    """
+    values = dict(values)
+    values.setdefault("uuid", str(uuid_lib.uuid4()))
+    try:
+        with session() as db_session:
+            result = db_session.execute(sa.insert(_services).values(**values))
+            return _service_get(db_session, result.inserted_primary_key[0])
+    except exc.IntegrityError as error:
+        if is_duplicate_entry(error):
+            raise exception.ServiceExists(
+                host=values.get("host"), binary=values.get("binary")
+            ) from error
+        raise
+
+
+def service_get(service_id: int) -> dict[str, Any]:
+    """The live service with this id.
+
+    :raises ServiceNotFound: there is none.
+    """
+    with session() as db_session:
+        return _service_get(db_session, service_id)
+
+
+def service_get_by_uuid(uuid: str) -> dict[str, Any]:
+    """The live service with this uuid.
+
+    :raises ServiceNotFound: there is none.
+    """
+    with session() as db_session:
+        row = _row(db_session, _live_services().where(_services.c.uuid == uuid))
+    if row is None:
+        raise exception.ServiceNotFound(service_id=uuid)
+    return row
+
+
+def service_get_by_host_and_binary(host: str, binary: str) -> dict[str, Any]:
+    """The live service ``binary`` on ``host``.
+
+    :raises HostBinaryNotFound: there is none.
+    """
+    with session() as db_session:
+        row = _row(
+            db_session,
+            _live_services().where(_services.c.host == host, _services.c.binary == binary),
+        )
+    if row is None:
+        raise exception.HostBinaryNotFound(host=host, binary=binary)
+    return row
+
+
+def service_get_all(
+    binary: str | None = None, host: str | None = None, include_disabled: bool = True
+) -> list[dict[str, Any]]:
+    """Live services, optionally only of one binary and/or host, ordered by id."""
+    statement = _live_services().order_by(_services.c.id)
+    if binary is not None:
+        statement = statement.where(_services.c.binary == binary)
+    if host is not None:
+        statement = statement.where(_services.c.host == host)
+    if not include_disabled:
+        statement = statement.where(_services.c.disabled == sa.false())
+    with session() as db_session:
+        return [dict(row) for row in db_session.execute(statement).mappings()]
+
+
+def service_update(service_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Change columns of a live service and return the updated row.
+
+    :raises ServiceNotFound: there is no live service with this id.
+    :raises ServiceExists: the change would duplicate another service's host and binary.
+    """
+    try:
+        with session() as db_session:
+            _update_live_service(db_session, service_id, values)
+            return _service_get(db_session, service_id)
+    except exc.IntegrityError as error:
+        if is_duplicate_entry(error):
+            raise exception.ServiceExists(
+                host=values.get("host"), binary=values.get("binary")
+            ) from error
+        raise
+
+
+def service_heartbeat(service_id: int) -> dict[str, Any]:
+    """Record that the service reported in: last_seen_up = now, report_count + 1.
+
+    One UPDATE, so concurrent heartbeats never lose a count. The time is this
+    process's clock (the conductor's), so all services are judged by one clock.
+
+    :raises ServiceNotFound: there is no live service with this id.
+    """
+    now = utcnow()
+    with session() as db_session:
+        _update_live_service(
+            db_session,
+            service_id,
+            {
+                "last_seen_up": now,
+                "report_count": _services.c.report_count + 1,
+                "updated_at": now,
+            },
+        )
+        return _service_get(db_session, service_id)
+
+
+def service_destroy(service_id: int) -> None:
+    """Soft-delete a service and the compute nodes it manages.
+
+    The host and binary are then free for a new service row.
+
+    :raises ServiceNotFound: there is no live service with this id.
+    """
+    now = utcnow()
+    compute_nodes = models.ComputeNode.__table__
+    with session() as db_session:
+        _update_live_service(
+            db_session, service_id, {"deleted": _services.c.id, "deleted_at": now}
+        )
+        db_session.execute(
+            sa.update(compute_nodes)
+            .where(compute_nodes.c.service_id == service_id, compute_nodes.c.deleted == 0)
+            .values(deleted=compute_nodes.c.id, deleted_at=now)
+        )
