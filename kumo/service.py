@@ -1,0 +1,190 @@
+"""The service framework every kumo daemon runs on.
+
+A :class:`Service` registers its row through the conductor, heartbeats every
+``report_interval``, serves its manager on the bus (when it has a topic),
+runs the manager's periodic tasks, and on SIGTERM stops taking new work,
+lets work in flight finish within ``graceful_shutdown_timeout`` and exits 0.
+Broker outages are survived: oslo.messaging reconnects the RPC server by
+itself, and a failed heartbeat is logged and retried on the next round.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from typing import Any, Protocol
+
+import oslo_messaging as messaging
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from kumo import context as kumo_context
+from kumo import exception, rpc
+from kumo.conductor import rpcapi as conductor_rpcapi
+from kumo.manager import Manager
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+# Bumped when a service starts to behave differently in a way others must know.
+SERVICE_VERSION = 1
+
+# Until the first registration succeeds, retry this often (seconds).
+REGISTER_RETRY_INTERVAL = 1.0
+
+
+class Listener(Protocol):
+    """Something besides RPC a service serves, e.g. an HTTP server."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wait(self) -> None: ...
+
+
+class Service:
+    """One kumo daemon: its service row, heartbeat, RPC server and periodic tasks."""
+
+    def __init__(self, binary: str, topic: str | None = None,
+                 manager: Manager | None = None, host: str | None = None,
+                 listeners: tuple[Listener, ...] = ()) -> None:
+        self.binary = binary
+        self.topic = topic
+        self.host = host or CONF.host
+        self.manager = manager or Manager(host=self.host, binary=binary)
+        self.manager.binary = binary
+        self.listeners = listeners
+        self.service_ref: Any = None
+        self._stopping = threading.Event()
+        self._rpc_server: messaging.MessageHandlingServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._context = kumo_context.get_admin_context()
+        self._conductor: conductor_rpcapi.ConductorAPI | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        LOG.info("Starting %s on %s (topic %s)", self.binary, self.host, self.topic)
+        rpc.init()
+        # Heartbeats must not hang longer than a report interval when the
+        # conductor or the broker is away; the next round retries.
+        self._conductor = conductor_rpcapi.ConductorAPI(timeout=max(CONF.report_interval, 5))
+        self.manager.init_host()
+        if self.topic:
+            target = messaging.Target(topic=self.topic, server=self.host,
+                                      version=self.manager.target.version)
+            endpoints = [self.manager, rpc.BaseEndpoint(self.binary, self.host)]
+            self._rpc_server = rpc.get_server(target, endpoints)
+            self._rpc_server.start()
+        for listener in self.listeners:
+            listener.start()
+        self._spawn(self._heartbeat_loop, "heartbeat")
+        self._spawn(self._periodic_loop, "periodic")
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Stop taking work, wait for work in flight; False if it overran ``timeout``."""
+        timeout = CONF.graceful_shutdown_timeout if timeout is None else timeout
+        LOG.info("Stopping %s: no new work, waiting up to %ss for work in flight",
+                 self.binary, timeout)
+        self._stopping.set()
+        if self._rpc_server is not None:
+            self._rpc_server.stop()
+        for listener in self.listeners:
+            listener.stop()
+        drained = _join_within(self._drain, timeout)
+        if not drained:
+            LOG.error("%s: work in flight did not finish within %ss", self.binary, timeout)
+        return drained
+
+    def _drain(self) -> None:
+        if self._rpc_server is not None:
+            self._rpc_server.wait()
+        for listener in self.listeners:
+            listener.wait()
+        for thread in self._threads:
+            thread.join()
+        self.manager.cleanup_host()
+
+    def _spawn(self, target: Any, name: str) -> None:
+        thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # -- heartbeat -----------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stopping.is_set():
+            interval = CONF.report_interval
+            try:
+                self.report_state()
+            except Exception as exc:  # keep beating through any outage
+                LOG.warning("%s could not report its state: %s", self.binary, exc)
+                if self.service_ref is None:
+                    interval = REGISTER_RETRY_INTERVAL
+            self._stopping.wait(interval)
+
+    def report_state(self) -> None:
+        """Register the service row if needed, then record a heartbeat."""
+        assert self._conductor is not None
+        if self.service_ref is None:
+            self.service_ref = self._conductor.service_register(
+                self._context, self.host, self.binary, self.topic, SERVICE_VERSION)
+            LOG.info("%s registered as service %s", self.binary, self.service_ref.id)
+        try:
+            self.service_ref = self._conductor.service_heartbeat(
+                self._context, self.service_ref.id)
+        except exception.ServiceNotFound:
+            # An operator deleted the row; register again next round.
+            LOG.warning("Service row of %s on %s was deleted; registering again",
+                        self.binary, self.host)
+            self.service_ref = None
+            raise
+
+    # -- periodic tasks ------------------------------------------------------
+
+    def _periodic_loop(self) -> None:
+        while not self._stopping.wait(CONF.periodic_interval):
+            try:
+                self.manager.periodic_tasks(self._context)
+            except Exception:
+                LOG.exception("%s: a periodic task failed", self.binary)
+
+
+def _join_within(work: Any, timeout: float) -> bool:
+    thread = threading.Thread(target=work, name="drain", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return not thread.is_alive()
+
+
+def serve(service: Service) -> None:
+    """Run ``service`` until SIGTERM or SIGINT, then stop it gracefully and exit."""
+    stop_requested = threading.Event()
+
+    def _on_signal(signum: int, frame: Any) -> None:
+        LOG.info("%s received %s", service.binary, signal.Signals(signum).name)
+        stop_requested.set()
+
+    def _on_hup(signum: int, frame: Any) -> None:
+        LOG.info("%s received SIGHUP: reloading mutable options", service.binary)
+        CONF.mutate_config_files()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGHUP, _on_hup)
+    started = time.monotonic()
+    try:
+        service.start()
+    except Exception:
+        LOG.exception("%s failed to start", service.binary)
+        sys.exit(1)
+    LOG.info("%s started in %.2fs", service.binary, time.monotonic() - started)
+    while not stop_requested.wait(0.5):
+        pass
+    drained = service.stop()
+    rpc.cleanup()
+    LOG.info("%s stopped", service.binary)
+    sys.exit(0 if drained else 1)
