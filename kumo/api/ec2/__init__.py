@@ -1,0 +1,1 @@
+"""The EC2 Query API served on :8773."""

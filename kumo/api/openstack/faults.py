@@ -1,0 +1,47 @@
+"""The one place errors become the Compute API's error bodies."""
+
+from __future__ import annotations
+
+import json
+
+import webob
+
+from kumo import exception
+
+# HTTP status -> the key the Compute API wraps its error in.
+_FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    406: "notAcceptable",
+    409: "conflict",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+
+def fault_response(code: int, message: str) -> webob.Response:
+    name = _FAULT_NAMES.get(code, "computeFault")
+    body = {name: {"code": code, "message": message}}
+    return webob.Response(
+        status=code,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        charset="utf-8",
+    )
+
+
+def from_exception(exc: Exception) -> webob.Response:
+    """The response for ``exc``: its own code and message for kumo errors,
+    a bare 500 computeFault (no traceback) for anything else."""
+    if isinstance(exc, exception.KumoException):
+        return fault_response(exc.code, exc.message)
+    return fault_response(
+        500, "Unexpected API Error. Please report this at your cloud operator's "
+        "and attach the request id of this call."
+    )

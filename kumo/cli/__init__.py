@@ -1,0 +1,1 @@
+"""The `kumo` user CLI, nova-style, over the REST API."""

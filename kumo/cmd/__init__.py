@@ -1,0 +1,1 @@
+"""Console scripts: one module per kumo command."""

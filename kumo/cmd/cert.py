@@ -1,0 +1,13 @@
+"""kumo-cert: the X.509 certificate authority."""
+
+from kumo.cmd import common
+
+BINARY = "kumo-cert"
+
+
+def main() -> None:
+    common.prepare(BINARY)
+    from kumo import service
+    from kumo.cert import manager, rpcapi
+
+    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC, manager=manager.CertManager()))

@@ -1,0 +1,36 @@
+"""What every kumo console script does first: configuration, logging, identity."""
+
+from __future__ import annotations
+
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+import kumo
+from kumo import concurrency, exception, objects, process
+from kumo import conf as _conf  # noqa: F401  (registers kumo's options)
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+def prepare(binary: str, argv: list[str] | None = None) -> None:
+    """Parse ``--config-file``/``--config-dir`` and the command line, set up logging.
+
+    Exits with a message on a configuration the process cannot run with.
+    """
+    logging.register_options(CONF)
+    logging.set_defaults(
+        default_log_levels=[*logging.get_default_log_levels(), "alembic=WARN"])
+    CONF(sys.argv[1:] if argv is None else argv, project="kumo", prog=binary,
+         version=kumo.__version__)
+    logging.setup(CONF, "kumo")
+    process.set_binary(binary)
+    objects.register_all()
+    if CONF.rpc_executor == "eventlet" and not concurrency.eventlet_requested():
+        error = exception.ConfigError(
+            reason="rpc_executor = eventlet needs KUMO_EVENTLET=1 in the service's "
+            "environment, so the process is monkey-patched before it starts"
+        )
+        sys.exit(f"{binary}: {error}")

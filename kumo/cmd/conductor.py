@@ -1,0 +1,14 @@
+"""kumo-conductor: database access and long-running task orchestration."""
+
+from kumo.cmd import common
+
+BINARY = "kumo-conductor"
+
+
+def main() -> None:
+    common.prepare(BINARY)
+    from kumo import service
+    from kumo.conductor import manager, rpcapi
+
+    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC,
+                                  manager=manager.ConductorManager()))

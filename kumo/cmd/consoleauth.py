@@ -1,0 +1,14 @@
+"""kumo-consoleauth: issues and checks console tokens."""
+
+from kumo.cmd import common
+
+BINARY = "kumo-consoleauth"
+
+
+def main() -> None:
+    common.prepare(BINARY)
+    from kumo import service
+    from kumo.consoleauth import manager, rpcapi
+
+    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC,
+                                  manager=manager.ConsoleAuthManager()))

@@ -1,0 +1,13 @@
+"""kumo-network: fixed and floating IPs, bridges, DHCP, security groups."""
+
+from kumo.cmd import common
+
+BINARY = "kumo-network"
+
+
+def main() -> None:
+    common.prepare(BINARY)
+    from kumo import service
+    from kumo.network import manager, rpcapi
+
+    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC, manager=manager.NetworkManager()))

@@ -1,0 +1,1 @@
+"""kumo-compute: runs servers on one hypervisor host through a virt driver."""

@@ -1,0 +1,1 @@
+"""kumo-conductor: the only service that opens the SQL database."""

@@ -1,0 +1,1 @@
+"""kumo-consoleauth: issues and checks short-lived console tokens."""

@@ -1,0 +1,1 @@
+"""kumo-network: nova-network-style fixed/floating IPs, bridges, DHCP, security groups."""

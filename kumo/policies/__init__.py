@@ -1,0 +1,1 @@
+"""oslo.policy defaults in code, one module per API resource."""

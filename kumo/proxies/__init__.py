@@ -1,0 +1,1 @@
+"""Console proxies: noVNC, SPICE HTML5 and XVP VNC."""

@@ -1,0 +1,1 @@
+"""kumo-scheduler: picks hosts: filters, then weighers, over host state from the conductor."""

@@ -1,0 +1,9 @@
+"""kumo-scheduler's RPC endpoint."""
+
+import oslo_messaging as messaging
+
+from kumo import manager
+
+
+class SchedulerManager(manager.Manager):
+    target = messaging.Target(version="1.0")

@@ -1,0 +1,1 @@
+"""The fake driver: no hypervisor, many nodes per process, for tests and scale runs."""
