@@ -1,0 +1,36 @@
+"""Unit-test fixtures: the fake:// bus and an in-memory database, no daemons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from kumo import objects, process, rpc
+from kumo.conf import CONF
+
+objects.register_all()
+
+
+@pytest.fixture
+def fake_bus() -> Iterator[None]:
+    """oslo.messaging's in-process fake transport, fresh for one test."""
+    rpc.cleanup()
+    CONF.set_override("transport_url", "fake:/")
+    yield
+    rpc.cleanup()
+    CONF.clear_override("transport_url")
+
+
+@pytest.fixture
+def conductor_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process may open the database (as kumo-conductor); a fresh in-memory one."""
+    from kumo.db import api, migration
+
+    monkeypatch.setattr(process, "_binary", "kumo-conductor")
+    api.reset_engine()
+    CONF.set_override("connection", "sqlite://", group="database")
+    migration.db_sync()
+    yield
+    api.reset_engine()
+    CONF.clear_override("connection", group="database")
