@@ -70,3 +70,8 @@ class ServiceUnavailable(KumoException):
 
 class ConfigError(KumoException):
     msg_fmt = "Configuration error: %(reason)s"
+
+
+class BusUnavailable(KumoException):
+    msg_fmt = "The message bus could not deliver %(method)s: %(reason)s"
+    code = 503

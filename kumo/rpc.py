@@ -29,15 +29,19 @@ _transport: messaging.Transport | None = None
 _notification_transport: messaging.Transport | None = None
 
 
-def init(conf: cfg.ConfigOpts = CONF) -> None:
-    """Create this process's transports (idempotent)."""
+def init(conf: cfg.ConfigOpts = CONF, url: str | None = None) -> None:
+    """Create this process's transports (idempotent).
+
+    ``url`` overrides ``transport_url`` (unit tests pass ``fake://``).
+    """
     global _transport, _notification_transport
     with _lock:
         if _transport is None:
-            _transport = messaging.get_rpc_transport(conf, allowed_remote_exmods=ALLOWED_EXMODS)
+            _transport = messaging.get_rpc_transport(
+                conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
         if _notification_transport is None:
             _notification_transport = messaging.get_notification_transport(
-                conf, allowed_remote_exmods=ALLOWED_EXMODS
+                conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS
             )
 
 
@@ -81,13 +85,17 @@ class RequestContextSerializer(messaging.Serializer):
 
 def get_server(target: messaging.Target, endpoints: list[Any]) -> messaging.MessageHandlingServer:
     """An RPC server for ``target`` dispatching to ``endpoints``."""
+    kwargs: dict[str, Any] = {}
+    if CONF.rpc_executor != "threading":
+        # oslo.messaging warns whenever the argument is given; threading is its default.
+        kwargs["executor"] = CONF.rpc_executor
     return messaging.get_rpc_server(
         get_transport(),
         target,
         endpoints,
-        executor=CONF.rpc_executor,
         serializer=RequestContextSerializer(),
         access_policy=messaging.DefaultRPCAccessPolicy,
+        **kwargs,
     )
 
 
@@ -127,8 +135,12 @@ class RPCAPIBase:
     SERVICE: str
     VERSION: str = "1.0"
 
-    def __init__(self, timeout: float | None = None) -> None:
-        self.timeout = timeout if timeout is not None else CONF.rpc_response_timeout
+    def __init__(self, timeout: float | None = None, retry: int | None = None) -> None:
+        """``timeout`` bounds every call (default ``rpc_response_timeout``);
+        ``retry`` bounds reconnection attempts while the broker is away
+        (``None``: keep trying, as a request must not be lost; a heartbeat
+        passes a small number so it never outlives its interval by much).
+        """
         version_cap = getattr(CONF.upgrade_levels, self.SERVICE, None) or self.VERSION
         target = messaging.Target(topic=self.TOPIC, version="1.0")
         self.client = messaging.get_rpc_client(
@@ -137,10 +149,15 @@ class RPCAPIBase:
             version_cap=version_cap,
             serializer=RequestContextSerializer(),
         )
+        # The client registers rpc_response_timeout, so read it only now.
+        self.timeout = timeout if timeout is not None else CONF.rpc_response_timeout
+        self.retry = retry
 
     def _prepare(self, server: str | None = None, version: str | None = None,
                  timeout: float | None = None, **kwargs: Any) -> messaging.RPCClient:
         kwargs.setdefault("timeout", timeout if timeout is not None else self.timeout)
+        if self.retry is not None:
+            kwargs.setdefault("retry", self.retry)
         if server is not None:
             kwargs["server"] = server
         if version is not None:
@@ -159,6 +176,8 @@ class RPCAPIBase:
             raise exception.ServiceUnavailable(
                 service=service, method=method, timeout=cctxt.timeout
             ) from exc
+        except messaging.MessageDeliveryFailure as exc:
+            raise exception.BusUnavailable(method=method, reason=str(exc)) from exc
 
     def cast(self, ctxt: Any, method: str, args: dict[str, Any] | None = None, *,
              server: str | None = None, version: str | None = None,

@@ -10,6 +10,7 @@ itself, and a failed heartbeat is logged and retried on the next round.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -33,6 +34,13 @@ SERVICE_VERSION = 1
 
 # Until the first registration succeeds, retry this often (seconds).
 REGISTER_RETRY_INTERVAL = 1.0
+
+# Reconnection attempts one heartbeat may make while the broker is away; the
+# next round tries again, so a heartbeat never blocks a stop for long.
+HEARTBEAT_RPC_RETRY = 1
+
+# Closing the bus connections must not hold up the exit of a stopped service.
+RPC_CLEANUP_TIMEOUT = 5.0
 
 
 class Listener(Protocol):
@@ -63,6 +71,7 @@ class Service:
         self._threads: list[threading.Thread] = []
         self._context = kumo_context.get_admin_context()
         self._conductor: conductor_rpcapi.ConductorAPI | None = None
+        self._heartbeat: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -71,7 +80,8 @@ class Service:
         rpc.init()
         # Heartbeats must not hang longer than a report interval when the
         # conductor or the broker is away; the next round retries.
-        self._conductor = conductor_rpcapi.ConductorAPI(timeout=max(CONF.report_interval, 5))
+        self._conductor = conductor_rpcapi.ConductorAPI(
+            timeout=max(CONF.report_interval, 5), retry=HEARTBEAT_RPC_RETRY)
         self.manager.init_host()
         if self.topic:
             target = messaging.Target(topic=self.topic, server=self.host,
@@ -81,7 +91,7 @@ class Service:
             self._rpc_server.start()
         for listener in self.listeners:
             listener.start()
-        self._spawn(self._heartbeat_loop, "heartbeat")
+        self._heartbeat = self._spawn(self._heartbeat_loop, "heartbeat")
         self._spawn(self._periodic_loop, "periodic")
 
     def stop(self, timeout: float | None = None) -> bool:
@@ -104,14 +114,18 @@ class Service:
             self._rpc_server.wait()
         for listener in self.listeners:
             listener.wait()
+        # A periodic task running now is work in flight; a heartbeat is not
+        # (it is bounded by its own timeout and retry, and dies with us).
         for thread in self._threads:
-            thread.join()
+            if thread is not self._heartbeat:
+                thread.join()
         self.manager.cleanup_host()
 
-    def _spawn(self, target: Any, name: str) -> None:
+    def _spawn(self, target: Any, name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)
         thread.start()
         self._threads.append(thread)
+        return thread
 
     # -- heartbeat -----------------------------------------------------------
 
@@ -163,9 +177,16 @@ def _join_within(work: Any, timeout: float) -> bool:
 def serve(service: Service) -> None:
     """Run ``service`` until SIGTERM or SIGINT, then stop it gracefully and exit."""
     stop_requested = threading.Event()
+    started = threading.Event()
 
     def _on_signal(signum: int, frame: Any) -> None:
         LOG.info("%s received %s", service.binary, signal.Signals(signum).name)
+        if not started.is_set():
+            # Still starting (e.g. waiting for the broker): nothing is in
+            # flight yet, so leave at once instead of after the start.
+            # os._exit: the bus library's threads must not hold the exit up.
+            LOG.info("%s stopped before it finished starting", service.binary)
+            os._exit(0)
         stop_requested.set()
 
     def _on_hup(signum: int, frame: Any) -> None:
@@ -175,16 +196,19 @@ def serve(service: Service) -> None:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGHUP, _on_hup)
-    started = time.monotonic()
+    began = time.monotonic()
     try:
         service.start()
     except Exception:
         LOG.exception("%s failed to start", service.binary)
         sys.exit(1)
-    LOG.info("%s started in %.2fs", service.binary, time.monotonic() - started)
+    started.set()
+    LOG.info("%s started in %.2fs", service.binary, time.monotonic() - began)
     while not stop_requested.wait(0.5):
         pass
     drained = service.stop()
-    rpc.cleanup()
+    if not _join_within(rpc.cleanup, RPC_CLEANUP_TIMEOUT):
+        LOG.warning("%s: closing the bus connections took over %ss; exiting anyway",
+                    service.binary, RPC_CLEANUP_TIMEOUT)
     LOG.info("%s stopped", service.binary)
     sys.exit(0 if drained else 1)

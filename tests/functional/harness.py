@@ -360,8 +360,12 @@ class ServiceRow:
         """Seconds since the last heartbeat (the conductor stamps naive UTC)."""
         if self.last_seen_up is None:
             return float("inf")
-        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-        return (now - self.last_seen_up).total_seconds()
+        return (_utcnow() - self.last_seen_up).total_seconds()
+
+
+def _utcnow() -> datetime.datetime:
+    """Now as the conductor stamps it: naive UTC."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
 
 
 class Daemon:
@@ -569,14 +573,16 @@ class Cloud:
     def start(self, binaries: Iterable[str] = BINARIES, timeout: float = 60) -> None:
         """Start ``binaries`` (the conductor first) and wait until all heartbeat."""
         binaries = list(binaries)
+        # Rows of an earlier run may still look up; only heartbeats from now count.
+        since = _utcnow()
         if CONDUCTOR in binaries:
             self.start_daemon(CONDUCTOR)
-            self.wait_up([CONDUCTOR], timeout=timeout)
+            self.wait_up([CONDUCTOR], timeout=timeout, since=since)
         others = [b for b in binaries if b != CONDUCTOR]
         for binary in others:
             self.start_daemon(binary)
         if others:
-            self.wait_up(others, timeout=timeout)
+            self.wait_up(others, timeout=timeout, since=since)
 
     def start_daemon(self, binary: str) -> Daemon:
         daemon = self.daemons.get(binary) or Daemon(self, binary)
@@ -640,16 +646,25 @@ class Cloud:
                 forced_down=bool(forced_down), disabled=bool(disabled))
         return result
 
-    def wait_up(self, binaries: Iterable[str], timeout: float = 60) -> dict[str, ServiceRow]:
-        """Wait until each of ``binaries`` has a row with a fresh heartbeat."""
+    def wait_up(self, binaries: Iterable[str], timeout: float = 60,
+                since: datetime.datetime | None = None) -> dict[str, ServiceRow]:
+        """Wait until each of ``binaries`` has a row with a fresh heartbeat.
+
+        With ``since`` (naive UTC), only a heartbeat stamped after it counts.
+        """
         binaries = list(binaries)
+
+        def heartbeat_after_since(row: ServiceRow) -> bool:
+            return since is None or (row.last_seen_up is not None
+                                     and row.last_seen_up >= since)
 
         def all_up() -> dict[str, ServiceRow] | None:
             self.check_alive()
             rows = self.services()
             fresh = {b: rows[b] for b in binaries
                      if b in rows and rows[b].report_count > 0
-                     and rows[b].age() < SERVICE_DOWN_TIME}
+                     and rows[b].age() < SERVICE_DOWN_TIME
+                     and heartbeat_after_since(rows[b])}
             return fresh if len(fresh) == len(binaries) else None
 
         if not binaries:

@@ -162,6 +162,28 @@ def test_sigterm_stops_every_daemon_with_exit_code_0(cloud: Cloud) -> None:
     print(f"all {len(daemons)} daemons exited 0 within {elapsed:.1f}s of SIGTERM")
 
 
+def test_sigterm_while_the_broker_is_down_still_exits_0(
+        cloud: Cloud, rabbitmq: harness.RabbitMQ) -> None:
+    daemons = [cloud.daemons[binary] for binary in BINARIES]
+    try:
+        rabbitmq.stop()
+        # Let every daemon notice: heartbeats fail and RPC servers start reconnecting.
+        time.sleep(2)
+        for daemon in daemons:
+            daemon.send(signal.SIGTERM)
+        signalled = time.monotonic()
+        codes = {daemon.binary: daemon.wait(max(0.0, signalled + STOP_BOUND - time.monotonic()))
+                 for daemon in daemons}
+        elapsed = time.monotonic() - signalled
+    finally:
+        rabbitmq.start()
+
+    bad = [binary for binary, code in codes.items() if code != 0]
+    assert not bad, (f"exit codes {codes} within {STOP_BOUND}s of SIGTERM with the broker "
+                     f"down (None: still running)\n{cloud.log_tails(bad)}")
+    print(f"broker down: all {len(daemons)} daemons exited 0 within {elapsed:.1f}s of SIGTERM")
+
+
 def test_eventlet_executor_without_kumo_eventlet_is_refused(tmp_path: Path) -> None:
     cloud = Cloud(tmp_path, UNREACHABLE_BUS)
     config = cloud.write_config(tmp_path / "eventlet.conf",

@@ -16,10 +16,9 @@ objects.register_all()
 def fake_bus() -> Iterator[None]:
     """oslo.messaging's in-process fake transport, fresh for one test."""
     rpc.cleanup()
-    CONF.set_override("transport_url", "fake:/")
+    rpc.init(url="fake://")
     yield
     rpc.cleanup()
-    CONF.clear_override("transport_url")
 
 
 @pytest.fixture

@@ -32,14 +32,14 @@ class OldEndpoint(Endpoint):
     target = messaging.Target(version="1.0")
 
 
-class TestAPI(rpc.RPCAPIBase):
+class EchoAPI(rpc.RPCAPIBase):
     TOPIC = "unit-test"
     SERVICE = "scheduler"  # borrows [upgrade_levels] scheduler for its cap
     VERSION = "1.1"
 
 
 def _serve(endpoint: Any) -> Iterator[None]:
-    server = rpc.get_server(messaging.Target(topic=TestAPI.TOPIC, server="h1"),
+    server = rpc.get_server(messaging.Target(topic=EchoAPI.TOPIC, server="h1"),
                             [endpoint, rpc.BaseEndpoint("kumo-test", "h1")])
     server.start()
     yield
@@ -48,12 +48,12 @@ def _serve(endpoint: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def server() -> Iterator[None]:
+def server(fake_bus: None) -> Iterator[None]:
     yield from _serve(Endpoint())
 
 
 @pytest.fixture
-def old_server() -> Iterator[None]:
+def old_server(fake_bus: None) -> Iterator[None]:
     yield from _serve(OldEndpoint())
 
 
@@ -64,14 +64,14 @@ def ctxt() -> context.RequestContext:
 
 @pytest.mark.usefixtures("server")
 def test_call_carries_the_request_id_to_the_server(ctxt: context.RequestContext) -> None:
-    answer = TestAPI().call(ctxt, "echo", {"value": [1, "two"]})
+    answer = EchoAPI().call(ctxt, "echo", {"value": [1, "two"]})
     assert answer == {"value": [1, "two"], "request_id": "req-0123"}
 
 
 @pytest.mark.usefixtures("server")
 def test_remote_kumo_error_is_raised_as_its_own_class(ctxt: context.RequestContext) -> None:
     with pytest.raises(exception.ServiceNotFound) as raised:
-        TestAPI().call(ctxt, "fail")
+        EchoAPI().call(ctxt, "fail")
     assert "Service 7 could not be found." in str(raised.value)
     assert raised.value.code == 404
 
@@ -80,7 +80,7 @@ def test_call_without_server_times_out_with_a_clear_error(
         ctxt: context.RequestContext) -> None:
     started = time.monotonic()
     with pytest.raises(exception.ServiceUnavailable) as raised:
-        TestAPI(timeout=0.5).call(ctxt, "echo", {"value": 1})
+        EchoAPI(timeout=0.5).call(ctxt, "echo", {"value": 1})
     assert time.monotonic() - started < 5
     assert "kumo-scheduler" in raised.value.message
     assert "echo" in raised.value.message
@@ -90,14 +90,14 @@ def test_call_without_server_times_out_with_a_clear_error(
 @pytest.mark.usefixtures("server")
 def test_slow_call_times_out_and_names_the_host(ctxt: context.RequestContext) -> None:
     with pytest.raises(exception.ServiceUnavailable) as raised:
-        TestAPI(timeout=0.3).call(ctxt, "slow", {"seconds": 1.0}, server="h1")
+        EchoAPI(timeout=0.3).call(ctxt, "slow", {"seconds": 1.0}, server="h1")
     assert "on h1" in raised.value.message
 
 
 def test_version_cap_stops_newer_calls(ctxt: context.RequestContext) -> None:
     CONF.set_override("scheduler", "1.0", group="upgrade_levels")
     try:
-        api = TestAPI()
+        api = EchoAPI()
         assert api.can_send_version("1.0")
         assert not api.can_send_version("1.1")
         with pytest.raises(messaging.RPCVersionCapError):
@@ -108,7 +108,7 @@ def test_version_cap_stops_newer_calls(ctxt: context.RequestContext) -> None:
 
 @pytest.mark.usefixtures("old_server")
 def test_server_refuses_a_version_newer_than_it_serves(ctxt: context.RequestContext) -> None:
-    api = TestAPI()
+    api = EchoAPI()
     assert api.call(ctxt, "echo", {"value": 1}, version="1.0")["value"] == 1
     with pytest.raises(messaging.UnsupportedVersion):
         api.call(ctxt, "echo", {"value": 1}, version="1.1")
@@ -116,12 +116,12 @@ def test_server_refuses_a_version_newer_than_it_serves(ctxt: context.RequestCont
 
 @pytest.mark.usefixtures("server")
 def test_ping_reaches_the_base_endpoint(ctxt: context.RequestContext) -> None:
-    assert TestAPI().ping(ctxt, arg="hi", server="h1") == {
+    assert EchoAPI().ping(ctxt, arg="hi", server="h1") == {
         "binary": "kumo-test", "host": "h1", "arg": "hi"}
 
 
 @pytest.mark.usefixtures("server")
 def test_cast_returns_at_once(ctxt: context.RequestContext) -> None:
     started = time.monotonic()
-    TestAPI().cast(ctxt, "slow", {"seconds": 0.5})
+    EchoAPI().cast(ctxt, "slow", {"seconds": 0.5})
     assert time.monotonic() - started < 0.4
