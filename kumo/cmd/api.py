@@ -14,4 +14,4 @@ def main() -> None:
     from kumo.api.openstack import app
 
     server = wsgi.Server("compute-api", app.app_factory(), CONF.api.listen, CONF.api.port)
-    service.serve(service.Service(BINARY, listeners=(server,)))
+    common.launch(BINARY, lambda: service.Service(BINARY, listeners=(server,)))

@@ -15,4 +15,4 @@ def main() -> None:
 
     server = wsgi.Server("metadata-api", app.MetadataAPI(), CONF.api.metadata_listen,
                          CONF.api.metadata_port)
-    service.serve(service.Service(BINARY, listeners=(server,)))
+    common.launch(BINARY, lambda: service.Service(BINARY, listeners=(server,)))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
 import kumo
-from kumo import concurrency, exception, objects, process
+from kumo import concurrency, exception, objects, process, service
 from kumo import conf as _conf  # noqa: F401  (registers kumo's options)
 
 CONF = cfg.CONF
@@ -34,3 +35,17 @@ def prepare(binary: str, argv: list[str] | None = None) -> None:
             "environment, so the process is monkey-patched before it starts"
         )
         sys.exit(f"{binary}: {error}")
+
+
+def launch(binary: str, build: Callable[[], service.Service]) -> None:
+    """Build the daemon's service and run it until it is told to stop.
+
+    A configuration the service cannot run with (an invalid option value, a
+    driver this kumo does not ship) ends the process with one line naming
+    the problem, not a traceback.
+    """
+    try:
+        daemon = build()
+    except (cfg.Error, exception.ConfigError) as error:
+        sys.exit(f"{binary}: {error}")
+    service.serve(daemon)

@@ -10,4 +10,5 @@ def main() -> None:
     from kumo import service
     from kumo.compute import manager, rpcapi
 
-    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC, manager=manager.ComputeManager()))
+    common.launch(BINARY, lambda: service.Service(
+        BINARY, topic=rpcapi.TOPIC, manager=manager.ComputeManager()))

@@ -10,5 +10,5 @@ def main() -> None:
     from kumo import service
     from kumo.consoleauth import manager, rpcapi
 
-    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC,
-                                  manager=manager.ConsoleAuthManager()))
+    common.launch(BINARY, lambda: service.Service(
+        BINARY, topic=rpcapi.TOPIC, manager=manager.ConsoleAuthManager()))

@@ -10,4 +10,5 @@ def main() -> None:
     from kumo import service
     from kumo.network import manager, rpcapi
 
-    service.serve(service.Service(BINARY, topic=rpcapi.TOPIC, manager=manager.NetworkManager()))
+    common.launch(BINARY, lambda: service.Service(
+        BINARY, topic=rpcapi.TOPIC, manager=manager.NetworkManager()))

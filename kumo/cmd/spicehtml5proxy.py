@@ -14,4 +14,4 @@ def main() -> None:
     common.prepare(BINARY)
     from kumo import service
 
-    service.serve(service.Service(BINARY))
+    common.launch(BINARY, lambda: service.Service(BINARY))
