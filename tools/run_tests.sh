@@ -195,6 +195,8 @@ phase postgresql
 start_postgres
 
 phase pytest
+# Here the functional tests must run: a missing broker fails them instead of skipping.
+export KUMO_REQUIRE_RABBITMQ=1
 mapfile -d '' -t PYTEST_ARGS < <(pytest_args "$@")
 set +e
 "$KUMO_VENV/bin/python" -m pytest "${PYTEST_ARGS[@]}"

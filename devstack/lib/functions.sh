@@ -139,15 +139,15 @@ ensure_venv() {
         target="${KUMO_REPO}[$extras]"
     fi
 
-    # The stamp holds "<sha256 of pyproject.toml> <extras installed>".
+    # The stamp holds "<sha256 of pyproject.toml + constraints> <extras installed>".
     local hash stamp_hash="" stamp_extras=""
-    hash=$(sha256sum "$KUMO_REPO/pyproject.toml" | cut -d' ' -f1)
+    hash=$(cat "$KUMO_REPO/pyproject.toml" "$KUMO_REPO/upper-constraints.txt" | sha256sum | cut -d' ' -f1)
     if [[ -f $stamp ]]; then
         read -r stamp_hash stamp_extras <"$stamp" || true
     fi
     if [[ ${KUMO_REINSTALL:-0} != 1 && $stamp_hash == "$hash" ]] &&
         [[ -z $extras || ,$stamp_extras, == *",$extras,"* ]]; then
-        log "virtualenv up to date (pyproject.toml unchanged; KUMO_REINSTALL=1 forces pip)"
+        log "virtualenv up to date (pyproject.toml and constraints unchanged; KUMO_REINSTALL=1 forces pip)"
         return 0
     fi
 
@@ -166,7 +166,8 @@ EOF
 
     log "pip install -e '.${target#"$KUMO_REPO"}' into $KUMO_VENV"
     rm -f "$stamp"
-    PIP_DISABLE_PIP_VERSION_CHECK=1 "$py" -m pip install -q -e "$target"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$py" -m pip install -q \
+        -c "$KUMO_REPO/upper-constraints.txt" -e "$target"
     printf '%s %s\n' "$hash" "$extras" >"$stamp"
 }
 
