@@ -57,14 +57,22 @@ class ComputeAPI:
 
     @webob.dec.wsgify
     def __call__(self, req: webob.Request) -> webob.Response:
-        request_id = req.headers.get("X-Openstack-Request-Id") or (
-            "req-" + uuidutils.generate_uuid())
-        response = self._dispatch(req)
+        # Always a fresh id of our own, never the client's header: a chosen id
+        # could collide with another request's and mix up their log lines.
+        request_id = "req-" + uuidutils.generate_uuid()
+        req.environ["openstack.request_id"] = request_id
+        try:
+            response = self._dispatch(req)
+        except Exception as exc:
+            if not isinstance(exc, exception.KumoException) or exc.code >= 500:
+                LOG.exception("%s %s failed (%s)", req.method, req.path_info, request_id)
+            response = faults.from_exception(exc)
         response.headers["x-openstack-request-id"] = request_id
         response.headers["x-compute-request-id"] = request_id
         return response
 
     def _dispatch(self, req: webob.Request) -> webob.Response:
+        """The handler's response, or a 404/405 fault; handler errors propagate."""
         found = self._mapper.routematch(req.path_info or "/")
         if found is None:
             return faults.fault_response(404, f"The resource {req.path_info} could not be found.")
@@ -76,12 +84,7 @@ class ComputeAPI:
                 405, f"Method {req.method} is not allowed on {req.path_info}.")
             response.headers["Allow"] = ", ".join(sorted(methods))
             return response
-        try:
-            return handler(req)
-        except Exception as exc:
-            if not isinstance(exc, exception.KumoException) or exc.code >= 500:
-                LOG.exception("%s %s failed", req.method, req.path_info)
-            return faults.from_exception(exc)
+        return handler(req)
 
 
 def app_factory() -> ComputeAPI:

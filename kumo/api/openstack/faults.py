@@ -8,15 +8,15 @@ import webob
 
 from kumo import exception
 
-# HTTP status -> the key the Compute API wraps its error in.
+# HTTP status -> the key the Compute API wraps its error in (Nova's table);
+# any other status is a computeFault.
 _FAULT_NAMES = {
     400: "badRequest",
     401: "unauthorized",
     403: "forbidden",
     404: "itemNotFound",
     405: "badMethod",
-    406: "notAcceptable",
-    409: "conflict",
+    409: "conflictingRequest",
     413: "overLimit",
     415: "badMediaType",
     429: "overLimit",
