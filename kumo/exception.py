@@ -75,3 +75,75 @@ class ConfigError(KumoException):
 class BusUnavailable(KumoException):
     msg_fmt = "The message bus could not deliver %(method)s: %(reason)s"
     code = 503
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class FlavorNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s could not be found."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = "Flavor with %(what)s %(value)s already exists."
+
+
+class ImageNotFound(NotFound):
+    msg_fmt = "Image %(image_id)s could not be found."
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class ComputeNodeNotFound(NotFound):
+    msg_fmt = "Compute node %(node)s could not be found."
+
+
+class InstanceInvalidState(Conflict):
+    """An action the server's current state does not allow (the API answers 409)."""
+
+    msg_fmt = ("Cannot '%(action)s' instance %(instance_uuid)s while it is in "
+               "%(attr)s %(state)s")
+
+
+class UnexpectedTaskStateError(Conflict):
+    """A guarded update lost a race: the task state was not what the caller expected."""
+
+    msg_fmt = ("Conflict updating instance %(instance_uuid)s. Expected: %(expected)s. "
+               "Actual: %(actual)s")
+
+
+class UnexpectedDeletingTaskStateError(UnexpectedTaskStateError):
+    pass
+
+
+class ComputeResourcesUnavailable(KumoException):
+    """A claim on a node did not fit (someone else took the resources first)."""
+
+    msg_fmt = "Insufficient compute resources on %(node)s: %(reason)s"
+    code = 409
+
+
+class NoValidHost(KumoException):
+    msg_fmt = "No valid host was found. %(reason)s"
+    code = 500
+
+
+class MaxRetriesExceeded(NoValidHost):
+    msg_fmt = "Exceeded maximum number of retries. %(reason)s"
+
+
+class BuildAbortException(KumoException):
+    msg_fmt = "Build of instance %(instance_uuid)s aborted: %(reason)s"
+
+
+class RescheduledException(KumoException):
+    msg_fmt = "Build of instance %(instance_uuid)s was re-scheduled: %(reason)s"
+
+
+class InstanceFaultInjected(KumoException):
+    """The fake driver failed an operation on purpose (tests)."""
+
+    msg_fmt = "Injected failure of %(operation)s on %(node)s"

@@ -6,11 +6,21 @@ its own options only there.
 
 from oslo_config import cfg
 
-from kumo.conf import api, compute, console, database, default, upgrade_levels
+from kumo.conf import (
+    api,
+    compute,
+    console,
+    database,
+    default,
+    fake,
+    image,
+    scheduler,
+    upgrade_levels,
+)
 
 CONF = cfg.CONF
 
-_MODULES = (default, database, api, compute, console, upgrade_levels)
+_MODULES = (default, database, api, compute, console, fake, image, scheduler, upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)

@@ -16,17 +16,8 @@ opts = [
         ],
         help="The virt driver kumo-compute drives.",
     ),
-    cfg.IntOpt(
-        "fake_nodes",
-        default=1,
-        min=1,
-        help="With the fake driver: how many hypervisor nodes this kumo-compute serves.",
-    ),
-    cfg.IntOpt("fake_node_vcpus", default=16, min=1, help="vCPUs of each fake node."),
-    cfg.IntOpt(
-        "fake_node_memory_mb", default=65536, min=1, help="Memory (MiB) of each fake node."
-    ),
-    cfg.IntOpt("fake_node_disk_gb", default=1024, min=1, help="Disk (GiB) of each fake node."),
+    cfg.FloatOpt("resource_report_interval", default=10.0, min=1.0,
+                 help="Seconds between reports of this host's nodes to the conductor."),
 ]
 
 

@@ -3,4 +3,5 @@
 
 def register_all() -> None:
     """Import every object module so the registry knows each class."""
-    __import__("kumo.objects.service")
+    for module in ("service", "flavor", "compute_node", "instance", "image"):
+        __import__(f"kumo.objects.{module}")

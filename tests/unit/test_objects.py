@@ -16,6 +16,11 @@ from kumo.objects.service import Service
 # bump the object's VERSION (and note the change beside it), teach
 # obj_make_compatible about the older version, then update the line here.
 EXPECTED_FINGERPRINTS = {
+    "ComputeNode": "1.0-65c89d5c2c188366dfd111709eb75889",
+    "Flavor": "1.0-8ece8ddbc420eff8ec3f2703b96ee9b4",
+    "Image": "1.0-de764f40b5d2ebce3a13667d71049116",
+    "Instance": "1.0-6599c556392f0ebc4401b2488a035a79",
+    "InstanceFault": "1.0-de5c4ace4c7db0e0609b5b9df0c27dec",
     "Service": "1.0-4a5363aaf1bec061769da2a504aca483",
 }
 

@@ -19,7 +19,7 @@ class FakeDriver(driver.ComputeDriver):
         self.host = host
 
     def get_available_nodes(self) -> list[str]:
-        count = CONF.compute.fake_nodes
+        count = CONF.fake.node_count
         if count == 1:
             return [self.host]
         return [f"{self.host}-fake{index}" for index in range(count)]
@@ -31,7 +31,7 @@ class FakeDriver(driver.ComputeDriver):
             "hypervisor_hostname": nodename,
             "hypervisor_type": "fake",
             "hypervisor_version": 1000,
-            "vcpus": CONF.compute.fake_node_vcpus,
-            "memory_mb": CONF.compute.fake_node_memory_mb,
-            "local_gb": CONF.compute.fake_node_disk_gb,
+            "vcpus": CONF.fake.vcpus,
+            "memory_mb": CONF.fake.memory_mb,
+            "local_gb": CONF.fake.local_gb,
         }
