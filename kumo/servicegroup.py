@@ -16,7 +16,8 @@ def _aware(moment: datetime.datetime) -> datetime.datetime:
 
 def last_heartbeat(service: Any) -> datetime.datetime | None:
     """The time of the service's last heartbeat (its registration if none yet)."""
-    for key in ("last_seen_up", "updated_at", "created_at"):
+    # Not updated_at: an operator's change (e.g. disabling) is no sign of life.
+    for key in ("last_seen_up", "created_at"):
         moment = service.get(key)
         if moment:
             return _aware(moment)

@@ -43,13 +43,8 @@ opts = [
         choices=["threading", "eventlet"],
         help="How RPC servers dispatch incoming messages: native threads "
         "(default) or eventlet green threads (needs the eventlet extra and a "
-        "monkey-patched process).",
-    ),
-    cfg.IntOpt(
-        "rpc_executor_workers",
-        default=64,
-        min=1,
-        help="Size of the pool that runs incoming RPC messages in parallel.",
+        "monkey-patched process). The pool size is oslo.messaging's "
+        "executor_thread_pool_size.",
     ),
     cfg.IntOpt(
         "periodic_interval",

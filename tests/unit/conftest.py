@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 
 import pytest
@@ -22,13 +23,17 @@ def fake_bus() -> Iterator[None]:
 
 
 @pytest.fixture
-def conductor_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This process may open the database (as kumo-conductor); a fresh in-memory one."""
+def conductor_db(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """This process may open the database (as kumo-conductor); a fresh SQLite file.
+
+    A file, not ``sqlite://``: an in-memory database is one connection shared
+    by every thread, and the conductor serves RPC calls from many threads.
+    """
     from kumo.db import api, migration
 
     monkeypatch.setattr(process, "_binary", "kumo-conductor")
     api.reset_engine()
-    CONF.set_override("connection", "sqlite://", group="database")
+    CONF.set_override("connection", f"sqlite:///{tmp_path}/kumo.sqlite", group="database")
     migration.db_sync()
     yield
     api.reset_engine()
