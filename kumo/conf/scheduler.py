@@ -28,6 +28,16 @@ opts = [
     cfg.FloatOpt("host_state_refresh_interval", default=5.0, min=0.0,
                  help="Seconds between refreshes of the cached host states from the "
                       "conductor (only changed nodes are fetched)."),
+    cfg.FloatOpt("host_state_full_refresh_interval", default=60.0, min=0.0,
+                 help="Seconds between full refreshes of the cached host states (which "
+                      "also forget nodes that are gone); in between only changed nodes "
+                      "are fetched."),
+    cfg.IntOpt("max_claim_races", default=10, min=1,
+               help="Claims that may fail for one server (another scheduler took the "
+                    "resources first) before the request fails with NoValidHost."),
+    cfg.FloatOpt("select_destinations_timeout", default=180.0, min=1.0,
+                 help="Seconds the conductor waits for select_destinations to answer "
+                      "(one decision for a whole multi-create, claims included)."),
     cfg.StrOpt("default_availability_zone", default="nova",
                help="Availability zone of hosts in no zone-bearing aggregate."),
 ]

@@ -4,9 +4,18 @@ API version history:
 
 * 1.0 - Initial version: the base API (ping) only; the service's own
   methods arrive with the work that gives it its job.
+* 1.1 - select_destinations.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_config import cfg
+
 from kumo import rpc
+
+CONF = cfg.CONF
 
 TOPIC = "scheduler"
 
@@ -14,4 +23,21 @@ TOPIC = "scheduler"
 class SchedulerAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "scheduler"
-    VERSION = "1.0"
+    VERSION = "1.1"
+
+    def select_destinations(self, ctxt: Any, request_spec: dict[str, Any],
+                            instance_uuids: list[str], return_alternates: bool = True
+                            ) -> list[list[dict[str, Any]]]:
+        """Place every instance of the request: ``[selected, *alternates]`` per instance.
+
+        The selected node of each list is already claimed for its instance.
+        Waits up to ``[scheduler] select_destinations_timeout`` seconds (a
+        multi-create is one decision, claims included).
+
+        :raises NoValidHost: with the scheduler's explanation.
+        """
+        return self.call(ctxt, "select_destinations", {
+            "request_spec": request_spec, "instance_uuids": instance_uuids,
+            "return_alternates": return_alternates},
+            version="1.1", timeout=max(self.timeout,
+                                       CONF.scheduler.select_destinations_timeout))

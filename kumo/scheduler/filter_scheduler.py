@@ -1,0 +1,170 @@
+"""select_destinations: filter, weigh and claim, for every server of a request at once.
+
+For each server in turn: the cached host states go through the enabled
+filters, the survivors are weighed, and the heaviest is claimed through the
+conductor (a guarded UPDATE there, so two schedulers cannot over-commit a
+node). A claim that fails means the cache was stale: it is refreshed, that
+node is skipped and the next one tried. Each claim is applied to the cache at
+once, so the next server of a multi-create (and the next request) sees it.
+Up to ``max_attempts - 1`` unclaimed alternates follow the chosen node, for
+the conductor's reschedules. If any server cannot be placed, the claims made
+for the request are released and NoValidHost explains which filter removed
+how many hosts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from kumo import exception
+from kumo.scheduler import filters as host_filters
+from kumo.scheduler import weights as host_weights
+from kumo.scheduler.host_manager import HostManager, HostState
+from kumo.scheduler.request import SchedulingRequest
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+class FilterScheduler:
+    """The placement decision. ``host_manager`` holds the cached host states."""
+
+    def __init__(self, host_manager: HostManager | None = None) -> None:
+        self.host_manager = host_manager if host_manager is not None else HostManager()
+        self.filters = host_filters.load_filters(CONF.scheduler.enabled_filters)
+        self.weighers = host_weights.all_weighers()
+        # One decision at a time per scheduler process: the cache is shared and a
+        # decision's claims must land in it before the next decision reads it.
+        self._lock = threading.Lock()
+
+    @property
+    def conductor(self) -> Any:
+        return self.host_manager.conductor
+
+    def select_destinations(self, ctxt: Any, request_spec: dict[str, Any],
+                            instance_uuids: list[str], return_alternates: bool = True
+                            ) -> list[list[dict[str, Any]]]:
+        """One ``[selected, *alternates]`` list per instance; the selected ones are claimed.
+
+        :raises NoValidHost: some instance fits nowhere; nothing stays claimed.
+        """
+        request = SchedulingRequest(request_spec)
+        with self._lock:
+            self.host_manager.refresh(ctxt)
+            placed: list[tuple[str, HostState]] = []
+            alternates: list[list[HostState]] = []
+            try:
+                for index, instance_uuid in enumerate(instance_uuids):
+                    chosen, others = self._place_one(
+                        ctxt, request, instance_uuid, index, len(instance_uuids),
+                        return_alternates)
+                    placed.append((instance_uuid, chosen))
+                    alternates.append(others)
+                    request.chosen_hosts.append(chosen.host)
+            except Exception:
+                # NoValidHost, or an RPC failure half way: give back what this
+                # request took, so a failed multi-create leaves nothing claimed.
+                self._release(ctxt, request, placed)
+                raise
+            self._keep_group_policy(request, placed, alternates)
+            return [[chosen.selection()] + [alt.selection() for alt in others]
+                    for (_, chosen), others in zip(placed, alternates, strict=True)]
+
+    @staticmethod
+    def _keep_group_policy(request: SchedulingRequest, placed: list[tuple[str, HostState]],
+                           alternates: list[list[HostState]]) -> None:
+        """Drop alternates a reschedule could not use without breaking the server group.
+
+        An alternate was picked before the later members of the request were
+        placed: with anti-affinity it may now hold another member, with affinity
+        it may be off the group's host.
+        """
+        if request.group_policy not in ("affinity", "anti-affinity"):
+            return
+        members = Counter(request.chosen_hosts)
+        for (_, chosen), others in zip(placed, alternates, strict=True):
+            if request.group_policy == "affinity":
+                others[:] = [alt for alt in others if alt.host == chosen.host]
+            else:
+                others[:] = [alt for alt in others if alt.host not in request.group_hosts
+                             and members[alt.host] - (alt.host == chosen.host) == 0]
+
+    def _candidates(self, request: SchedulingRequest, raced: set[str]
+                    ) -> tuple[int, list[HostState], list[host_filters.Rejection], int]:
+        """(hosts known, passing hosts heaviest first, rejections, hosts ignored)."""
+        hosts = self.host_manager.get_all_host_states()
+        total = len(hosts)
+        ignored = 0
+        if request.ignore_hosts:
+            hosts = [h for h in hosts if h.host not in request.ignore_hosts]
+            ignored = total - len(hosts)
+        if raced:
+            hosts = [h for h in hosts if h.node_uuid not in raced]
+        passed, rejections = host_filters.filter_hosts(self.filters, hosts, request)
+        return total, host_weights.weigh_hosts(self.weighers, passed), rejections, ignored
+
+    def _place_one(self, ctxt: Any, request: SchedulingRequest, instance_uuid: str,
+                   index: int, count: int, return_alternates: bool
+                   ) -> tuple[HostState, list[HostState]]:
+        resources = request.resources
+        raced: set[str] = set()
+        max_races = CONF.scheduler.max_claim_races
+        while True:
+            total, ranked, rejections, ignored = self._candidates(request, raced)
+            if not ranked or len(raced) >= max_races:
+                raise exception.NoValidHost(reason=self._explain(
+                    total, rejections, ignored, raced, index, count))
+            host = ranked[0]
+            try:
+                node = self.conductor.compute_node_claim(
+                    ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid,
+                    resources=resources, limits=host.limits())
+            except (exception.ComputeResourcesUnavailable,
+                    exception.ComputeNodeNotFound) as exc:
+                LOG.info("Claim of %s on %s failed (stale host state): %s",
+                         instance_uuid, host.nodename, exc)
+                raced.add(host.node_uuid)
+                self.host_manager.refresh(ctxt, force=True)
+                continue
+            if node is not None:
+                # The conductor's answer is the node's usage now, this claim included.
+                host.update_from_compute_node(node)
+            else:
+                host.consume(resources)
+            # Only the claimed node changed, so the rest of the ranking still holds.
+            wanted = CONF.scheduler.max_attempts - 1 if return_alternates else 0
+            return host, ranked[1:1 + wanted]
+
+    def _release(self, ctxt: Any, request: SchedulingRequest,
+                 placed: list[tuple[str, HostState]]) -> None:
+        resources = request.resources
+        for instance_uuid, host in placed:
+            host.consume(resources, sign=-1)
+            try:
+                self.conductor.compute_node_release(
+                    ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid)
+            except exception.KumoException:
+                # The next resource report recomputes the node's usage from its
+                # live instances, so a claim left behind cannot outlive it.
+                LOG.exception("Could not release the claim of %s on %s",
+                              instance_uuid, host.nodename)
+
+    @staticmethod
+    def _explain(total: int, rejections: list[host_filters.Rejection], ignored: int,
+                 raced: set[str], index: int, count: int) -> str:
+        if total == 0:
+            return "0 hosts: no compute nodes are known to the scheduler."
+        parts = [str(rejection) for rejection in rejections]
+        if ignored:
+            parts.insert(0, f"ignore_hosts removed {ignored}")
+        if raced:
+            parts.append(f"claims failed on {len(raced)} (taken by concurrent requests)")
+        reason = f"{total} host{'s' if total != 1 else ''}: " + ", ".join(parts)
+        if count > 1:
+            reason += f" (placing server {index + 1} of {count})"
+        return reason

@@ -1,0 +1,53 @@
+"""What one select_destinations request asks for, read once from its request_spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _get(container: Any, key: str, default: Any = None) -> Any:
+    if container is None:
+        return default
+    value = container.get(key, default)
+    return default if value is None else value
+
+
+class SchedulingRequest:
+    """The request_spec of the contract, flattened for the filters' inner loops.
+
+    ``chosen_hosts`` grows as the members of a multi-create are placed, so the
+    server-group filters see the hosts picked earlier in the same decision.
+    """
+
+    __slots__ = ("spec", "vcpus", "memory_mb", "disk_gb", "extra_specs",
+                 "image_properties", "availability_zone", "group_policy",
+                 "group_hosts", "ignore_hosts", "num_instances", "chosen_hosts")
+
+    def __init__(self, request_spec: dict[str, Any]) -> None:
+        self.spec = request_spec
+        flavor = _get(request_spec, "flavor", {})
+        self.vcpus = int(_get(flavor, "vcpus", 0))
+        self.memory_mb = int(_get(flavor, "memory_mb", 0))
+        self.disk_gb = disk_gb(flavor)
+        self.extra_specs: dict[str, Any] = dict(_get(flavor, "extra_specs", {}))
+        image = _get(request_spec, "image", {})
+        self.image_properties: dict[str, Any] = dict(_get(image, "properties", {}))
+        self.availability_zone: str | None = request_spec.get("availability_zone") or None
+        group = request_spec.get("instance_group") or {}
+        self.group_policy: str | None = group.get("policy") or None
+        self.group_hosts: set[str] = set(group.get("hosts") or ())
+        self.ignore_hosts: set[str] = set(request_spec.get("ignore_hosts") or ())
+        self.num_instances = int(request_spec.get("num_instances") or 1)
+        self.chosen_hosts: list[str] = []
+
+    @property
+    def resources(self) -> dict[str, int]:
+        """What one server claims on its node (the ``resources`` of compute_node_claim)."""
+        return {"vcpus": self.vcpus, "memory_mb": self.memory_mb, "disk_gb": self.disk_gb}
+
+
+def disk_gb(flavor: Any) -> int:
+    """Local disk one server of ``flavor`` takes: root + ephemeral + swap (MiB, rounded up)."""
+    swap_mb = int(_get(flavor, "swap", 0))
+    return (int(_get(flavor, "root_gb", 0)) + int(_get(flavor, "ephemeral_gb", 0))
+            + (swap_mb + 1023) // 1024)
