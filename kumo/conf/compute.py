@@ -17,7 +17,23 @@ opts = [
         help="The virt driver kumo-compute drives.",
     ),
     cfg.FloatOpt("resource_report_interval", default=10.0, min=1.0,
-                 help="Seconds between reports of this host's nodes to the conductor."),
+                 help="Seconds between reports of this host's nodes to the conductor "
+                      "(checked every [DEFAULT] periodic_interval)."),
+    cfg.FloatOpt("sync_power_state_interval", default=60.0, min=1.0,
+                 help="Seconds between comparisons of the guests' power states with "
+                      "the database (a guest that shut itself down becomes SHUTOFF)."),
+    cfg.StrOpt("host_ip", default=None,
+               help="IP address of this host reported with its nodes "
+                    "(the fake driver reports 127.0.0.1 when unset)."),
+    cfg.FloatOpt("cpu_allocation_ratio", default=None, min=0.0,
+                 help="vCPU overcommit of this host's nodes; unset: the scheduler's "
+                      "[scheduler] cpu_allocation_ratio."),
+    cfg.FloatOpt("ram_allocation_ratio", default=None, min=0.0,
+                 help="Memory overcommit of this host's nodes; unset: the scheduler's "
+                      "[scheduler] ram_allocation_ratio."),
+    cfg.FloatOpt("disk_allocation_ratio", default=None, min=0.0,
+                 help="Disk overcommit of this host's nodes; unset: the scheduler's "
+                      "[scheduler] disk_allocation_ratio."),
 ]
 
 

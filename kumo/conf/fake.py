@@ -6,7 +6,7 @@ fake_group = cfg.OptGroup("fake", title="Fake virt driver options")
 
 opts = [
     cfg.IntOpt("node_count", default=1, min=1,
-               help="Hypervisor nodes one kumo-compute simulates (named <host>-node<i>, "
+               help="Hypervisor nodes one kumo-compute simulates (named <host>-node<i> from 0, "
                     "or <host> when there is one)."),
     cfg.IntOpt("vcpus", default=16, min=1, help="vCPUs of each fake node."),
     cfg.IntOpt("memory_mb", default=65536, min=1, help="Memory (MiB) of each fake node."),

@@ -1,8 +1,16 @@
 """The one interface every hypervisor driver implements.
 
 Each method is documented here once; drivers implement, never extend it.
-Server operations (spawn, destroy, reboot, …) join the interface with the
-server lifecycle.
+Drivers take :class:`kumo.objects.instance.Instance` objects and name guests
+by the instance uuid; every guest operation takes the request context first.
+Errors are the typed errors of :mod:`kumo.exception`: an operation on a
+guest the hypervisor does not have raises ``InstanceNotFound`` (except
+:meth:`ComputeDriver.destroy`, for which a missing guest is already the
+goal), and an operation the guest's power state does not allow raises
+``InstanceInvalidState``.
+
+Drivers are called from several RPC worker threads at once and must be
+thread-safe.
 """
 
 from __future__ import annotations
@@ -10,9 +18,28 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+# Keys of the dict :meth:`ComputeDriver.get_node_resources` returns: exactly
+# what kumo-compute reports to the conductor (``compute_nodes_report``).
+NODE_RESOURCE_KEYS = (
+    "hypervisor_hostname",
+    "hypervisor_type",
+    "hypervisor_version",
+    "vcpus",
+    "memory_mb",
+    "local_gb",
+    "cpu_info",
+    "host_ip",
+)
+
+# Reboot types of :meth:`ComputeDriver.reboot`, as in the Compute API.
+REBOOT_SOFT = "SOFT"
+REBOOT_HARD = "HARD"
+
 
 class ComputeDriver(abc.ABC):
     """A hypervisor as kumo-compute sees it: one or more nodes on one host."""
+
+    # -- the host ------------------------------------------------------------
 
     def init_host(self, host: str) -> None:  # noqa: B027  (optional hook)
         """Connect to the hypervisor; called once before the service takes work."""
@@ -25,5 +52,82 @@ class ComputeDriver(abc.ABC):
         """Names of the hypervisor nodes this driver manages (hypervisor_hostname)."""
 
     @abc.abstractmethod
-    def get_available_resource(self, nodename: str) -> dict[str, Any]:
-        """Inventory of one node: vcpus, memory_mb, local_gb, hypervisor_type, …"""
+    def get_node_resources(self, nodename: str) -> dict[str, Any]:
+        """Inventory of one node, with the keys of :data:`NODE_RESOURCE_KEYS`.
+
+        ``cpu_info`` is a JSON string (arch, model, vendor, topology, features);
+        ``hypervisor_version`` an integer (e.g. 8002000 for 8.2.0).
+        Raises ``ComputeNodeNotFound`` for a node this driver does not manage.
+        """
+
+    # -- guests --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def list_instance_uuids(self, node: str | None = None) -> list[str]:
+        """Uuids of the guests the hypervisor has (on ``node``, or on all nodes)."""
+
+    @abc.abstractmethod
+    def get_info(self, instance: Any) -> int:
+        """The guest's power state (a :mod:`kumo.compute.power_state` constant).
+
+        Raises ``InstanceNotFound`` when the hypervisor has no such guest.
+        """
+
+    @abc.abstractmethod
+    def spawn(self, ctxt: Any, instance: Any, image_meta: dict[str, Any],
+              network_info: list[Any], node: str) -> None:
+        """Create and start the guest of ``instance`` on ``node``; returns once it runs.
+
+        ``image_meta`` is the request spec's image dict (id, properties,
+        min_ram, min_disk, size); ``network_info`` the guest's network
+        interfaces (empty until kumo-network joins the build). On failure the
+        driver leaves no guest behind and raises; kumo-compute then reschedules.
+        """
+
+    @abc.abstractmethod
+    def destroy(self, ctxt: Any, instance: Any) -> None:
+        """Power the guest off and delete it with its disks; a missing guest is fine."""
+
+    @abc.abstractmethod
+    def reboot(self, ctxt: Any, instance: Any, reboot_type: str) -> None:
+        """Restart the guest: ``SOFT`` asks the guest OS, ``HARD`` resets it.
+
+        Afterwards the guest runs, whatever its power state was before.
+        """
+
+    @abc.abstractmethod
+    def power_off(self, ctxt: Any, instance: Any) -> None:
+        """Stop the guest (power state SHUTDOWN); stopping a stopped guest is fine."""
+
+    @abc.abstractmethod
+    def power_on(self, ctxt: Any, instance: Any) -> None:
+        """Start a stopped guest (power state RUNNING); starting a running one is fine."""
+
+    @abc.abstractmethod
+    def pause(self, ctxt: Any, instance: Any) -> None:
+        """Freeze a running guest in memory (power state PAUSED)."""
+
+    @abc.abstractmethod
+    def unpause(self, ctxt: Any, instance: Any) -> None:
+        """Let a paused guest run again."""
+
+    @abc.abstractmethod
+    def suspend(self, ctxt: Any, instance: Any) -> None:
+        """Save a running or paused guest's memory to disk and stop it (SUSPENDED)."""
+
+    @abc.abstractmethod
+    def resume(self, ctxt: Any, instance: Any) -> None:
+        """Restore a suspended guest from disk; it runs again."""
+
+    @abc.abstractmethod
+    def get_console_output(self, ctxt: Any, instance: Any) -> str:
+        """What the guest wrote to its serial console so far."""
+
+    @abc.abstractmethod
+    def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
+        """Capture the guest's root disk as the image ``image_id``.
+
+        Returns the image's data description: ``disk_format``,
+        ``container_format`` and ``size`` (bytes). Where the bytes go (the
+        local image store or Glance) is the caller's concern.
+        """
