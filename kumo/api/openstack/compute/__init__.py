@@ -1,0 +1,1 @@
+"""The compute API's resources: servers, flavors, images."""

@@ -1,0 +1,277 @@
+"""The compute API in-process, over a stub conductor and a stub compute client.
+
+The stubs keep rows in dicts and record every call, so a test can drive the
+WSGI app with webob and then look at what the API asked the services to do.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import webob
+
+from kumo import exception
+from kumo.api.openstack import app as compute_app
+from kumo.compute import task_states
+from kumo.conf import CONF
+from kumo.objects.flavor import Flavor
+from kumo.objects.image import Image
+from kumo.objects.instance import Instance, InstanceFault
+
+BASE_URL = "http://api.example.test:8774"
+UNSET = object()
+T0 = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+
+PUBLIC_IMAGE = "11111111-1111-4111-8111-111111111111"
+PRIVATE_IMAGE = "22222222-2222-4222-8222-222222222222"
+SAVING_IMAGE = "33333333-3333-4333-8333-333333333333"
+BIG_IMAGE = "44444444-4444-4444-8444-444444444444"
+
+
+def make_flavor(flavorid: str, name: str, memory_mb: int, vcpus: int = 1, root_gb: int = 1,
+                **kwargs: Any) -> Flavor:
+    flavor = Flavor(id=int(flavorid) if flavorid.isdigit() else 100, flavorid=flavorid,
+                    name=name, memory_mb=memory_mb, vcpus=vcpus, root_gb=root_gb,
+                    ephemeral_gb=kwargs.pop("ephemeral_gb", 0), swap=kwargs.pop("swap", 0),
+                    rxtx_factor=1.0, disabled=kwargs.pop("disabled", False),
+                    is_public=kwargs.pop("is_public", True), extra_specs={}, **kwargs)
+    return flavor
+
+
+def make_image(image_id: str, name: str, owner: str = "admin", visibility: str = "public",
+               status: str = "active", **kwargs: Any) -> Image:
+    return Image(id=image_id, name=name, owner=owner, visibility=visibility, status=status,
+                 size=kwargs.pop("size", 1024), min_disk=kwargs.pop("min_disk", 0),
+                 min_ram=kwargs.pop("min_ram", 0), properties=kwargs.pop("properties", {}),
+                 created_at=T0, updated_at=T0, disk_format="raw", container_format="bare",
+                 **kwargs)
+
+
+class StubConductor:
+    """The conductor's RPC API of docs/compute-flow.md, over dicts."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.flavors = {f.flavorid: f for f in (
+            make_flavor("1", "m1.tiny", 512),
+            make_flavor("2", "m1.small", 2048, root_gb=20),
+            make_flavor("3", "m1.medium", 4096, vcpus=2, root_gb=40, swap=512),
+            make_flavor("7", "private", 1024, is_public=False),
+            make_flavor("8", "off", 1024, disabled=True),
+        )}
+        self.flavor_access = {"7": {"project-a"}}
+        self.images = {i.id: i for i in (
+            make_image(PUBLIC_IMAGE, "cirros", properties={"os_distro": "cirros"}),
+            make_image(PRIVATE_IMAGE, "secret", owner="project-a", visibility="private"),
+            make_image(SAVING_IMAGE, "half", status="saving"),
+            make_image(BIG_IMAGE, "big", min_ram=2048, min_disk=30, size=2 * 1024 ** 3),
+        )}
+        self.instances: dict[str, Instance] = {}
+        self._next_id = 1
+
+    def _record(self, method: str, **kwargs: Any) -> None:
+        self.calls.append((method, kwargs))
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [kwargs for name, kwargs in self.calls if name == method]
+
+    # flavors and images
+
+    def _flavor_visible(self, flavor: Flavor, project_id: str | None) -> bool:
+        return (project_id is None or flavor.is_public
+                or project_id in self.flavor_access.get(flavor.flavorid, set()))
+
+    def flavor_get_all(self, ctxt: Any, is_public: bool | None = None,
+                       min_memory_mb: int | None = None, min_disk: int | None = None,
+                       project_id: str | None = None) -> list[Flavor]:
+        self._record("flavor_get_all", is_public=is_public, min_memory_mb=min_memory_mb,
+                     min_disk=min_disk, project_id=project_id)
+        return [f for _, f in sorted(self.flavors.items())
+                if (is_public is None or f.is_public == is_public)
+                and self._flavor_visible(f, project_id)
+                and f.memory_mb >= (min_memory_mb or 0) and f.root_gb >= (min_disk or 0)]
+
+    def flavor_get_by_flavor_id(self, ctxt: Any, flavor_id: str,
+                                project_id: str | None = None) -> Flavor:
+        self._record("flavor_get_by_flavor_id", flavor_id=flavor_id, project_id=project_id)
+        flavor = self.flavors.get(flavor_id)
+        if flavor is None or not self._flavor_visible(flavor, project_id):
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        return flavor
+
+    def _image_visible(self, image: Image, project_id: str | None) -> bool:
+        return project_id is None or image.visibility == "public" or image.owner == project_id
+
+    def image_get(self, ctxt: Any, image_id: str, project_id: str | None = None) -> Image:
+        self._record("image_get", image_id=image_id, project_id=project_id)
+        image = self.images.get(image_id)
+        if image is None or not self._image_visible(image, project_id):
+            raise exception.ImageNotFound(image_id=image_id)
+        return image
+
+    def image_get_all(self, ctxt: Any, project_id: str | None = None,
+                      filters: dict[str, Any] | None = None) -> list[Image]:
+        self._record("image_get_all", project_id=project_id, filters=filters)
+        return [i for _, i in sorted(self.images.items()) if self._image_visible(i, project_id)]
+
+    # instances
+
+    def instance_create(self, ctxt: Any, values_list: list[dict[str, Any]]) -> list[Instance]:
+        self._record("instance_create", values_list=values_list)
+        created = []
+        for values in values_list:
+            values = dict(values)
+            flavor = Flavor(**values.pop("flavor"))
+            values.pop("flavor_id", None)
+            instance = Instance(id=self._next_id, flavor=flavor, created_at=T0, updated_at=T0,
+                                fault=None, deleted=False, locked=False, **values)
+            self._next_id += 1
+            instance.obj_reset_changes()
+            self.instances[instance.uuid] = instance
+            created.append(instance)
+        return created
+
+    def add_instance(self, **values: Any) -> Instance:
+        """A server straight into the store (what the conductor's DB would hold)."""
+        index = self._next_id
+        defaults: dict[str, Any] = {
+            "uuid": f"00000000-0000-4000-8000-{index:012d}", "project_id": "project-a",
+            "user_id": "alice", "display_name": f"server-{index}", "vm_state": "active",
+            "task_state": None, "power_state": 1, "host": "compute-1", "node": "node-1",
+            "availability_zone": "nova", "memory_mb": 512, "vcpus": 1, "root_gb": 1,
+            "image_ref": PUBLIC_IMAGE, "flavor": self.flavors["1"], "metadata": {},
+            "key_name": None, "config_drive": "", "launched_at": T0, "terminated_at": None,
+            "progress": 0, "locked": False, "fault": None, "reservation_id": "r-abcdefgh",
+            "created_at": T0 + datetime.timedelta(minutes=index), "updated_at": T0,
+            "deleted": False,
+        }
+        defaults.update(values)
+        instance = Instance(id=index, **defaults)
+        self._next_id += 1
+        self.instances[instance.uuid] = instance
+        return instance
+
+    def instance_get(self, ctxt: Any, instance_uuid: str,
+                     project_id: str | None = None) -> Instance:
+        self._record("instance_get", instance_uuid=instance_uuid, project_id=project_id)
+        instance = self.instances.get(instance_uuid)
+        if (instance is None or instance.deleted
+                or (project_id is not None and instance.project_id != project_id)):
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        return instance
+
+    def instance_get_all(self, ctxt: Any, filters: dict[str, Any] | None = None,
+                         sort_keys: list[str] | None = None,
+                         sort_dirs: list[str] | None = None, limit: int | None = None,
+                         marker: str | None = None) -> list[Instance]:
+        self._record("instance_get_all", filters=filters, sort_keys=sort_keys,
+                     sort_dirs=sort_dirs, limit=limit, marker=marker)
+        filters = filters or {}
+        found = []
+        for instance in self.instances.values():
+            if "deleted" in filters and instance.deleted != filters["deleted"]:
+                continue
+            if "project_id" in filters and instance.project_id != filters["project_id"]:
+                continue
+            if "vm_state" in filters and instance.vm_state not in filters["vm_state"]:
+                continue
+            if "task_state" in filters and instance.task_state not in filters["task_state"]:
+                continue
+            if "name" in filters and not re.search(filters["name"], instance.display_name):
+                continue
+            if any(key in filters and getattr(instance, key) != filters[key]
+                   for key in ("reservation_id", "host", "image_ref")):
+                continue
+            if "flavor_id" in filters and instance.flavor.flavorid != filters["flavor_id"]:
+                continue
+            found.append(instance)
+        key = (sort_keys or ["created_at"])[0]
+        found.sort(key=lambda i: getattr(i, key),
+                   reverse=(sort_dirs or ["desc"])[0] == "desc")
+        if marker is not None:
+            uuids = [i.uuid for i in found]
+            if marker not in uuids:
+                raise exception.MarkerNotFound(marker=marker)
+            found = found[uuids.index(marker) + 1:]
+        return found[:limit] if limit else found
+
+    def instance_update(self, ctxt: Any, instance_uuid: str, values: dict[str, Any],
+                        expected_task_state: Any = UNSET,
+                        expected_vm_state: Any = UNSET) -> Instance:
+        self._record("instance_update", instance_uuid=instance_uuid, values=values,
+                     expected_task_state=expected_task_state)
+        instance = self.instances[instance_uuid]
+        if expected_task_state is not UNSET:
+            expected = (expected_task_state if isinstance(expected_task_state, list)
+                        else [expected_task_state])
+            if instance.task_state not in expected:
+                error = (exception.UnexpectedDeletingTaskStateError
+                         if instance.task_state == task_states.DELETING
+                         else exception.UnexpectedTaskStateError)
+                raise error(instance_uuid=instance_uuid, expected=expected,
+                            actual=instance.task_state)
+        for name, value in values.items():
+            setattr(instance, name, value)
+        return instance
+
+    def instance_destroy(self, ctxt: Any, instance_uuid: str) -> Instance:
+        self._record("instance_destroy", instance_uuid=instance_uuid)
+        instance = self.instances[instance_uuid]
+        instance.deleted = True
+        instance.vm_state = "deleted"
+        instance.task_state = None
+        return instance
+
+    def build_instances(self, ctxt: Any, instance_uuids: list[str],
+                        request_spec: dict[str, Any]) -> None:
+        self._record("build_instances", instance_uuids=instance_uuids,
+                     request_spec=request_spec, context=ctxt)
+
+
+class StubCompute:
+    def __init__(self) -> None:
+        self.terminated: list[tuple[str, str]] = []
+
+    def terminate_instance(self, ctxt: Any, instance: Instance, host: str) -> None:
+        self.terminated.append((instance.uuid, host))
+
+
+@pytest.fixture
+def conductor() -> StubConductor:
+    return StubConductor()
+
+
+@pytest.fixture
+def compute() -> StubCompute:
+    return StubCompute()
+
+
+@pytest.fixture
+def api(conductor: StubConductor, compute: StubCompute) -> Iterator[compute_app.ComputeAPI]:
+    CONF.set_override("max_limit", 1000, group="api")
+    yield compute_app.app_factory(conductor=conductor, compute=compute,
+                                  auth_strategy="noauth2")
+    CONF.clear_override("max_limit", group="api")
+
+
+def call(app: Any, method: str, path: str, body: Any = None,
+         token: str | None = "alice:project-a", **headers: str) -> webob.Response:
+    """One request to ``app`` at ``/v2.1<path>`` as ``token`` (None: no token)."""
+    request = webob.Request.blank("/v2.1" + path, base_url=BASE_URL, method=method,
+                                  headers=headers)
+    if token is not None:
+        request.headers["X-Auth-Token"] = token
+    if body is not None:
+        request.json_body = body
+        request.content_type = "application/json"
+    return request.get_response(app)
+
+
+def fault(instance_uuid: str, code: int = 500, details: str | None = "Traceback: boom",
+          message: str = "No valid host was found. ") -> InstanceFault:
+    return InstanceFault(id=1, instance_uuid=instance_uuid, code=code, message=message,
+                         details=details, host=None, created_at=T0)
