@@ -19,6 +19,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/functions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/functions.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/cloud.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/cloud.sh"
 
 KUMO_VIRT=${KUMO_VIRT:-fake}
 KUMO_FAKE_NODES=${KUMO_FAKE_NODES:-1}
@@ -265,6 +267,8 @@ if ! "$MANAGE" --config-file "$KUMO_CONF" db sync >>"$LOG_DIR/kumo-manage.log" 2
     tail -n 20 "$LOG_DIR/kumo-manage.log" >&2
     die "kumo-manage db sync failed; see $LOG_DIR/kumo-manage.log"
 fi
+ensure_default_flavors "$KUMO_CONF" "$LOG_DIR/kumo-manage.log"
+ensure_default_image "$KUMO_CONF" "$LOG_DIR/kumo-manage.log" "$STATE_DIR"
 
 check_ports_free "${KUMO_DAEMONS[@]}"
 : >"$LOG_DIR/stack-service-list.log"

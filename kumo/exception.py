@@ -147,3 +147,10 @@ class InstanceFaultInjected(KumoException):
     """The fake driver failed an operation on purpose (tests)."""
 
     msg_fmt = "Injected failure of %(operation)s on %(node)s"
+
+
+class MarkerNotFound(NotFound):
+    """A list's ``marker`` names no row of that list (the API answers 400)."""
+
+    msg_fmt = "Marker %(marker)s could not be found."
+    code = 400

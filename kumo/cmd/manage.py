@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -76,6 +77,109 @@ def service_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- flavors -----------------------------------------------------------------------------
+
+
+def _properties(pairs: list[str] | None) -> dict[str, str]:
+    """``["k=v", …]`` as a dict; a pair without ``=`` is an error."""
+    properties = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise exception.Invalid(reason=f"--property takes KEY=VALUE, not '{pair}'")
+        properties[key] = value
+    return properties
+
+
+_FLAVOR_COLUMNS = ["ID", "Name", "Memory_MB", "Disk", "Ephemeral", "Swap", "VCPUs",
+                   "Is_Public", "Description", "Extra_Specs"]
+
+
+def _flavor_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["flavorid"], "name": row["name"], "ram": row["memory_mb"],
+            "disk": row["root_gb"], "ephemeral": row["ephemeral_gb"], "swap": row["swap"],
+            "vcpus": row["vcpus"], "is_public": bool(row["is_public"]),
+            "description": row.get("description"), "extra_specs": row["extra_specs"]}
+
+
+def _print(views: list[dict[str, Any]], columns: list[str], output: str) -> None:
+    if output == "json":
+        print(json.dumps(views, indent=2, default=str))
+        return
+    table = prettytable.PrettyTable(columns)
+    table.align = "l"
+    for view in views:
+        table.add_row(list(view.values())[:len(columns)])
+    print(table)
+
+
+def flavor_create(args: argparse.Namespace) -> int:
+    from kumo.db import flavors
+
+    row = flavors.flavor_create({
+        "name": args.flavor_name, "flavorid": args.flavorid, "memory_mb": args.ram,
+        "vcpus": args.vcpus, "root_gb": args.disk, "ephemeral_gb": args.ephemeral,
+        "swap": args.swap, "is_public": not args.private, "description": args.description,
+        "extra_specs": _properties(args.property), "projects": args.project or []})
+    _print([_flavor_view(row)], _FLAVOR_COLUMNS, args.format)
+    return 0
+
+
+def flavor_list(args: argparse.Namespace) -> int:
+    from kumo.db import flavors
+
+    _print([_flavor_view(row) for row in flavors.flavor_get_all()], _FLAVOR_COLUMNS,
+           args.format)
+    return 0
+
+
+# --- images ------------------------------------------------------------------------------
+
+DISK_FORMATS = ["qcow2", "raw", "aki", "ari", "ami", "vmdk", "vdi", "vhd", "iso"]
+CONTAINER_FORMATS = ["bare", "ovf", "aki", "ari", "ami", "ova"]
+_IMAGE_COLUMNS = ["ID", "Name", "Status", "Visibility", "Disk_Format", "Size", "Checksum"]
+
+
+def _image_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["id"], "name": row["name"], "status": row["status"],
+            "visibility": row["visibility"], "disk_format": row["disk_format"],
+            "size": row["size"], "checksum": row["checksum"], "owner": row["owner"],
+            "container_format": row["container_format"], "properties": row["properties"]}
+
+
+def image_import(args: argparse.Namespace) -> int:
+    """Copy FILE into the local image store and register it (status active)."""
+    from kumo.db import images
+    from kumo.image import local
+
+    if not os.path.isfile(args.file):
+        raise exception.Invalid(reason=f"{args.file} is not a readable file")
+    properties = _properties(args.property)
+    row = images.image_create({
+        "name": args.image_name, "status": "saving",
+        "visibility": "public" if args.public else "private", "owner": args.owner,
+        "disk_format": args.disk_format, "container_format": args.container_format,
+        "min_disk": args.min_disk, "min_ram": args.min_ram, "properties": properties})
+    try:
+        written = local.LocalStore().write_file(row["id"], args.file)
+    except BaseException:
+        images.image_update(row["id"], {"status": "killed"})
+        raise
+    row = images.image_update(row["id"], {
+        "status": "active", "size": written.size, "checksum": written.checksum,
+        "properties": {**properties, "os_hash_algo": written.os_hash_algo,
+                       "os_hash_value": written.os_hash_value}})
+    _print([_image_view(row)], _IMAGE_COLUMNS, args.format)
+    return 0
+
+
+def image_list(args: argparse.Namespace) -> int:
+    from kumo.db import images
+
+    _print([_image_view(row) for row in images.image_get_all()], _IMAGE_COLUMNS, args.format)
+    return 0
+
+
 def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser("db", help="database schema")
     db_cmds = db.add_subparsers(dest="action", required=True)
@@ -95,6 +199,49 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     delete = svc_cmds.add_parser("delete", help="remove a service row")
     delete.add_argument("service_id", type=int)
     delete.set_defaults(func=service_delete)
+
+    flavor = subparsers.add_parser("flavor", help="server sizes")
+    flavor_cmds = flavor.add_subparsers(dest="action", required=True)
+    create = flavor_cmds.add_parser("create", help="create a flavor")
+    # Not "name": CONF.category.name is the command's own name.
+    create.add_argument("flavor_name", metavar="NAME")
+    create.add_argument("--ram", type=int, required=True, help="memory in MB")
+    create.add_argument("--vcpus", type=int, required=True)
+    create.add_argument("--disk", type=int, required=True, help="root disk in GB")
+    create.add_argument("--ephemeral", type=int, default=0, help="ephemeral disk in GB")
+    create.add_argument("--swap", type=int, default=0, help="swap in MB")
+    create.add_argument("--id", dest="flavorid", help="the API's flavor id (default: a uuid)")
+    create.add_argument("--private", action="store_true",
+                        help="only for the projects given with --project")
+    create.add_argument("--project", action="append",
+                        help="project allowed to use a private flavor (repeatable)")
+    create.add_argument("--description")
+    create.add_argument("--property", action="append", metavar="KEY=VALUE",
+                        help="extra spec (repeatable)")
+    create.add_argument("--format", choices=["table", "json"], default="table")
+    create.set_defaults(func=flavor_create)
+    flavors = flavor_cmds.add_parser("list", help="every flavor, private ones too")
+    flavors.add_argument("--format", choices=["table", "json"], default="table")
+    flavors.set_defaults(func=flavor_list)
+
+    image = subparsers.add_parser("image", help="the local image store")
+    image_cmds = image.add_subparsers(dest="action", required=True)
+    imp = image_cmds.add_parser("import", help="copy a file into the store as an image")
+    imp.add_argument("file")
+    imp.add_argument("--name", dest="image_name", required=True)
+    imp.add_argument("--disk-format", choices=DISK_FORMATS, default="raw")
+    imp.add_argument("--container-format", choices=CONTAINER_FORMATS, default="bare")
+    imp.add_argument("--public", action="store_true", help="visible to every project")
+    imp.add_argument("--owner", help="project owning a private image")
+    imp.add_argument("--min-disk", type=int, default=0, help="GB")
+    imp.add_argument("--min-ram", type=int, default=0, help="MB")
+    imp.add_argument("--property", action="append", metavar="KEY=VALUE",
+                     help="image property (repeatable)")
+    imp.add_argument("--format", choices=["table", "json"], default="table")
+    imp.set_defaults(func=image_import)
+    images = image_cmds.add_parser("list", help="every image")
+    images.add_argument("--format", choices=["table", "json"], default="table")
+    images.set_defaults(func=image_list)
 
 
 def main(argv: list[str] | None = None) -> int:

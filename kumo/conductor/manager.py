@@ -1,4 +1,8 @@
-"""kumo-conductor's RPC endpoint: database access on behalf of other services."""
+"""kumo-conductor's RPC endpoint: database access on behalf of other services, and tasks.
+
+The endpoint checks and converts; the queries live in ``kumo.db``, the
+orchestration (build, reschedule) in :mod:`kumo.conductor.tasks`.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,19 @@ import oslo_messaging as messaging
 from oslo_log import log as logging
 
 from kumo import exception, manager
+from kumo.conductor import rows
+from kumo.conductor.rpcapi import UNSET
+from kumo.conductor.tasks import build
 from kumo.db import api as db
+from kumo.db import compute_nodes as compute_node_db
+from kumo.db import flavors as flavor_db
+from kumo.db import images as image_db
+from kumo.db import instances as instance_db
+from kumo.image import local as image_store
+from kumo.objects import compute_node as compute_node_obj
+from kumo.objects import flavor as flavor_obj
+from kumo.objects import image as image_obj
+from kumo.objects import instance as instance_obj
 from kumo.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
@@ -20,7 +36,9 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 
 
 class ConductorManager(manager.Manager):
-    target = messaging.Target(version="1.0")
+    target = messaging.Target(version="1.1")
+
+    # --- services (1.0) ------------------------------------------------------------------
 
     def service_register(self, context: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> service_obj.Service:
@@ -46,8 +64,8 @@ class ConductorManager(manager.Manager):
 
     def service_get_all(self, context: Any, binary: str | None = None,
                         host: str | None = None) -> list[service_obj.Service]:
-        rows = db.service_get_all(binary=binary, host=host)
-        return [service_obj.Service.from_row(row) for row in rows]
+        rows_ = db.service_get_all(binary=binary, host=host)
+        return [service_obj.Service.from_row(row) for row in rows_]
 
     def service_get_by_host_and_binary(self, context: Any, host: str,
                                        binary: str) -> service_obj.Service:
@@ -62,3 +80,118 @@ class ConductorManager(manager.Manager):
 
     def service_destroy(self, context: Any, service_id: int) -> None:
         db.service_destroy(service_id)
+
+    # --- flavors (1.1) -------------------------------------------------------------------
+
+    def flavor_get_all(self, context: Any, is_public: bool | None = None,
+                       min_memory_mb: int | None = None, min_disk: int | None = None,
+                       project_id: str | None = None) -> list[flavor_obj.Flavor]:
+        return [rows.flavor(row) for row in flavor_db.flavor_get_all(
+            is_public=is_public, min_memory_mb=min_memory_mb, min_disk=min_disk,
+            project_id=project_id)]
+
+    def flavor_get_by_flavor_id(self, context: Any, flavor_id: str,
+                                project_id: str | None = None) -> flavor_obj.Flavor:
+        return rows.flavor(flavor_db.flavor_get_by_flavor_id(flavor_id, project_id=project_id))
+
+    def flavor_create(self, context: Any, values: dict[str, Any]) -> flavor_obj.Flavor:
+        return rows.flavor(flavor_db.flavor_create(rows.plain(values)))
+
+    # --- images (1.1) --------------------------------------------------------------------
+
+    def image_create(self, context: Any, values: dict[str, Any]) -> image_obj.Image:
+        return rows.image(image_db.image_create(rows.plain(values)))
+
+    def image_update(self, context: Any, image_id: str,
+                     values: dict[str, Any]) -> image_obj.Image:
+        return rows.image(image_db.image_update(image_id, rows.plain(values)))
+
+    def image_delete(self, context: Any, image_id: str) -> None:
+        image_db.image_delete(image_id)
+        image_store.LocalStore().delete(image_id)
+
+    def image_get(self, context: Any, image_id: str,
+                  project_id: str | None = None) -> image_obj.Image:
+        return rows.image(image_db.image_get(image_id, project_id=project_id))
+
+    def image_get_all(self, context: Any, project_id: str | None = None,
+                      filters: dict[str, Any] | None = None) -> list[image_obj.Image]:
+        return [rows.image(row) for row in image_db.image_get_all(project_id, filters)]
+
+    # --- instances (1.1) -----------------------------------------------------------------
+
+    def instance_create(self, context: Any, values_list: list[dict[str, Any]]
+                        ) -> list[instance_obj.Instance]:
+        return [rows.instance(row) for row in
+                instance_db.instance_create([rows.plain(v) for v in values_list])]
+
+    def instance_get(self, context: Any, instance_uuid: str,
+                     project_id: str | None = None) -> instance_obj.Instance:
+        return rows.instance(instance_db.instance_get(instance_uuid, project_id=project_id))
+
+    def instance_get_all(self, context: Any, filters: dict[str, Any] | None = None,
+                         sort_keys: list[str] | None = None,
+                         sort_dirs: list[str] | None = None, limit: int | None = None,
+                         marker: str | None = None) -> list[instance_obj.Instance]:
+        return [rows.instance(row) for row in instance_db.instance_get_all(
+            filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs, limit=limit,
+            marker=marker)]
+
+    def instance_update(self, context: Any, instance_uuid: str, values: dict[str, Any],
+                        expected_task_state: Any = UNSET,
+                        expected_vm_state: Any = UNSET) -> instance_obj.Instance:
+        guard = {}
+        if expected_task_state is not UNSET:
+            guard["expected_task_state"] = expected_task_state
+        if expected_vm_state is not UNSET:
+            guard["expected_vm_state"] = expected_vm_state
+        return rows.instance(
+            instance_db.instance_update(instance_uuid, rows.plain(values), **guard))
+
+    def instance_fault_create(self, context: Any, instance_uuid: str, code: int,
+                              message: str | None, details: str | None = None,
+                              host: str | None = None) -> instance_obj.InstanceFault:
+        return rows.fault(instance_db.instance_fault_create(
+            instance_uuid, code, message, details=details, host=host))
+
+    def instance_destroy(self, context: Any, instance_uuid: str) -> instance_obj.Instance:
+        return rows.instance(instance_db.instance_destroy(instance_uuid))
+
+    # --- compute nodes (1.1) -------------------------------------------------------------
+
+    def compute_nodes_report(self, context: Any, host: str, service_id: int | None,
+                             nodes: list[dict[str, Any]]
+                             ) -> list[compute_node_obj.ComputeNode]:
+        if service_id is None:
+            # kumo-compute reports before its first heartbeat registered it.
+            try:
+                service_id = db.service_get_by_host_and_binary(host, "kumo-compute")["id"]
+            except exception.HostBinaryNotFound:
+                service_id = None
+        return [rows.compute_node(row) for row in
+                compute_node_db.compute_nodes_report(host, service_id, nodes)]
+
+    def compute_node_get_all(self, context: Any, changed_since: Any = None
+                             ) -> list[compute_node_obj.ComputeNode]:
+        return [rows.compute_node(row) for row in
+                compute_node_db.compute_node_get_all(changed_since=changed_since)]
+
+    def compute_node_claim(self, context: Any, node_uuid: str, instance_uuid: str,
+                           resources: dict[str, int], limits: dict[str, Any]
+                           ) -> compute_node_obj.ComputeNode:
+        return rows.compute_node(compute_node_db.compute_node_claim(
+            node_uuid, instance_uuid, resources, limits))
+
+    def compute_node_release(self, context: Any, node_uuid: str,
+                             instance_uuid: str) -> compute_node_obj.ComputeNode:
+        return rows.compute_node(compute_node_db.compute_node_release(node_uuid, instance_uuid))
+
+    # --- tasks (1.1) ---------------------------------------------------------------------
+
+    def build_instances(self, context: Any, instance_uuids: list[str],
+                        request_spec: dict[str, Any]) -> None:
+        build.build_instances(context, instance_uuids, request_spec)
+
+    def reschedule_instance(self, context: Any, instance_uuid: str, host: str, node: str,
+                            fault: dict[str, Any]) -> None:
+        build.reschedule_instance(context, instance_uuid, host, node, fault)

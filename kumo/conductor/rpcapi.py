@@ -5,6 +5,12 @@ API version history:
 * 1.0 - Initial version: service_register, service_heartbeat,
   service_get_all, service_get_by_host_and_binary, service_update,
   service_destroy.
+* 1.1 - The server lifecycle (docs/compute-flow.md): flavor_get_all,
+  flavor_get_by_flavor_id, flavor_create, image_create, image_update,
+  image_delete, image_get, image_get_all, instance_create, instance_get,
+  instance_get_all, instance_update, instance_fault_create, instance_destroy,
+  compute_nodes_report, compute_node_get_all, compute_node_claim,
+  compute_node_release; casts build_instances and reschedule_instance.
 """
 
 from __future__ import annotations
@@ -16,10 +22,32 @@ from kumo import rpc
 TOPIC = "conductor"
 
 
+class _Unset:
+    """The type of :data:`UNSET`."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: "Argument not given": instance_update sends ``expected_*`` only when the caller
+#: gave one (None is a real expectation: "no task running").
+UNSET: Any = _Unset()
+
+
 class ConductorAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
-    VERSION = "1.0"
+    VERSION = "1.1"
 
     def service_register(self, ctxt: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> Any:
@@ -45,3 +73,133 @@ class ConductorAPI(rpc.RPCAPIBase):
 
     def service_destroy(self, ctxt: Any, service_id: int) -> None:
         self.call(ctxt, "service_destroy", {"service_id": service_id})
+
+    # --- flavors (1.1) -------------------------------------------------------------------
+
+    def flavor_get_all(self, ctxt: Any, is_public: bool | None = None,
+                       min_memory_mb: int | None = None, min_disk: int | None = None,
+                       project_id: str | None = None) -> list[Any]:
+        """[Flavor] ordered by flavorid; private ones only for a project with access."""
+        return self.call(ctxt, "flavor_get_all", {
+            "is_public": is_public, "min_memory_mb": min_memory_mb, "min_disk": min_disk,
+            "project_id": project_id}, version="1.1")
+
+    def flavor_get_by_flavor_id(self, ctxt: Any, flavor_id: str,
+                                project_id: str | None = None) -> Any:
+        """Flavor; raises FlavorNotFound (also for a private one the project may not use)."""
+        return self.call(ctxt, "flavor_get_by_flavor_id",
+                         {"flavor_id": flavor_id, "project_id": project_id}, version="1.1")
+
+    def flavor_create(self, ctxt: Any, values: dict[str, Any]) -> Any:
+        """Flavor; raises FlavorExists."""
+        return self.call(ctxt, "flavor_create", {"values": values}, version="1.1")
+
+    # --- images (1.1) --------------------------------------------------------------------
+
+    def image_create(self, ctxt: Any, values: dict[str, Any]) -> Any:
+        return self.call(ctxt, "image_create", {"values": values}, version="1.1")
+
+    def image_update(self, ctxt: Any, image_id: str, values: dict[str, Any]) -> Any:
+        """Image; ``values["properties"]``, when given, replaces the whole set."""
+        return self.call(ctxt, "image_update", {"image_id": image_id, "values": values},
+                         version="1.1")
+
+    def image_delete(self, ctxt: Any, image_id: str) -> None:
+        """Delete the image's metadata and its bytes in the local store."""
+        self.call(ctxt, "image_delete", {"image_id": image_id}, version="1.1")
+
+    def image_get(self, ctxt: Any, image_id: str, project_id: str | None = None) -> Any:
+        """Image; raises ImageNotFound, also for one the project may not see."""
+        return self.call(ctxt, "image_get", {"image_id": image_id, "project_id": project_id},
+                         version="1.1")
+
+    def image_get_all(self, ctxt: Any, project_id: str | None = None,
+                      filters: dict[str, Any] | None = None) -> list[Any]:
+        return self.call(ctxt, "image_get_all", {"project_id": project_id, "filters": filters},
+                         version="1.1")
+
+    # --- instances (1.1) -----------------------------------------------------------------
+
+    def instance_create(self, ctxt: Any, values_list: list[dict[str, Any]]) -> list[Any]:
+        """[Instance], one per values dict, vm_state building, task_state scheduling."""
+        return self.call(ctxt, "instance_create", {"values_list": values_list}, version="1.1")
+
+    def instance_get(self, ctxt: Any, instance_uuid: str,
+                     project_id: str | None = None) -> Any:
+        """Instance with metadata and the newest fault; raises InstanceNotFound."""
+        return self.call(ctxt, "instance_get",
+                         {"instance_uuid": instance_uuid, "project_id": project_id},
+                         version="1.1")
+
+    def instance_get_all(self, ctxt: Any, filters: dict[str, Any] | None = None,
+                         sort_keys: list[str] | None = None,
+                         sort_dirs: list[str] | None = None, limit: int | None = None,
+                         marker: str | None = None) -> list[Any]:
+        """[Instance]; raises MarkerNotFound for an unknown marker."""
+        return self.call(ctxt, "instance_get_all", {
+            "filters": filters, "sort_keys": sort_keys, "sort_dirs": sort_dirs,
+            "limit": limit, "marker": marker}, version="1.1")
+
+    def instance_update(self, ctxt: Any, instance_uuid: str, values: dict[str, Any],
+                        expected_task_state: Any = UNSET,
+                        expected_vm_state: Any = UNSET) -> Any:
+        """Guarded update; raises UnexpectedTaskStateError /
+        UnexpectedDeletingTaskStateError when the instance is not in an expected state."""
+        args: dict[str, Any] = {"instance_uuid": instance_uuid, "values": values}
+        if expected_task_state is not UNSET:
+            args["expected_task_state"] = expected_task_state
+        if expected_vm_state is not UNSET:
+            args["expected_vm_state"] = expected_vm_state
+        return self.call(ctxt, "instance_update", args, version="1.1")
+
+    def instance_fault_create(self, ctxt: Any, instance_uuid: str, code: int,
+                              message: str | None, details: str | None = None,
+                              host: str | None = None) -> Any:
+        return self.call(ctxt, "instance_fault_create", {
+            "instance_uuid": instance_uuid, "code": code, "message": message,
+            "details": details, "host": host}, version="1.1")
+
+    def instance_destroy(self, ctxt: Any, instance_uuid: str) -> Any:
+        """Soft-delete the instance and release its claim (idempotent)."""
+        return self.call(ctxt, "instance_destroy", {"instance_uuid": instance_uuid},
+                         version="1.1")
+
+    # --- compute nodes (1.1) -------------------------------------------------------------
+
+    def compute_nodes_report(self, ctxt: Any, host: str, service_id: int | None,
+                             nodes: list[dict[str, Any]]) -> list[Any]:
+        return self.call(ctxt, "compute_nodes_report",
+                         {"host": host, "service_id": service_id, "nodes": nodes},
+                         version="1.1")
+
+    def compute_node_get_all(self, ctxt: Any, changed_since: Any = None) -> list[Any]:
+        return self.call(ctxt, "compute_node_get_all", {"changed_since": changed_since},
+                         version="1.1")
+
+    def compute_node_claim(self, ctxt: Any, node_uuid: str, instance_uuid: str,
+                           resources: dict[str, int], limits: dict[str, Any]) -> Any:
+        """ComputeNode; raises ComputeResourcesUnavailable when it does not fit."""
+        return self.call(ctxt, "compute_node_claim", {
+            "node_uuid": node_uuid, "instance_uuid": instance_uuid,
+            "resources": resources, "limits": limits}, version="1.1")
+
+    def compute_node_release(self, ctxt: Any, node_uuid: str, instance_uuid: str) -> Any:
+        return self.call(ctxt, "compute_node_release",
+                         {"node_uuid": node_uuid, "instance_uuid": instance_uuid},
+                         version="1.1")
+
+    # --- tasks (1.1) ---------------------------------------------------------------------
+
+    def build_instances(self, ctxt: Any, instance_uuids: list[str],
+                        request_spec: dict[str, Any]) -> None:
+        """Schedule and build the instances (cast)."""
+        self.cast(ctxt, "build_instances",
+                  {"instance_uuids": instance_uuids, "request_spec": request_spec},
+                  version="1.1")
+
+    def reschedule_instance(self, ctxt: Any, instance_uuid: str, host: str, node: str,
+                            fault: dict[str, Any]) -> None:
+        """A spawn on host/node failed: try the next alternate, or ERROR (cast)."""
+        self.cast(ctxt, "reschedule_instance", {
+            "instance_uuid": instance_uuid, "host": host, "node": node, "fault": fault},
+            version="1.1")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -303,6 +304,47 @@ class FlavorProject(Base, TimestampMixin):
         ForeignKey("flavors.id", ondelete="CASCADE"), index=True
     )
     project_id: Mapped[str] = mapped_column(String(NAME))
+
+
+# --- images ------------------------------------------------------------------------------
+
+
+class Image(Base, TimestampMixin):
+    """A disk image of the embedded local image store (its bytes: ``[image] local_store_path``).
+
+    Deleted for real, with its properties: an instance keeps its ``image_ref``
+    and whatever it copied, not a reference to this row.
+    """
+
+    __tablename__ = "images"
+    __table_args__ = (Index("ix_images_visibility_owner", "visibility", "owner"),)
+
+    id: Mapped[str] = mapped_column(String(UUID), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(NAME))
+    status: Mapped[str] = mapped_column(String(30))
+    visibility: Mapped[str] = mapped_column(String(30), default="private")
+    owner: Mapped[str | None] = mapped_column(String(NAME))
+    disk_format: Mapped[str | None] = mapped_column(String(30))
+    container_format: Mapped[str | None] = mapped_column(String(30))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ImageProperty(Base, TimestampMixin):
+    """A key/value property of an image (``hw_disk_bus``, ``os_hash_value``, …)."""
+
+    __tablename__ = "image_properties"
+    __table_args__ = (UniqueConstraint("image_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[str] = mapped_column(
+        ForeignKey("images.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(NAME))
+    value: Mapped[str | None] = mapped_column(Text)
 
 
 # --- key pairs ---------------------------------------------------------------------------

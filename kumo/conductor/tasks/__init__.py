@@ -1,0 +1,1 @@
+"""The conductor's long-running work, one module per workflow (build, …)."""

@@ -1,0 +1,281 @@
+"""Building servers: schedule, claim, cast to the compute host; retry on alternates; fail.
+
+The path of a server build through the conductor (docs/compute-flow.md):
+
+1. :func:`build_instances` asks kumo-scheduler for one host per instance plus
+   alternates (the selected host is already claimed), stores the alternates
+   and the attempt in the instance's system_metadata, moves it from
+   ``scheduling`` to ``spawning`` with a guarded update, and casts
+   ``build_and_run_instance`` to the chosen compute host.
+2. When a spawn fails, kumo-compute casts :func:`reschedule_instance`: the
+   claim on the failed node is given back and the next stored alternate is
+   claimed and tried, until ``[scheduler] max_attempts`` hosts have been tried.
+3. No host at all, or none left: the server goes to ERROR with a fault the
+   user can read (``GET /servers/{id}`` → ``fault``).
+
+A server deleted meanwhile is skipped, its claim released.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from kumo import exception
+from kumo.compute import rpcapi as compute_rpcapi
+from kumo.compute import task_states, vm_states
+from kumo.conductor import rows
+from kumo.db import compute_nodes as compute_node_db
+from kumo.db import instance_actions
+from kumo.db import instances as instance_db
+from kumo.db.clock import utcnow
+from kumo.scheduler import rpcapi as scheduler_rpcapi
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+# system_metadata keys of a build (JSON lists).
+ALTERNATES = "alternates"
+ATTEMPTS = "attempts"
+REQUEST_SPEC = "request_spec"
+
+# Task states a build may be in when the conductor moves it on or fails it.
+_BUILDING_TASKS = [task_states.SCHEDULING, task_states.SPAWNING]
+# A fault's details are Text; keep them readable all the same.
+_MAX_DETAILS = 64 * 1024
+
+
+def _scheduler() -> scheduler_rpcapi.SchedulerAPI:
+    return scheduler_rpcapi.SchedulerAPI()
+
+
+def _compute() -> compute_rpcapi.ComputeAPI:
+    return compute_rpcapi.ComputeAPI()
+
+
+# --- build -------------------------------------------------------------------------------
+
+
+def build_instances(ctxt: Any, instance_uuids: list[str],
+                    request_spec: Mapping[str, Any]) -> None:
+    """Place and start building each instance of one request (see the module docstring)."""
+    events = {uuid: _event_start(ctxt, uuid, "conductor_schedule_and_build_instances")
+              for uuid in instance_uuids}
+    try:
+        selections = _scheduler().select_destinations(
+            ctxt, request_spec=request_spec, instance_uuids=instance_uuids,
+            return_alternates=True)
+    except exception.NoValidHost as error:
+        LOG.info("No valid host for %s: %s", instance_uuids, error.message)
+        for instance_uuid in instance_uuids:
+            _fail(instance_uuid, 500, error.message)
+            _event_finish(events[instance_uuid], error.message)
+        return
+    except Exception as error:
+        # A cast has no caller to tell: record it on the servers, or they would
+        # stay in BUILD for ever.
+        LOG.exception("Scheduling %s failed", instance_uuids)
+        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        for instance_uuid in instance_uuids:
+            _fail(instance_uuid, 500, f"Scheduling failed: {message}")
+            _event_finish(events[instance_uuid], message)
+        return
+
+    for instance_uuid in instance_uuids[len(selections):]:
+        message = (f"No valid host was found. The scheduler placed {len(selections)} "
+                   f"of {len(instance_uuids)} servers.")
+        _fail(instance_uuid, 500, message)
+        _event_finish(events[instance_uuid], message)
+    for instance_uuid, candidates in zip(instance_uuids, selections, strict=False):
+        if not candidates:
+            _fail(instance_uuid, 500, "No valid host was found.")
+            _event_finish(events[instance_uuid], "No valid host was found.")
+            continue
+        selected, alternates = candidates[0], list(candidates[1:])
+        attempts = [{"host": selected["host"], "node": selected["nodename"]}]
+        started = _start(ctxt, instance_uuid, selected, alternates, attempts, request_spec,
+                         expected_task_state=task_states.SCHEDULING)
+        _event_finish(events[instance_uuid],
+                      None if started else "deleted while it was scheduled")
+
+
+def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
+           alternates: list[Any], attempts: list[Any], request_spec: Any,
+           expected_task_state: Any) -> bool:
+    """Move the (already claimed) instance to ``selection`` and cast the build there.
+
+    Returns False when the instance was deleted meanwhile (its claim is then given back).
+    """
+    try:
+        instance = instance_db.instance_update(
+            instance_uuid,
+            {"host": selection["host"], "node": selection["nodename"],
+             "task_state": task_states.SPAWNING, "scheduled_at": utcnow(),
+             "system_metadata": {
+                 ALTERNATES: json.dumps(alternates), ATTEMPTS: json.dumps(attempts),
+                 REQUEST_SPEC: json.dumps(rows.plain(request_spec), default=str)}},
+            expected_task_state=expected_task_state)
+    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+        LOG.info("Instance %s went away while building (%s); releasing its claim on %s",
+                 instance_uuid, error.message, selection["nodename"])
+        _release(selection.get("node_uuid"), instance_uuid)
+        return False
+    _compute().build_and_run_instance(
+        ctxt, instance=rows.instance(instance), node=selection["nodename"],
+        request_spec=dict(request_spec), host=selection["host"])
+    return True
+
+
+# --- reschedule --------------------------------------------------------------------------
+
+
+def reschedule_instance(ctxt: Any, instance_uuid: str, host: str, node: str,
+                        fault: Mapping[str, Any]) -> None:
+    """After a failed spawn on host/node: give back its claim, try the next alternate,
+    or put the server in ERROR with a fault naming every host tried."""
+    failed_node_uuid = _node_uuid(host, node)
+    try:
+        instance = instance_db.instance_get(instance_uuid)
+    except exception.InstanceNotFound:
+        _release(failed_node_uuid, instance_uuid)
+        return
+    system_metadata = instance["system_metadata"]
+    resources = _resources(instance)
+    if failed_node_uuid is None:
+        failed_node_uuid = system_metadata.get(instance_db.CLAIMED_NODE)
+    _release(failed_node_uuid, instance_uuid)
+    if instance["task_state"] not in _BUILDING_TASKS:
+        LOG.info("Not rescheduling instance %s: its task is now %s", instance_uuid,
+                 instance["task_state"])
+        return
+
+    attempts = json.loads(system_metadata.get(ATTEMPTS) or "[]")
+    message = fault.get("message") or "spawn failed"
+    if attempts and (attempts[-1].get("host"), attempts[-1].get("node")) == (host, node):
+        attempts[-1]["message"] = message
+    else:
+        attempts.append({"host": host, "node": node, "message": message})
+    alternates = json.loads(system_metadata.get(ALTERNATES) or "[]")
+    request_spec = _request_spec(instance)
+
+    event = _event_start(ctxt, instance_uuid, "conductor_reschedule_instance")
+    while alternates and len(attempts) < CONF.scheduler.max_attempts:
+        alternate = alternates.pop(0)
+        attempt = {"host": alternate["host"], "node": alternate["nodename"]}
+        try:
+            compute_node_db.compute_node_claim(
+                alternate["node_uuid"], instance_uuid, resources, alternate.get("limits"))
+        except (exception.ComputeResourcesUnavailable, exception.ComputeNodeNotFound) as error:
+            LOG.info("Alternate %s/%s for %s did not fit: %s", attempt["host"],
+                     attempt["node"], instance_uuid, error.message)
+            attempts.append({**attempt, "message": f"claim failed: {error.message}"})
+            continue
+        except exception.InstanceNotFound:
+            _event_finish(event, "deleted while it was rescheduled")
+            return
+        LOG.info("Rescheduling %s to %s/%s (attempt %d of %d)", instance_uuid,
+                 attempt["host"], attempt["node"], len(attempts) + 1,
+                 CONF.scheduler.max_attempts)
+        started = _start(ctxt, instance_uuid, alternate, alternates, [*attempts, attempt],
+                         request_spec, expected_task_state=_BUILDING_TASKS)
+        _event_finish(event, None if started else "deleted while it was rescheduled")
+        return
+
+    tried = ", ".join(f"{a['host']}/{a['node']}" for a in attempts)
+    details = "\n".join(f"{a['host']}/{a['node']}: {a.get('message', '')}" for a in attempts)
+    if fault.get("details"):
+        details += f"\n\nLast failure:\n{fault['details']}"
+    _fail(instance_uuid, int(fault.get("code") or 500),
+          f"Build of instance {instance_uuid} failed on every host tried "
+          f"({len(attempts)} of at most {CONF.scheduler.max_attempts}): {tried}. "
+          f"Last error: {message}",
+          details=details[:_MAX_DETAILS], host=host,
+          system_metadata={ALTERNATES: "[]", ATTEMPTS: json.dumps(attempts)})
+    _event_finish(event, f"no host left after {len(attempts)} attempts", details=details)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _fail(instance_uuid: str, code: int, message: str, details: str | None = None,
+          host: str | None = None, system_metadata: dict[str, Any] | None = None) -> None:
+    """ERROR with a fault, unless the server is being deleted (then the delete wins)."""
+    values: dict[str, Any] = {"vm_state": vm_states.ERROR, "task_state": None}
+    if system_metadata:
+        values["system_metadata"] = system_metadata
+    try:
+        instance_db.instance_update(instance_uuid, values,
+                                    expected_task_state=_BUILDING_TASKS)
+    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+        LOG.info("Not failing instance %s: %s", instance_uuid, error.message)
+        return
+    instance_db.instance_fault_create(instance_uuid, code, message, details=details,
+                                      host=host)
+
+
+def _event_start(ctxt: Any, instance_uuid: str, event: str) -> int | None:
+    """Record a step of the server's ``create`` action (os-instance-actions)."""
+    request_id = getattr(ctxt, "request_id", None)
+    if not request_id:
+        return None
+    action_id = instance_actions.action_start(
+        instance_uuid, "create", request_id, getattr(ctxt, "user_id", None),
+        getattr(ctxt, "project_id", None))
+    if action_id is None:
+        return None
+    return instance_actions.event_start(action_id, event, host=CONF.host)
+
+
+def _event_finish(event_id: int | None, error: str | None,
+                  details: str | None = None) -> None:
+    """End a step: Success without ``error``, else Error with it."""
+    if event_id is not None:
+        instance_actions.event_finish(event_id, "Error" if error else "Success",
+                                      traceback=error, details=details)
+
+
+def _release(node_uuid: str | None, instance_uuid: str) -> None:
+    if not node_uuid:
+        return
+    try:
+        compute_node_db.compute_node_release(node_uuid, instance_uuid)
+    except exception.ComputeNodeNotFound:
+        LOG.info("Node %s is gone; nothing to release for %s", node_uuid, instance_uuid)
+
+
+def _node_uuid(host: str, node: str) -> str | None:
+    try:
+        return compute_node_db.compute_node_get_by_host_and_nodename(host, node)["uuid"]
+    except exception.ComputeNodeNotFound:
+        return None
+
+
+def _resources(instance: Mapping[str, Any]) -> dict[str, int]:
+    """What the instance claims on a node: what it claimed before, else its flavor's sizes."""
+    recorded = instance["system_metadata"].get(instance_db.CLAIMED_RESOURCES)
+    if recorded:
+        return dict(json.loads(recorded))
+    return {"vcpus": instance["vcpus"], "memory_mb": instance["memory_mb"],
+            "disk_gb": (instance["root_gb"] or 0) + (instance["ephemeral_gb"] or 0)}
+
+
+def _request_spec(instance: Mapping[str, Any]) -> dict[str, Any]:
+    """The request spec of a rebuild on an alternate, from what the instance recorded."""
+    recorded = instance["system_metadata"].get(REQUEST_SPEC)
+    if recorded:
+        return dict(json.loads(recorded))
+    flavor = dict(instance.get("flavor") or {})
+    for name in ("created_at", "updated_at"):
+        flavor.pop(name, None)
+    return {
+        "project_id": instance["project_id"], "user_id": instance["user_id"],
+        "flavor": flavor,
+        "image": {"id": instance.get("image_ref"), "properties": {}},
+        "availability_zone": instance.get("availability_zone"),
+        "num_instances": 1, "scheduler_hints": {}, "ignore_hosts": [],
+        "instance_group": None,
+    }

@@ -1,0 +1,257 @@
+"""Compute node queries: inventory reports, the scheduler's view, resource claims.
+
+A claim is what keeps two schedulers (or two members of one multi-create) from
+over-committing a node: :func:`compute_node_claim` is a single guarded UPDATE
+that adds the resources only if the sums stay within the limits. The instance
+records the claim in its system_metadata (``claimed_node``, and the claimed
+amounts in ``claimed_resources``), so it can be given back exactly once and so
+that :func:`compute_nodes_report` can recompute every node's usage from the
+live instances that hold a claim on it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import uuid as uuid_lib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import orm
+
+from kumo import exception
+from kumo.db import instances as instance_db
+from kumo.db import models
+from kumo.db.api import session
+from kumo.db.clock import utcnow
+
+_nodes = models.ComputeNode.__table__
+_instances = models.Instance.__table__
+
+_INVENTORY = ("hypervisor_type", "hypervisor_version", "vcpus", "memory_mb", "local_gb",
+              "cpu_info", "host_ip", "cpu_allocation_ratio", "ram_allocation_ratio",
+              "disk_allocation_ratio", "disk_available_least", "stats")
+# Resource name in a claim -> usage column it adds to.
+_USAGE = {"vcpus": "vcpus_used", "memory_mb": "memory_mb_used", "disk_gb": "local_gb_used"}
+
+
+def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
+    node = dict(row)
+    node["stats"] = instance_db.decode_json(node.get("stats"))
+    return node
+
+
+def _get_by_uuid(db_session: orm.Session, node_uuid: str) -> dict[str, Any]:
+    row = db_session.execute(sa.select(_nodes).where(
+        _nodes.c.uuid == node_uuid, _nodes.c.deleted == 0)).mappings().one_or_none()
+    if row is None:
+        raise exception.ComputeNodeNotFound(node=node_uuid)
+    return _decode(row)
+
+
+def compute_node_get(node_uuid: str) -> dict[str, Any]:
+    """:raises ComputeNodeNotFound: no live node has this uuid."""
+    with session() as db_session:
+        return _get_by_uuid(db_session, node_uuid)
+
+
+def compute_node_get_by_host_and_nodename(host: str, nodename: str) -> dict[str, Any]:
+    """:raises ComputeNodeNotFound: ``host`` has no live node called ``nodename``."""
+    with session() as db_session:
+        row = db_session.execute(sa.select(_nodes).where(
+            _nodes.c.host == host, _nodes.c.hypervisor_hostname == nodename,
+            _nodes.c.deleted == 0)).mappings().one_or_none()
+    if row is None:
+        raise exception.ComputeNodeNotFound(node=f"{host}/{nodename}")
+    return _decode(row)
+
+
+def compute_node_get_all(changed_since: datetime.datetime | str | None = None
+                         ) -> list[dict[str, Any]]:
+    """Live nodes ordered by id; with ``changed_since``, only those created or updated since."""
+    statement = sa.select(_nodes).where(_nodes.c.deleted == 0).order_by(_nodes.c.id)
+    if changed_since is not None:
+        since = instance_db._as_datetime(changed_since)
+        statement = statement.where(sa.or_(_nodes.c.updated_at >= since,
+                                           _nodes.c.created_at >= since))
+    with session() as db_session:
+        return [_decode(row) for row in db_session.execute(statement).mappings()]
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def _claims_on(db_session: orm.Session, node_uuid: str) -> list[dict[str, int]]:
+    """The resources claimed on the node by live instances."""
+    # The JSON text is written with predictable separators (instances.encode_json);
+    # LIKE narrows the rows, the decoded value decides.
+    pattern = f'%"{instance_db.CLAIMED_NODE}": "{node_uuid}"%'
+    claims = []
+    for instance in db_session.execute(
+            sa.select(_instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
+                      _instances.c.ephemeral_gb, _instances.c.system_metadata)
+            .where(_instances.c.deleted == 0, _instances.c.system_metadata.like(pattern))
+    ).mappings():
+        system_metadata = instance_db.decode_json(instance["system_metadata"])
+        if system_metadata.get(instance_db.CLAIMED_NODE) == node_uuid:
+            claims.append(_claimed_resources(instance, system_metadata))
+    return claims
+
+
+def _claimed_resources(instance: Mapping[str, Any],
+                       system_metadata: Mapping[str, Any]) -> dict[str, int]:
+    recorded = system_metadata.get(instance_db.CLAIMED_RESOURCES)
+    if recorded:
+        resources = json.loads(recorded)
+        return {name: int(resources.get(name) or 0) for name in _USAGE}
+    return {"vcpus": instance["vcpus"], "memory_mb": instance["memory_mb"],
+            "disk_gb": (instance["root_gb"] or 0) + (instance["ephemeral_gb"] or 0)}
+
+
+def compute_nodes_report(host: str, service_id: int | None,
+                         nodes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Create or update the inventory of each of ``host``'s nodes; recompute their usage.
+
+    Usage is never taken from the report: it is the sum of the claims of the
+    live instances on the node, so a claim leaked by a crash lasts one report.
+    """
+    uuids = []
+    for report in nodes:
+        nodename = report["hypervisor_hostname"]
+        inventory = {name: report[name] for name in _INVENTORY if name in report}
+        if isinstance(inventory.get("cpu_info"), (dict, list)):
+            inventory["cpu_info"] = json.dumps(inventory["cpu_info"], sort_keys=True)
+        if isinstance(inventory.get("stats"), dict):
+            inventory["stats"] = json.dumps(inventory["stats"], sort_keys=True)
+        if service_id is not None:
+            inventory["service_id"] = service_id
+        now = utcnow()
+        with session() as db_session:
+            # Writing first takes the node's row lock (the database lock on SQLite),
+            # so no claim can slip in between counting the claims and storing the sum.
+            result = db_session.execute(
+                sa.update(_nodes).where(_nodes.c.host == host,
+                                        _nodes.c.hypervisor_hostname == nodename,
+                                        _nodes.c.deleted == 0)
+                .values(updated_at=now, **inventory))
+            if result.rowcount == 0:
+                inventory.setdefault("hypervisor_version", 0)
+                inventory.setdefault("hypervisor_type", "fake")
+                db_session.execute(sa.insert(_nodes).values(
+                    uuid=report.get("uuid") or str(uuid_lib.uuid4()), host=host,
+                    hypervisor_hostname=nodename, deleted=0, created_at=now, updated_at=now,
+                    **inventory))
+            node = db_session.execute(sa.select(_nodes).where(
+                _nodes.c.host == host, _nodes.c.hypervisor_hostname == nodename,
+                _nodes.c.deleted == 0)).mappings().one()
+            claims = _claims_on(db_session, node["uuid"])
+            used = {name: sum(claim[name] for claim in claims) for name in _USAGE}
+            db_session.execute(sa.update(_nodes).where(_nodes.c.id == node["id"]).values(
+                vcpus_used=used["vcpus"], memory_mb_used=used["memory_mb"],
+                local_gb_used=used["disk_gb"], running_vms=len(claims),
+                free_ram_mb=node["memory_mb"] - used["memory_mb"],
+                free_disk_gb=node["local_gb"] - used["disk_gb"], updated_at=now))
+            uuids.append(node["uuid"])
+    with session() as db_session:
+        return [_get_by_uuid(db_session, node_uuid) for node_uuid in uuids]
+
+
+# --- claims ------------------------------------------------------------------------------
+
+
+def _usage_change(resources: Mapping[str, int], sign: int) -> dict[str, Any]:
+    memory = sign * resources["memory_mb"]
+    disk = sign * resources["disk_gb"]
+    return {
+        "vcpus_used": _nodes.c.vcpus_used + sign * resources["vcpus"],
+        "memory_mb_used": _nodes.c.memory_mb_used + memory,
+        "local_gb_used": _nodes.c.local_gb_used + disk,
+        "free_ram_mb": _nodes.c.memory_mb - _nodes.c.memory_mb_used - memory,
+        "free_disk_gb": _nodes.c.local_gb - _nodes.c.local_gb_used - disk,
+        "running_vms": _nodes.c.running_vms + sign,
+    }
+
+
+def compute_node_claim(node_uuid: str, instance_uuid: str, resources: Mapping[str, Any],
+                       limits: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Add ``resources`` to the node's usage if the sums stay within ``limits``.
+
+    ``resources`` and ``limits``: {"vcpus", "memory_mb", "disk_gb"} (a limit
+    that is None or absent is not checked). One guarded UPDATE. The instance
+    records the claim; a claim it held before (on any node) is given back.
+
+    :raises ComputeResourcesUnavailable: the resources do not fit (any more).
+    :raises ComputeNodeNotFound: no live node has this uuid.
+    :raises InstanceNotFound: no live instance has this uuid.
+    """
+    resources = {name: int(resources.get(name) or 0) for name in _USAGE}
+    limits = dict(limits or {})
+    guard = [_nodes.c.uuid == node_uuid, _nodes.c.deleted == 0]
+    for name, column in _USAGE.items():
+        if limits.get(name) is not None:
+            guard.append(_nodes.c[column] + resources[name] <= limits[name])
+    with session() as db_session:
+        # Rows are locked instance first, node second, here as in release and
+        # destroy, so two of them never wait for each other (PostgreSQL deadlock).
+        _lock_instance(db_session, instance_uuid, live_only=True)
+        result = db_session.execute(sa.update(_nodes).where(*guard).values(
+            updated_at=utcnow(), **_usage_change(resources, +1)))
+        if result.rowcount == 0:
+            node = _get_by_uuid(db_session, node_uuid)  # raises ComputeNodeNotFound
+            raise exception.ComputeResourcesUnavailable(
+                node=node["hypervisor_hostname"],
+                reason=(f"need {resources}, limits {limits}, used vcpus "
+                        f"{node['vcpus_used']} memory_mb {node['memory_mb_used']} "
+                        f"disk_gb {node['local_gb_used']}"))
+        release_claim(db_session, instance_uuid)
+        instance_db._merge_system_metadata(db_session, instance_uuid, {
+            instance_db.CLAIMED_NODE: node_uuid,
+            instance_db.CLAIMED_RESOURCES: json.dumps(resources, sort_keys=True)})
+        return _get_by_uuid(db_session, node_uuid)
+
+
+def release_claim(db_session: orm.Session, instance_uuid: str,
+                  node_uuid: str | None = None) -> None:
+    """Give back the instance's claim (only the one on ``node_uuid`` if given), in
+    the caller's transaction; nothing when it holds none."""
+    instance = db_session.execute(sa.select(
+        _instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
+        _instances.c.ephemeral_gb, _instances.c.system_metadata).where(
+        _instances.c.uuid == instance_uuid)).mappings().one_or_none()
+    if instance is None:
+        return
+    system_metadata = instance_db.decode_json(instance["system_metadata"])
+    claimed = system_metadata.get(instance_db.CLAIMED_NODE)
+    if not claimed or (node_uuid is not None and claimed != node_uuid):
+        return
+    resources = _claimed_resources(instance, system_metadata)
+    db_session.execute(sa.update(_nodes).where(_nodes.c.uuid == claimed).values(
+        updated_at=utcnow(), **_usage_change(resources, -1)))
+    instance_db._merge_system_metadata(db_session, instance_uuid, {
+        instance_db.CLAIMED_NODE: None, instance_db.CLAIMED_RESOURCES: None})
+
+
+def _lock_instance(db_session: orm.Session, instance_uuid: str, live_only: bool) -> None:
+    """Take the instance's row lock (the write lock on SQLite) before reading its claim.
+
+    :raises InstanceNotFound: with ``live_only``, when no live instance has this uuid.
+    """
+    where = [_instances.c.uuid == instance_uuid]
+    if live_only:
+        where.append(_instances.c.deleted == 0)
+    result = db_session.execute(sa.update(_instances).where(*where)
+                                .values(updated_at=_instances.c.updated_at))
+    if live_only and result.rowcount == 0:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+
+
+def compute_node_release(node_uuid: str, instance_uuid: str) -> dict[str, Any]:
+    """Give back what the instance claimed on the node; idempotent.
+
+    :raises ComputeNodeNotFound: no live node has this uuid.
+    """
+    with session() as db_session:
+        _lock_instance(db_session, instance_uuid, live_only=False)
+        release_claim(db_session, instance_uuid, node_uuid)
+        return _get_by_uuid(db_session, node_uuid)

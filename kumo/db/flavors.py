@@ -1,0 +1,134 @@
+"""Flavor queries: server sizes, their extra specs and who may use a private one.
+
+Rows come back as plain dicts with ``extra_specs`` (a dict) added.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_lib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc, orm
+
+from kumo import exception
+from kumo.db import models
+from kumo.db.api import is_duplicate_entry, session
+
+_flavors = models.Flavor.__table__
+_extra_specs = models.FlavorExtraSpec.__table__
+_projects = models.FlavorProject.__table__
+
+_FLAVOR_COLUMNS = frozenset(c.name for c in _flavors.columns) - {"id", "created_at", "updated_at"}
+
+
+def _with_extra_specs(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
+                      ) -> list[dict[str, Any]]:
+    flavors = [dict(row) for row in rows]
+    if not flavors:
+        return flavors
+    specs: dict[int, dict[str, Any]] = {flavor["id"]: {} for flavor in flavors}
+    statement = sa.select(_extra_specs.c.flavor_id, _extra_specs.c.key, _extra_specs.c.value
+                          ).where(_extra_specs.c.flavor_id.in_(list(specs)))
+    for flavor_id, key, value in db_session.execute(statement):
+        specs[flavor_id][key] = value
+    for flavor in flavors:
+        flavor["extra_specs"] = specs[flavor["id"]]
+    return flavors
+
+
+def _visible_to(project_id: str | None) -> sa.ColumnElement[bool]:
+    """Public flavors, and private ones the project was given access to."""
+    if project_id is None:
+        return sa.true()
+    granted = sa.select(_projects.c.flavor_id).where(_projects.c.project_id == project_id)
+    return sa.or_(_flavors.c.is_public == sa.true(), _flavors.c.id.in_(granted))
+
+
+def flavor_create(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Insert a flavor with its ``extra_specs`` (and ``projects`` for a private one).
+
+    ``flavorid`` defaults to a new uuid4.
+
+    :raises FlavorExists: the name or flavorid is taken.
+    """
+    values = dict(values)
+    extra_specs = dict(values.pop("extra_specs", None) or {})
+    projects = list(values.pop("projects", None) or [])
+    if not values.get("flavorid"):
+        values["flavorid"] = str(uuid_lib.uuid4())
+    values["flavorid"] = str(values["flavorid"])
+    unknown = set(values) - _FLAVOR_COLUMNS
+    if unknown:
+        raise exception.Invalid(reason=f"unknown flavor fields {sorted(unknown)}")
+    try:
+        with session() as db_session:
+            flavor_id = db_session.execute(
+                sa.insert(_flavors).values(**values)).inserted_primary_key[0]
+            for key, value in extra_specs.items():
+                db_session.execute(sa.insert(_extra_specs).values(
+                    flavor_id=flavor_id, key=key, value=value))
+            for project_id in projects:
+                db_session.execute(sa.insert(_projects).values(
+                    flavor_id=flavor_id, project_id=project_id))
+            row = db_session.execute(
+                sa.select(_flavors).where(_flavors.c.id == flavor_id)).mappings().one()
+            return _with_extra_specs(db_session, [row])[0]
+    except exc.IntegrityError as error:
+        if not is_duplicate_entry(error):
+            raise
+        with session() as db_session:
+            taken = db_session.execute(sa.select(_flavors.c.id).where(
+                _flavors.c.name == values.get("name"))).first()
+        if taken is not None:
+            raise exception.FlavorExists(what="name", value=values.get("name")) from error
+        raise exception.FlavorExists(what="ID", value=values["flavorid"]) from error
+
+
+def flavor_get_all(is_public: bool | None = None, min_memory_mb: int | None = None,
+                   min_disk: int | None = None, project_id: str | None = None
+                   ) -> list[dict[str, Any]]:
+    """Flavors ordered by flavorid; private ones only for a project with access
+    (or every one when ``project_id`` is None)."""
+    statement = sa.select(_flavors).where(_visible_to(project_id)).order_by(
+        _flavors.c.flavorid, _flavors.c.id)
+    if is_public is not None:
+        statement = statement.where(_flavors.c.is_public == bool(is_public))
+    if min_memory_mb is not None:
+        statement = statement.where(_flavors.c.memory_mb >= int(min_memory_mb))
+    if min_disk is not None:
+        statement = statement.where(_flavors.c.root_gb >= int(min_disk))
+    with session() as db_session:
+        return _with_extra_specs(db_session, db_session.execute(statement).mappings())
+
+
+def flavor_get_by_flavor_id(flavor_id: str, project_id: str | None = None) -> dict[str, Any]:
+    """The flavor whose API id is ``flavor_id``.
+
+    :raises FlavorNotFound: there is none, or it is private and the project has no access.
+    """
+    statement = sa.select(_flavors).where(
+        _flavors.c.flavorid == str(flavor_id), _visible_to(project_id))
+    with session() as db_session:
+        row = db_session.execute(statement).mappings().one_or_none()
+        if row is None:
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        return _with_extra_specs(db_session, [row])[0]
+
+
+def flavor_access_add(flavor_id: str, project_id: str) -> None:
+    """Let a project use the private flavor ``flavor_id`` (idempotent).
+
+    :raises FlavorNotFound: there is no such flavor.
+    """
+    with session() as db_session:
+        internal_id = db_session.execute(
+            sa.select(_flavors.c.id).where(_flavors.c.flavorid == str(flavor_id))).scalar()
+        if internal_id is None:
+            raise exception.FlavorNotFound(flavor_id=flavor_id)
+        exists = db_session.execute(sa.select(_projects.c.id).where(
+            _projects.c.flavor_id == internal_id, _projects.c.project_id == project_id)).first()
+        if exists is None:
+            db_session.execute(sa.insert(_projects).values(
+                flavor_id=internal_id, project_id=project_id))

@@ -1,0 +1,421 @@
+"""Instance queries: servers, their user metadata and faults.
+
+An instance comes back as a plain dict of its columns, with ``flavor`` and
+``system_metadata`` decoded from JSON, ``metadata`` (a dict, from
+instance_metadata), ``fault`` (the newest fault as a dict, or None) and
+``deleted`` as a bool.
+
+Every task-state transition other processes race on goes through
+:func:`instance_update` with ``expected_task_state``: one guarded UPDATE, so of
+two callers expecting the same state exactly one wins.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import uuid as uuid_lib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_utils import timeutils
+from sqlalchemy import orm
+
+from kumo import exception
+from kumo.compute import task_states, vm_states
+from kumo.db import models
+from kumo.db.api import session
+from kumo.db.clock import utcnow
+
+_instances = models.Instance.__table__
+_metadata = models.InstanceMetadata.__table__
+_faults = models.InstanceFault.__table__
+_flavors = models.Flavor.__table__
+
+# system_metadata keys of the resource claim an instance holds on a compute node.
+CLAIMED_NODE = "claimed_node"
+CLAIMED_RESOURCES = "claimed_resources"
+
+_JSON_COLUMNS = ("flavor", "system_metadata")
+_DATETIME_COLUMNS = frozenset(
+    c.name for c in _instances.columns if isinstance(c.type, sa.DateTime))
+_WRITABLE = frozenset(c.name for c in _instances.columns) - {"id", "deleted"}
+_SORTABLE = frozenset(c.name for c in _instances.columns
+                      if not isinstance(c.type, sa.Text))
+_FAULT_MESSAGE_MAX = models.NAME
+
+
+# --- encoding ----------------------------------------------------------------------------
+
+
+def encode_json(value: Any) -> str | None:
+    # sort_keys and the default separators make the text predictable, which
+    # compute_nodes relies on to find an instance's claim with LIKE.
+    return None if value is None else json.dumps(value, sort_keys=True, default=str)
+
+
+def decode_json(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+def _as_datetime(value: Any) -> Any:
+    """Naive UTC from a datetime or the ISO string a datetime becomes on the bus."""
+    if isinstance(value, str):
+        value = timeutils.parse_isotime(value)
+    if isinstance(value, datetime.datetime) and value.tzinfo is not None:
+        value = timeutils.normalize_time(value)
+    return value
+
+
+def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values for an INSERT/UPDATE: JSON encoded, datetimes normalised."""
+    unknown = set(values) - _WRITABLE
+    if unknown:
+        raise exception.Invalid(reason=f"unknown instance fields {sorted(unknown)}")
+    columns = dict(values)
+    for name in _JSON_COLUMNS:
+        if name in columns and not isinstance(columns[name], str):
+            columns[name] = encode_json(columns[name])
+    for name in _DATETIME_COLUMNS & set(columns):
+        columns[name] = _as_datetime(columns[name])
+    return columns
+
+
+def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
+    instance = dict(row)
+    instance["flavor"] = decode_json(instance.get("flavor")) or None
+    instance["system_metadata"] = decode_json(instance.get("system_metadata"))
+    instance["deleted"] = bool(instance.get("deleted"))
+    return instance
+
+
+def _with_children(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
+                   ) -> list[dict[str, Any]]:
+    instances = [_decode(row) for row in rows]
+    if not instances:
+        return instances
+    by_uuid = {instance["uuid"]: instance for instance in instances}
+    for instance in instances:
+        instance["metadata"] = {}
+        instance["fault"] = None
+    uuids = list(by_uuid)
+    for uuid, key, value in db_session.execute(
+            sa.select(_metadata.c.instance_uuid, _metadata.c.key, _metadata.c.value).where(
+                _metadata.c.instance_uuid.in_(uuids), _metadata.c.deleted == 0)):
+        by_uuid[uuid]["metadata"][key] = value
+    # Newest first, so the first fault seen per instance is the one shown.
+    for fault in db_session.execute(
+            sa.select(_faults).where(_faults.c.instance_uuid.in_(uuids), _faults.c.deleted == 0)
+            .order_by(_faults.c.created_at.desc(), _faults.c.id.desc())).mappings():
+        instance = by_uuid[fault["instance_uuid"]]
+        if instance["fault"] is None:
+            instance["fault"] = dict(fault)
+    return instances
+
+
+def _get(db_session: orm.Session, instance_uuid: str, project_id: str | None = None,
+         read_deleted: bool = False) -> dict[str, Any]:
+    statement = sa.select(_instances).where(_instances.c.uuid == instance_uuid)
+    if not read_deleted:
+        statement = statement.where(_instances.c.deleted == 0)
+    if project_id is not None:
+        statement = statement.where(_instances.c.project_id == project_id)
+    row = db_session.execute(statement).mappings().one_or_none()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return _with_children(db_session, [row])[0]
+
+
+def _set_metadata(db_session: orm.Session, instance_uuid: str,
+                  metadata: Mapping[str, Any]) -> None:
+    db_session.execute(sa.delete(_metadata).where(
+        _metadata.c.instance_uuid == instance_uuid, _metadata.c.deleted == 0))
+    for key, value in metadata.items():
+        db_session.execute(sa.insert(_metadata).values(
+            instance_uuid=instance_uuid, key=key,
+            value=None if value is None else str(value), deleted=0))
+
+
+# --- create and read ---------------------------------------------------------------------
+
+
+def instance_create(values_list: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Insert the instances of one request in one transaction.
+
+    Each ``values`` may carry ``metadata`` (a dict, stored as instance_metadata
+    rows); ``uuid`` defaults to a uuid4, vm_state to building, task_state to
+    scheduling, ``flavor``/``system_metadata`` (dicts) are stored as JSON.
+    """
+    with session() as db_session:
+        uuids = []
+        for values in values_list:
+            values = dict(values)
+            metadata = values.pop("metadata", None) or {}
+            values.pop("fault", None)
+            values.setdefault("uuid", str(uuid_lib.uuid4()))
+            values.setdefault("vm_state", vm_states.BUILDING)
+            values.setdefault("task_state", task_states.SCHEDULING)
+            values.setdefault("system_metadata", {})
+            columns = _columns(values)
+            columns["deleted"] = 0
+            db_session.execute(sa.insert(_instances).values(**columns))
+            _set_metadata(db_session, columns["uuid"], metadata)
+            uuids.append(columns["uuid"])
+        return [_get(db_session, uuid) for uuid in uuids]
+
+
+def instance_get(instance_uuid: str, project_id: str | None = None,
+                 read_deleted: bool = False) -> dict[str, Any]:
+    """A live instance (or a deleted one too with ``read_deleted``).
+
+    :raises InstanceNotFound: there is none, or it belongs to another project.
+    """
+    with session() as db_session:
+        return _get(db_session, instance_uuid, project_id, read_deleted)
+
+
+def _one_or_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple, set, frozenset)) else [value]
+
+
+def _in(column: sa.Column, expected: Any) -> sa.ColumnElement[bool]:
+    """column IN (expected…), where a None in ``expected`` means IS NULL."""
+    values = _one_or_list(expected)
+    present = [value for value in values if value is not None]
+    clauses: list[sa.ColumnElement[bool]] = []
+    if present:
+        clauses.append(column.in_(present))
+    if None in values:
+        clauses.append(column.is_(None))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _filtered(filters: Mapping[str, Any]) -> sa.Select:
+    filters = dict(filters)
+    statement = sa.select(_instances)
+    changes_since = filters.pop("changes_since", None)
+    deleted = filters.pop("deleted", None)
+    if deleted is None:
+        # A changes-since listing shows what was deleted since, too.
+        deleted = None if changes_since is not None else False
+    if deleted is True:
+        statement = statement.where(_instances.c.deleted != 0)
+    elif deleted is False:
+        statement = statement.where(_instances.c.deleted == 0)
+    if changes_since is not None:
+        since = _as_datetime(changes_since)
+        statement = statement.where(sa.or_(
+            _instances.c.updated_at >= since,
+            sa.and_(_instances.c.updated_at.is_(None), _instances.c.created_at >= since)))
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name == "name":
+            try:
+                re.compile(value)
+            except re.error as error:
+                raise exception.Invalid(reason=f"name is not a valid regex: {error}") from error
+            statement = statement.where(_instances.c.display_name.regexp_match(value))
+        elif name == "flavor_id":
+            internal = sa.select(_flavors.c.id).where(_flavors.c.flavorid == str(value))
+            statement = statement.where(_instances.c.flavor_id.in_(internal))
+        elif name in ("vm_state", "task_state", "uuid", "project_id", "user_id", "image_ref",
+                      "host", "node", "reservation_id", "availability_zone"):
+            statement = statement.where(_in(_instances.c[name], value))
+        else:
+            raise exception.Invalid(reason=f"cannot filter servers by {name}")
+    return statement
+
+
+def _after_marker(keys: list[tuple[sa.Column, bool]], marker: Mapping[str, Any]
+                  ) -> sa.ColumnElement[bool]:
+    """Rows after ``marker`` in the order of ``keys`` (column, ascending).
+
+    NULLs sort first ascending and last descending (made explicit in the ORDER BY,
+    as backends differ).
+    """
+    def equal(column: sa.Column, value: Any) -> sa.ColumnElement[bool]:
+        return column.is_(None) if value is None else column == value
+
+    def after(column: sa.Column, ascending: bool, value: Any) -> sa.ColumnElement[bool]:
+        if ascending:
+            return column.is_not(None) if value is None else column > value
+        return sa.false() if value is None else sa.or_(column < value, column.is_(None))
+
+    branches = []
+    for index, (column, ascending) in enumerate(keys):
+        prefix = [equal(c, marker[c.name]) for c, _ in keys[:index]]
+        branches.append(sa.and_(*prefix, after(column, ascending, marker[column.name])))
+    return sa.or_(*branches)
+
+
+def instance_get_all(filters: Mapping[str, Any] | None = None,
+                     sort_keys: Sequence[str] | None = None,
+                     sort_dirs: Sequence[str] | None = None, limit: int | None = None,
+                     marker: str | None = None) -> list[dict[str, Any]]:
+    """Instances matching ``filters``, sorted (default: newest first), paged.
+
+    Filters: project_id, user_id, name (a regex on the display name), vm_state,
+    task_state, uuid, image_ref, host, node, reservation_id, availability_zone
+    (a value or a list each), flavor_id (the API's flavorid), changes_since
+    (updated since; includes deleted instances), deleted (True, False; default
+    False unless changes_since is given).
+
+    :raises MarkerNotFound: ``marker`` is not the uuid of an instance of this listing.
+    :raises Invalid: an unknown filter or sort key.
+    """
+    filters = dict(filters or {})
+    sort_keys = list(sort_keys or ["created_at"])
+    sort_dirs = list(sort_dirs or [])
+    default_dir = sort_dirs[-1] if sort_dirs else "desc"
+    sort_dirs += [default_dir] * (len(sort_keys) - len(sort_dirs))
+    if "id" not in sort_keys:
+        sort_keys.append("id")
+        sort_dirs.append(default_dir)
+    keys: list[tuple[sa.Column, bool]] = []
+    for key, direction in zip(sort_keys, sort_dirs, strict=True):
+        if key not in _SORTABLE or direction not in ("asc", "desc"):
+            raise exception.Invalid(reason=f"cannot sort servers by {key} {direction}")
+        keys.append((_instances.c[key], direction == "asc"))
+
+    statement = _filtered(filters)
+    statement = statement.order_by(*[
+        column.asc().nulls_first() if ascending else column.desc().nulls_last()
+        for column, ascending in keys])
+    with session() as db_session:
+        if marker is not None:
+            marker_statement = sa.select(_instances).where(_instances.c.uuid == marker)
+            if filters.get("project_id") is not None:
+                marker_statement = marker_statement.where(
+                    _in(_instances.c.project_id, filters["project_id"]))
+            marker_row = db_session.execute(marker_statement).mappings().first()
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+            statement = statement.where(_after_marker(keys, marker_row))
+        if limit is not None:
+            statement = statement.limit(int(limit))
+        return _with_children(db_session, db_session.execute(statement).mappings())
+
+
+# --- update and delete -------------------------------------------------------------------
+
+
+def instance_update(instance_uuid: str, values: Mapping[str, Any], **expected: Any
+                    ) -> dict[str, Any]:
+    """Change a live instance, guarded by ``expected_task_state`` / ``expected_vm_state``.
+
+    The guard is part of the single UPDATE's WHERE clause; each expected value is
+    a value or a list, None in it meaning "no task". Without the keyword there is
+    no guard. ``metadata`` (a dict) replaces the user metadata; ``system_metadata``
+    is merged into the stored one (a key set to None is removed).
+
+    :raises InstanceNotFound: there is no live instance with this uuid.
+    :raises UnexpectedDeletingTaskStateError: the guard failed and the instance is being deleted.
+    :raises UnexpectedTaskStateError: the guard failed otherwise.
+    """
+    unknown = set(expected) - {"expected_task_state", "expected_vm_state"}
+    if unknown:
+        raise TypeError(f"unexpected arguments {sorted(unknown)}")
+    values = dict(values)
+    metadata = values.pop("metadata", None)
+    system_metadata = values.pop("system_metadata", None)
+    for name in ("fault", "uuid", "deleted", "id", "created_at"):
+        values.pop(name, None)
+    columns = _columns(values)
+    columns["updated_at"] = utcnow()
+
+    guard = [_instances.c.uuid == instance_uuid, _instances.c.deleted == 0]
+    if "expected_task_state" in expected:
+        guard.append(_in(_instances.c.task_state, expected["expected_task_state"]))
+    if "expected_vm_state" in expected:
+        guard.append(_in(_instances.c.vm_state, expected["expected_vm_state"]))
+
+    with session() as db_session:
+        result = db_session.execute(sa.update(_instances).where(*guard).values(**columns))
+        if result.rowcount == 0:
+            _raise_guard_failure(db_session, instance_uuid, expected)
+        if system_metadata is not None:
+            _merge_system_metadata(db_session, instance_uuid, system_metadata)
+        if metadata is not None:
+            _set_metadata(db_session, instance_uuid, metadata)
+        return _get(db_session, instance_uuid)
+
+
+def _merge_system_metadata(db_session: orm.Session, instance_uuid: str,
+                           changes: Mapping[str, Any]) -> None:
+    # Runs after this transaction's UPDATE of the same row, which holds its lock.
+    stored = decode_json(db_session.execute(
+        sa.select(_instances.c.system_metadata).where(_instances.c.uuid == instance_uuid)
+    ).scalar())
+    for key, value in changes.items():
+        if value is None:
+            stored.pop(key, None)
+        else:
+            stored[key] = value
+    db_session.execute(sa.update(_instances).where(_instances.c.uuid == instance_uuid)
+                       .values(system_metadata=encode_json(stored)))
+
+
+def _raise_guard_failure(db_session: orm.Session, instance_uuid: str,
+                         expected: Mapping[str, Any]) -> None:
+    row = db_session.execute(sa.select(_instances.c.task_state, _instances.c.vm_state).where(
+        _instances.c.uuid == instance_uuid, _instances.c.deleted == 0)).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    task_state, vm_state = row
+    if "expected_task_state" in expected and task_state not in _one_or_list(
+            expected["expected_task_state"]):
+        error_class = (exception.UnexpectedDeletingTaskStateError
+                       if task_state == task_states.DELETING
+                       else exception.UnexpectedTaskStateError)
+        raise error_class(instance_uuid=instance_uuid,
+                          expected=expected["expected_task_state"], actual=task_state)
+    raise exception.UnexpectedTaskStateError(
+        instance_uuid=instance_uuid,
+        expected=f"vm_state {expected.get('expected_vm_state')}",
+        actual=f"vm_state {vm_state}")
+
+
+def instance_destroy(instance_uuid: str) -> dict[str, Any]:
+    """Soft-delete an instance and release the claim it holds on its node (idempotent).
+
+    :raises InstanceNotFound: no instance, live or deleted, has this uuid.
+    """
+    from kumo.db import compute_nodes  # compute_nodes imports this module
+
+    now = utcnow()
+    with session() as db_session:
+        result = db_session.execute(
+            sa.update(_instances)
+            .where(_instances.c.uuid == instance_uuid, _instances.c.deleted == 0)
+            .values(deleted=_instances.c.id, deleted_at=now, terminated_at=now,
+                    updated_at=now, vm_state=vm_states.DELETED, task_state=None))
+        if result.rowcount:
+            compute_nodes.release_claim(db_session, instance_uuid)
+        return _get(db_session, instance_uuid, read_deleted=True)
+
+
+# --- faults ------------------------------------------------------------------------------
+
+
+def instance_fault_create(instance_uuid: str, code: int, message: str | None,
+                          details: str | None = None, host: str | None = None
+                          ) -> dict[str, Any]:
+    """Record why an instance failed; the newest fault is the one the API shows.
+
+    :raises InstanceNotFound: no instance has this uuid.
+    """
+    if message is not None and len(message) > _FAULT_MESSAGE_MAX:
+        message = message[:_FAULT_MESSAGE_MAX - 3] + "..."
+    with session() as db_session:
+        exists = db_session.execute(sa.select(_instances.c.id).where(
+            _instances.c.uuid == instance_uuid)).first()
+        if exists is None:
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        fault_id = db_session.execute(sa.insert(_faults).values(
+            instance_uuid=instance_uuid, code=int(code), message=message, details=details,
+            host=host, deleted=0)).inserted_primary_key[0]
+        return dict(db_session.execute(
+            sa.select(_faults).where(_faults.c.id == fault_id)).mappings().one())
