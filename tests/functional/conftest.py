@@ -54,15 +54,20 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def module_cloud(rabbitmq: harness.RabbitMQ,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[harness.Cloud]:
+def module_cloud(rabbitmq: harness.RabbitMQ, tmp_path_factory: pytest.TempPathFactory,
+                 request: pytest.FixtureRequest) -> Iterator[harness.Cloud]:
     """All eleven daemons of one cloud, shared by the tests of a module.
 
-    The cloud has a vhost, a database file and a host name of its own.
+    The cloud has a vhost, a database file and a host name of its own. A
+    module may set ``CLOUD_OPTIONS`` (config sections to override) and
+    ``CLOUD_SETUP`` (a function run on the cloud after ``db sync``, before
+    the daemons start).
     """
     root = tmp_path_factory.mktemp("cloud")
     vhost = f"kumo-{uuid.uuid4().hex[:8]}"
-    cloud = harness.Cloud(root, rabbitmq.add_vhost(vhost))
+    cloud = harness.Cloud(root, rabbitmq.add_vhost(vhost),
+                          overrides=getattr(request.module, "CLOUD_OPTIONS", None))
+    setup = getattr(request.module, "CLOUD_SETUP", None)
 
     def kill_all() -> None:
         for daemon in cloud.daemons.values():
@@ -71,6 +76,8 @@ def module_cloud(rabbitmq: harness.RabbitMQ,
     atexit.register(kill_all)
     try:
         cloud.db_sync()
+        if setup is not None:
+            setup(cloud)
         cloud.start()
         yield cloud
     finally:

@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -436,8 +438,10 @@ class Cloud:
     ``compute.<host>`` topic never mix with another cloud's.
     """
 
-    def __init__(self, root: Path, transport_url: str, host: str | None = None) -> None:
+    def __init__(self, root: Path, transport_url: str, host: str | None = None,
+                 overrides: Mapping[str, Mapping[str, object]] | None = None) -> None:
         self.root = root
+        self.overrides = {name: dict(values) for name, values in (overrides or {}).items()}
         self.transport_url = transport_url
         self.host = host or f"kumo-ft-{uuid.uuid4().hex[:8]}"
         self.db_path = root / "kumo.sqlite"
@@ -494,7 +498,7 @@ class Cloud:
                      overrides: Mapping[str, Mapping[str, object]] | None = None) -> Path:
         """Write this cloud's options, with ``overrides`` applied, as an INI file."""
         sections = {name: dict(values) for name, values in self.options().items()}
-        for name, values in (overrides or {}).items():
+        for name, values in [*self.overrides.items(), *(overrides or {}).items()]:
             sections.setdefault(name, {}).update(values)
         lines = []
         for name, values in sections.items():
@@ -545,6 +549,21 @@ class Cloud:
 
     def db_sync(self) -> None:
         self.manage("db", "sync")
+
+    def api(self, method: str, path: str, body: object | None = None,
+            token: str = "admin:admin", timeout: float = 30) -> tuple[int, object]:
+        """One Compute API request over HTTP: (status, decoded JSON body or None)."""
+        url = f"http://127.0.0.1:{self.api_port}/v2.1{path}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(url, data=data, method=method, headers={
+            "X-Auth-Token": token, "Content-Type": "application/json",
+            "Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as reply:
+                status, raw = reply.status, reply.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        return status, (json.loads(raw) if raw else None)
 
     def service_list(self) -> dict[str, dict[str, object]]:
         """``kumo-manage service list --format json`` of this cloud's host, by binary."""

@@ -1,0 +1,108 @@
+"""Servers when things go wrong: a failing hypervisor node, a compute killed mid-build.
+
+Spawns take SPAWN_DELAY seconds here, so a build can be interrupted, and the
+first fake node fails every spawn, so the conductor has to use alternates.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.functional.harness import Cloud, wait_for
+from tests.functional.test_servers import (
+    ACTIVE_BOUND,
+    _boot,
+    _node_usage,
+    _wait_gone,
+)
+from tests.functional.test_servers import CLOUD_SETUP as _SERVERS_SETUP
+
+NODES = 3
+SPAWN_DELAY = 2.0
+COMPUTE = "kumo-compute"
+
+CLOUD_OPTIONS = {
+    "fake": {"node_count": NODES, "vcpus": 8, "memory_mb": 16384, "local_gb": 400,
+             "spawn_delay": SPAWN_DELAY},
+    "compute": {"resource_report_interval": 2},
+    "scheduler": {"ram_allocation_ratio": 1.0, "host_state_refresh_interval": 1,
+                  "max_attempts": 3},
+}
+
+
+def _failing_node(cloud: Cloud) -> str:
+    return f"{cloud.host}-node0"
+
+
+def CLOUD_SETUP(cloud: Cloud) -> None:  # noqa: N802  (a hook the conftest looks up)
+    _SERVERS_SETUP(cloud)
+    cloud.overrides["fake"]["fail_spawn_on_nodes"] = _failing_node(cloud)
+    cloud.write_config(cloud.config_path)
+
+
+def test_a_build_failing_on_one_node_is_retried_on_an_alternate(cloud: Cloud) -> None:
+    wait_for(lambda: len(_node_usage(cloud)) == NODES, 30, message="fake nodes reported")
+    # Spreading sends some of six servers to the failing node first.
+    reservation = _boot(cloud, "retry", count=6)["reservation_id"]
+
+    def settled() -> list[dict[str, Any]] | None:
+        status, body = cloud.api("GET", f"/servers/detail?reservation_id={reservation}")
+        assert status == 200, body
+        servers = body["servers"]
+        done = len(servers) == 6 and all(s["status"] in ("ACTIVE", "ERROR") for s in servers)
+        return servers if done else None
+
+    servers = wait_for(settled, ACTIVE_BOUND, interval=0.5,
+                       message=lambda: cloud.log_tails(["kumo-conductor", COMPUTE]))
+
+    assert [s["status"] for s in servers] == ["ACTIVE"] * 6, servers
+    nodes = {s["OS-EXT-SRV-ATTR:hypervisor_hostname"] for s in servers}
+    assert _failing_node(cloud) not in nodes
+    usage = _node_usage(cloud)
+    assert usage[_failing_node(cloud)] == (0, 0, 0), usage
+    # The failures were real: the failing node was tried and gave its claim back.
+    assert "Injected failure" in (cloud.daemons[COMPUTE].log_path.read_text())
+    for server in servers:
+        assert cloud.api("DELETE", f"/servers/{server['id']}")[0] == 204
+    for server in servers:
+        _wait_gone(cloud, server["id"])
+    assert set(_node_usage(cloud).values()) == {(0, 0, 0)}, _node_usage(cloud)
+
+
+def test_compute_killed_during_a_build_leaves_no_server_in_build(cloud: Cloud) -> None:
+    server_id = _boot(cloud, "interrupted")["server"]["id"]
+
+    def spawning() -> bool:
+        server = cloud.api("GET", f"/servers/{server_id}")[1]["server"]
+        return server["OS-EXT-STS:task_state"] == "spawning"
+
+    wait_for(spawning, 30, interval=0.1, message="the build to reach spawning")
+    cloud.daemons[COMPUTE].kill()
+    cloud.start([COMPUTE])
+    started = time.monotonic()
+
+    def settled() -> dict[str, Any] | None:
+        server = cloud.api("GET", f"/servers/{server_id}")[1]["server"]
+        return server if server["status"] in ("ACTIVE", "ERROR") else None
+
+    server = wait_for(settled, ACTIVE_BOUND, interval=0.3,
+                      message=lambda: cloud.log_tails(["kumo-conductor", COMPUTE]))
+    print(f"interrupted build settled {server['status']} "
+          f"{time.monotonic() - started:.1f}s after kumo-compute restarted")
+    if server["status"] == "ERROR":
+        assert server["fault"]["message"], server
+    assert cloud.api("DELETE", f"/servers/{server_id}")[0] == 204
+    _wait_gone(cloud, server_id)
+    assert set(_node_usage(cloud).values()) == {(0, 0, 0)}, _node_usage(cloud)
+
+
+def test_delete_during_build_releases_everything(cloud: Cloud) -> None:
+    server_id = _boot(cloud, "short-lived")["server"]["id"]
+    assert cloud.api("DELETE", f"/servers/{server_id}")[0] == 204
+    _wait_gone(cloud, server_id)
+    # The build may still be sleeping in the driver; its end must not resurrect it.
+    time.sleep(SPAWN_DELAY + 1)
+    assert cloud.api("GET", f"/servers/{server_id}")[0] == 404
+    wait_for(lambda: set(_node_usage(cloud).values()) == {(0, 0, 0)}, 10,
+             message=lambda: f"usage back to zero: {_node_usage(cloud)}")
