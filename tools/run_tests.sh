@@ -6,8 +6,10 @@
 #
 # On a clean Debian 12 machine, as root, it installs what the suite needs:
 # Debian packages (rabbitmq-server for the functional tests' own broker,
-# postgresql), the virtualenv .venv with kumo and its test extras. As a
-# non-root user who already has those it only checks that they are there.
+# postgresql, libvirt and QEMU for the libvirt driver's tests; libvirt-dev and
+# pkg-config build libvirt-python), the virtualenv .venv with kumo and its
+# test extras. As a non-root user who already has those it only checks that
+# they are there.
 # Then it lints with `ruff check`, starts a private PostgreSQL cluster on
 # loopback for the run (KUMO_TEST_PG_URL), and runs pytest. RabbitMQ is not
 # started here: the functional tests start a private node themselves.
@@ -185,7 +187,10 @@ pytest_args() {
 # ------------------------------------------------------------------- main --
 
 phase install
-apt_ensure_packages rabbitmq-server postgresql
+apt_ensure_packages rabbitmq-server postgresql \
+    libvirt-dev pkg-config libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients \
+    libvirt-daemon-system qemu-utils qemu-system-x86 \
+    dnsmasq busybox iproute2 iptables
 ensure_venv test
 
 phase lint
@@ -197,6 +202,8 @@ start_postgres
 phase pytest
 # Here the functional tests must run: a missing broker fails them instead of skipping.
 export KUMO_REQUIRE_RABBITMQ=1
+# Likewise kumo-network's plumbing tests in network namespaces (root, ip netns).
+export KUMO_REQUIRE_NETNS=1
 mapfile -d '' -t PYTEST_ARGS < <(pytest_args "$@")
 set +e
 "$KUMO_VENV/bin/python" -m pytest "${PYTEST_ARGS[@]}"

@@ -14,13 +14,16 @@ from kumo.conf import (
     default,
     fake,
     image,
+    libvirt,
+    network,
     scheduler,
     upgrade_levels,
 )
 
 CONF = cfg.CONF
 
-_MODULES = (default, database, api, compute, console, fake, image, scheduler, upgrade_levels)
+_MODULES = (default, database, api, compute, console, fake, image, libvirt, network, scheduler,
+            upgrade_levels)
 
 for _module in _MODULES:
     _module.register_opts(CONF)

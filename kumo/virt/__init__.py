@@ -10,6 +10,8 @@ from kumo.virt import driver
 # Driver name (the [compute] compute_driver choices) -> "module:class".
 DRIVERS = {
     "fake": "kumo.virt.fake.driver:FakeDriver",
+    # Imported only when chosen: libvirt-python is an optional extra.
+    "libvirt": "kumo.virt.libvirt.driver:LibvirtDriver",
 }
 
 

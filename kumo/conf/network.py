@@ -1,0 +1,63 @@
+"""[network] options of kumo-network: managers, bridges, DHCP, NAT and metadata."""
+
+from oslo_config import cfg
+
+network_group = cfg.OptGroup("network", title="kumo-network options")
+
+opts = [
+    cfg.StrOpt(
+        "network_manager",
+        default="flatdhcp",
+        choices=[
+            ("flat", "one shared bridge; addresses are injected, no DHCP"),
+            ("flatdhcp", "one shared bridge with dnsmasq serving the fixed IPs"),
+            ("vlan", "a VLAN, a bridge and a subnet per project, created on first use"),
+        ],
+        help="How kumo-network lays out fixed networks.",
+    ),
+    cfg.StrOpt("public_interface", default="eth0",
+               help="Interface that carries floating IPs and outbound SNAT."),
+    cfg.StrOpt("routing_source_ip", default=None,
+               help="Source address of outbound SNAT from fixed ranges; unset: "
+                    "MASQUERADE out of public_interface."),
+    cfg.StrOpt("flat_network_bridge", default="br100",
+               help="Bridge of flat and flatdhcp networks created without one."),
+    cfg.StrOpt("flat_interface", default=None,
+               help="Physical interface enslaved to the flat bridge (none: the "
+                    "bridge only connects local guests)."),
+    cfg.StrOpt("vlan_interface", default=None,
+               help="Physical interface that carries the VLANs of the vlan manager."),
+    cfg.IntOpt("vlan_start", default=100, min=1, max=4094,
+               help="First VLAN id the vlan manager hands out."),
+    cfg.StrOpt("networks_path", default="$state_path/networks",
+               help="Directory of dnsmasq's per-network files (hosts, options, "
+                    "pid and lease files)."),
+    cfg.StrOpt("dnsmasq_binary", default="dnsmasq", help="dnsmasq executable."),
+    cfg.IntOpt("dhcp_lease_time", default=86400, min=120,
+               help="Seconds a DHCP lease is valid."),
+    cfg.StrOpt("dhcp_domain", default="novalocal",
+               help="Domain name handed to guests by DHCP."),
+    cfg.ListOpt("dns_servers", default=[],
+                help="DNS servers handed to guests when a network has none of "
+                     "its own (empty: the network's gateway, served by dnsmasq)."),
+    cfg.StrOpt("metadata_host", default="127.0.0.1",
+               help="Address of kumo-api-metadata; guests' 169.254.169.254:80 is "
+                    "redirected here."),
+    cfg.PortOpt("metadata_port", default=8775,
+                help="Port of kumo-api-metadata."),
+    cfg.BoolOpt("multi_host", default=False,
+                help="Run kumo-network on every compute host, each serving its own "
+                     "instances' gateway and DHCP."),
+    cfg.StrOpt("namespace", default=None,
+               help="Network namespace the plumbing runs in (for tests and "
+                    "experiments); unset: the host's own namespace."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(network_group)
+    conf.register_opts(opts, group=network_group)
+
+
+def list_opts() -> dict:
+    return {network_group: opts}

@@ -1,0 +1,427 @@
+"""LibvirtDriver: kumo guests as libvirt domains (KVM, or plain QEMU/TCG).
+
+One node, named after the host. A guest is the domain ``kumo-<uuid>`` with
+the instance's uuid; its files live in ``[libvirt] instances_path/<uuid>/``
+(the root overlay ``disk``, ``disk.eph0``, ``kernel``/``ramdisk`` for
+direct kernel boot, ``console.log`` of the serial port). Images come from a
+per-host cache in ``[libvirt] base_images_path``.
+
+With ``connection_uri = test:///default`` (libvirt's in-process test
+driver, for functional tests) nothing runs the disks, but they are still
+prepared for real with qemu-img, and the domain type is not probed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import tempfile
+import threading
+import time
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from kumo import exception
+
+try:
+    import libvirt
+except ImportError as _exc:  # an optional extra: kumo[libvirt]
+    raise exception.ConfigError(
+        reason="compute_driver libvirt needs libvirt-python: pip install 'kumo[libvirt]' "
+               "(it builds against the Debian packages libvirt-dev and pkg-config)"
+    ) from _exc
+from kumo.compute import power_state
+from kumo.image import local as image_local
+from kumo.virt import driver
+from kumo.virt.libvirt import config as vconfig
+from kumo.virt.libvirt import disk as vdisk
+from kumo.virt.libvirt import host as vhost
+from kumo.virt.libvirt import virt_type as vtype
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+_STATE_MAP = {
+    libvirt.VIR_DOMAIN_NOSTATE: power_state.NOSTATE,
+    libvirt.VIR_DOMAIN_RUNNING: power_state.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: power_state.RUNNING,
+    libvirt.VIR_DOMAIN_PAUSED: power_state.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: power_state.RUNNING,  # shutting down: still runs
+    libvirt.VIR_DOMAIN_SHUTOFF: power_state.SHUTDOWN,
+    libvirt.VIR_DOMAIN_CRASHED: power_state.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: power_state.SUSPENDED,
+}
+
+
+def local_store_fetch(image_id: str, destination: pathlib.Path) -> None:
+    """Copy an image's bytes from the local image store (``[image] local_store_path``)."""
+    store = image_local.LocalStore()
+    with open(destination, "wb") as out:
+        for chunk in store.read(image_id):
+            out.write(chunk)
+
+
+def _attr(instance: Any, name: str, default: Any = None) -> Any:
+    if instance.obj_attr_is_set(name):
+        value = getattr(instance, name)
+        return default if value is None else value
+    return default
+
+
+class LibvirtDriver(driver.ComputeDriver):
+    def __init__(self, fetch: vdisk.Fetcher | None = None,
+                 image_store: image_local.LocalStore | None = None) -> None:
+        self.host = CONF.host
+        self._host = vhost.Host(CONF.libvirt.connection_uri)
+        self._fetch = fetch or local_store_fetch
+        self._image_store = image_store
+        self._virt_type: str | None = None
+        self._locks_guard = threading.Lock()
+        self._locks: dict[str, threading.RLock] = {}
+
+    # -- the host ------------------------------------------------------------
+
+    @property
+    def instances_path(self) -> pathlib.Path:
+        return pathlib.Path(CONF.libvirt.instances_path)
+
+    @property
+    def image_cache(self) -> vdisk.ImageCache:
+        return vdisk.ImageCache(CONF.libvirt.base_images_path, self._fetch)
+
+    @property
+    def virt_type(self) -> str:
+        if self._virt_type is None:
+            if CONF.libvirt.connection_uri.startswith("test:"):
+                # libvirt's test driver runs nothing: no probe.
+                self._virt_type = "qemu" if CONF.libvirt.virt_type == "auto" \
+                    else CONF.libvirt.virt_type
+            else:
+                self._virt_type = vtype.choose(CONF.libvirt.virt_type,
+                                               CONF.libvirt.kvm_probe_timeout,
+                                               CONF.libvirt.kvm_probe_kernel)
+        return self._virt_type
+
+    def init_host(self, host: str) -> None:
+        self.host = host
+        self._host.get_connection()
+        LOG.info("libvirt driver on %s: domain type %s", CONF.libvirt.connection_uri,
+                 self.virt_type)
+
+    def cleanup_host(self, host: str) -> None:
+        self._host.close()
+
+    def add_lifecycle_listener(self, listener: vhost.LifecycleListener) -> None:
+        """Call ``listener(instance_uuid, power_state)`` on libvirt lifecycle events."""
+        self._host.add_lifecycle_listener(listener)
+
+    def get_available_nodes(self) -> list[str]:
+        return [self.host]
+
+    def get_node_resources(self, nodename: str) -> dict[str, Any]:
+        if nodename not in self.get_available_nodes():
+            raise exception.ComputeNodeNotFound(node=nodename)
+        info = self._host.node_info()
+        path = self.instances_path
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        stat = os.statvfs(path)
+        return {
+            "hypervisor_hostname": nodename,
+            "hypervisor_type": info["type"],
+            "hypervisor_version": info["version"],
+            "vcpus": info["vcpus"],
+            "memory_mb": info["memory_mb"],
+            "local_gb": stat.f_blocks * stat.f_frsize // vdisk.GiB,
+            "cpu_info": info["cpu_info"],
+            "host_ip": CONF.compute.host_ip or "127.0.0.1",
+        }
+
+    # -- guests --------------------------------------------------------------
+
+    def list_instance_uuids(self, node: str | None = None) -> list[str]:
+        if node is not None and node not in self.get_available_nodes():
+            return []
+        return [dom.UUIDString() for dom in self._host.kumo_domains()]
+
+    def get_info(self, instance: Any) -> int:
+        return self._power_state(self._host.get_domain(instance.uuid))
+
+    def spawn(self, ctxt: Any, instance: Any, image_meta: dict[str, Any],
+              network_info: list[Any], node: str) -> None:
+        if node not in self.get_available_nodes():
+            raise exception.ComputeNodeNotFound(node=node)
+        with self._lock(instance.uuid):
+            with contextlib.suppress(exception.InstanceNotFound):
+                self._host.get_domain(instance.uuid)
+                raise exception.InstanceInvalidState(
+                    action="spawn", instance_uuid=instance.uuid, attr="guest",
+                    state="existing")
+            instance_dir = self.instances_path / instance.uuid
+            plan = None
+            dom = None
+            try:
+                plan = self._plan_disks(instance, image_meta, instance_dir)
+                plan.execute()
+                xml = vconfig.build_domain_xml(
+                    self._guest_config(instance, image_meta, network_info, plan))
+                dom = self._host.call(lambda conn: conn.defineXML(xml))
+                dom.create()
+            except BaseException:
+                LOG.exception("Spawning the guest of %s failed; cleaning up", instance.uuid)
+                if dom is not None:
+                    self._undefine(dom)
+                if plan is not None:
+                    plan.remove()
+                else:
+                    vdisk.DiskPlan(instance_dir, None, None, None).remove()
+                raise
+        LOG.info("Guest of %s runs (domain %s, type %s)", instance.uuid,
+                 vconfig.domain_name(instance.uuid), self.virt_type)
+
+    def destroy(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            try:
+                dom = self._host.get_domain(instance.uuid)
+            except exception.InstanceNotFound:
+                dom = None
+            if dom is not None:
+                self._undefine(dom)
+            instance_dir = self.instances_path / instance.uuid
+            vdisk.DiskPlan(instance_dir, None, None, None).remove()
+        LOG.info("Guest of %s destroyed with its disks", instance.uuid)
+
+    def reboot(self, ctxt: Any, instance: Any, reboot_type: str) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            if reboot_type == driver.REBOOT_SOFT and \
+                    self._power_state(dom) == power_state.RUNNING:
+                if self._soft_reboot(dom):
+                    return
+                LOG.warning("Guest of %s did not shut down within %ss; hard reboot",
+                            instance.uuid, CONF.libvirt.soft_reboot_timeout)
+            self._hard_reboot(dom)
+
+    def power_off(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            if dom.isActive():
+                dom.destroy()
+            if dom.hasManagedSaveImage(0):
+                dom.managedSaveRemove(0)
+
+    def power_on(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            state = self._check_state(dom, instance, "power_on",
+                                      (power_state.SHUTDOWN, power_state.CRASHED,
+                                       power_state.RUNNING))
+            if state != power_state.RUNNING:
+                if dom.isActive():  # crashed but still there
+                    dom.destroy()
+                dom.create()
+
+    def pause(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            self._check_state(dom, instance, "pause", (power_state.RUNNING,))
+            dom.suspend()
+
+    def unpause(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            self._check_state(dom, instance, "unpause", (power_state.PAUSED,))
+            dom.resume()
+
+    def suspend(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            self._check_state(dom, instance, "suspend",
+                              (power_state.RUNNING, power_state.PAUSED))
+            dom.managedSave(0)
+
+    def resume(self, ctxt: Any, instance: Any) -> None:
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            self._check_state(dom, instance, "resume", (power_state.SUSPENDED,))
+            dom.create()  # restores the managed save image
+            if self._power_state(dom) == power_state.PAUSED:
+                dom.resume()  # it was saved while paused
+
+    def get_console_output(self, ctxt: Any, instance: Any) -> str:
+        self._host.get_domain(instance.uuid)
+        log = self.instances_path / instance.uuid / vdisk.CONSOLE_LOG
+        limit = CONF.libvirt.console_output_max_bytes
+        try:
+            with open(log, "rb") as data:
+                data.seek(0, os.SEEK_END)
+                size = data.tell()
+                data.seek(max(0, size - limit))
+                tail = data.read()
+        except FileNotFoundError:
+            return ""
+        return tail.decode("utf-8", errors="replace")
+
+    def get_graphics_address(self, instance: Any, kind: str) -> tuple[str, int]:
+        """(address, port) of the running guest's ``vnc`` or ``spice`` display."""
+        dom = self._host.get_domain(instance.uuid)
+        ports = vconfig.graphics_ports(dom.XMLDesc(0))
+        if kind not in ports:
+            raise exception.InstanceInvalidState(
+                action=f"get_{kind}_console", instance_uuid=instance.uuid,
+                attr="graphics", state="none")
+        return ports[kind]
+
+    def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
+        """Flatten the root disk into the local image store (a cold snapshot).
+
+        A running or paused guest is saved (managed save) meanwhile -- QEMU
+        then has flushed and closed the disk -- and restored afterwards in
+        the state it had.
+        """
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            root = self.instances_path / instance.uuid / vdisk.ROOT_DISK
+            if not root.is_file():
+                raise exception.InstanceInvalidState(
+                    action="snapshot", instance_uuid=instance.uuid, attr="root disk",
+                    state="missing")
+            before = self._power_state(dom)
+            saved = before in (power_state.RUNNING, power_state.PAUSED)
+            if saved:
+                dom.managedSave(0)
+            store = self._image_store or image_local.LocalStore()
+            store.path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=store.path, prefix=".snapshot-") as tmp:
+                flat = pathlib.Path(tmp) / "disk"
+                try:
+                    vdisk.flatten(root, flat)
+                finally:
+                    if saved:
+                        dom.create()
+                        state = self._power_state(dom)
+                        if before == power_state.RUNNING and state == power_state.PAUSED:
+                            dom.resume()
+                        elif before == power_state.PAUSED and state == power_state.RUNNING:
+                            dom.suspend()
+                written = store.write_file(image_id, flat)
+        LOG.info("Snapshot %s of %s: %s bytes", image_id, instance.uuid, written.size)
+        return {"disk_format": "qcow2", "container_format": "bare", "size": written.size,
+                "checksum": written.checksum}
+
+    # -- the base-image cache --------------------------------------------------
+
+    def clean_image_cache(self) -> list[pathlib.Path]:
+        """Remove cached bases no guest of this host uses any more (old enough)."""
+        in_use = set()
+        for entry in self.instances_path.glob(f"*/{vdisk.ROOT_DISK}"):
+            with contextlib.suppress(vdisk.DiskError, ValueError):
+                backing = vdisk.image_info(entry).get("backing-filename")
+                if backing:
+                    in_use.add(backing)
+        return self.image_cache.clean(in_use, CONF.libvirt.remove_unused_base_images_age)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _lock(self, uuid: str) -> threading.RLock:
+        with self._locks_guard:
+            return self._locks.setdefault(uuid, threading.RLock())
+
+    @staticmethod
+    def _power_state(dom: libvirt.virDomain) -> int:
+        state, _reason = dom.state(0)
+        if state == libvirt.VIR_DOMAIN_SHUTOFF and dom.hasManagedSaveImage(0):
+            return power_state.SUSPENDED
+        return _STATE_MAP.get(state, power_state.NOSTATE)
+
+    def _check_state(self, dom: libvirt.virDomain, instance: Any, action: str,
+                     allowed: tuple[int, ...]) -> int:
+        state = self._power_state(dom)
+        if state not in allowed:
+            raise exception.InstanceInvalidState(
+                action=action, instance_uuid=instance.uuid, attr="power_state",
+                state=power_state.NAMES.get(state, state))
+        return state
+
+    def _soft_reboot(self, dom: libvirt.virDomain) -> bool:
+        """ACPI shutdown, wait for it, start again; False if it did not shut down."""
+        dom.shutdown()
+        deadline = time.monotonic() + CONF.libvirt.soft_reboot_timeout
+        while True:
+            if dom.state(0)[0] == libvirt.VIR_DOMAIN_SHUTOFF:
+                dom.create()
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)
+
+    @staticmethod
+    def _hard_reboot(dom: libvirt.virDomain) -> None:
+        if dom.isActive():
+            dom.destroy()
+        if dom.hasManagedSaveImage(0):
+            dom.managedSaveRemove(0)
+        dom.create()
+
+    def _undefine(self, dom: libvirt.virDomain) -> None:
+        with contextlib.suppress(libvirt.libvirtError):
+            if dom.isActive():
+                dom.destroy()
+        try:
+            dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise
+
+    def _plan_disks(self, instance: Any, image_meta: dict[str, Any],
+                    instance_dir: pathlib.Path) -> vdisk.DiskPlan:
+        properties = image_meta.get("properties") or {}
+        image_id = image_meta.get("id") or _attr(instance, "image_ref")
+        kernel_id = _attr(instance, "kernel_id") or properties.get("kernel_id")
+        ramdisk_id = _attr(instance, "ramdisk_id") or properties.get("ramdisk_id")
+        cache = self.image_cache
+        base = cache.get(image_id, image_meta.get("checksum")) if image_id else None
+        kernel = cache.get(kernel_id) if kernel_id else None
+        ramdisk = cache.get(ramdisk_id) if ramdisk_id else None
+        return vdisk.plan(instance_dir, base, root_gb=int(_attr(instance, "root_gb", 0)),
+                          ephemeral_gb=int(_attr(instance, "ephemeral_gb", 0)),
+                          kernel=kernel, ramdisk=ramdisk)
+
+    def _guest_config(self, instance: Any, image_meta: dict[str, Any],
+                      network_info: list[Any], plan: vdisk.DiskPlan) -> vconfig.GuestConfig:
+        bus = vconfig.image_property(image_meta, "hw_disk_bus", "virtio", vconfig.DISK_BUSES)
+        prefix = "vd" if bus == "virtio" else "sd" if bus in ("scsi", "sata") else "hd"
+        disks = []
+        if plan.base is not None:
+            disks.append(vconfig.Disk(str(plan.root), f"{prefix}a", "qcow2", bus))
+        if plan.ephemeral is not None:
+            disks.append(vconfig.Disk(str(plan.ephemeral), f"{prefix}b", "qcow2", bus))
+        vif_model = vconfig.image_property(image_meta, "hw_vif_model", "virtio",
+                                           vconfig.VIF_MODELS)
+        flavor = _attr(instance, "flavor")
+        return vconfig.GuestConfig(
+            uuid=instance.uuid,
+            name=_attr(instance, "display_name", instance.uuid),
+            virt_type=self.virt_type,
+            vcpus=int(_attr(instance, "vcpus", 1)),
+            memory_mb=int(_attr(instance, "memory_mb", 512)),
+            disks=disks,
+            console_log=str(plan.console_log),
+            machine_type=vconfig.image_property(image_meta, "hw_machine_type"),
+            kernel=str(plan.kernel) if plan.kernel else None,
+            ramdisk=str(plan.ramdisk) if plan.ramdisk else None,
+            cmdline=vconfig.image_property(image_meta, "os_command_line"),
+            vifs=vconfig.vifs_from_network_info(network_info, vif_model),
+            vnc_listen=CONF.libvirt.vnc_listen if CONF.libvirt.vnc_enabled else None,
+            spice_listen=CONF.libvirt.spice_listen if CONF.libvirt.spice_enabled else None,
+            video_model=vconfig.image_property(image_meta, "hw_video_model", "vga",
+                                               vconfig.VIDEO_MODELS),
+            metadata={k: str(v) for k, v in (
+                ("image", image_meta.get("id")),
+                ("flavor", getattr(flavor, "name", None) if flavor is not None else None),
+                ("project", _attr(instance, "project_id")),
+            ) if v},
+        )

@@ -1,0 +1,469 @@
+"""The libvirt driver against libvirt's in-process test driver (test:///default).
+
+No daemon and no real guest: libvirt's test driver keeps the domains in
+memory and changes their states as a hypervisor would. The disks are still
+prepared for real with qemu-img in tmp_path, from an image written into a
+local image store in tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import pwd
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+libvirt = pytest.importorskip("libvirt")
+
+from kumo import context, exception, objects, virt  # noqa: E402
+from kumo.compute import power_state  # noqa: E402
+from kumo.conf import CONF  # noqa: E402
+from kumo.image import local  # noqa: E402
+from kumo.objects.instance import Instance  # noqa: E402
+from kumo.virt import driver as virt_driver  # noqa: E402
+from kumo.virt.libvirt import disk, virt_type  # noqa: E402
+from kumo.virt.libvirt import driver as libvirt_driver  # noqa: E402
+
+objects.register_all()
+
+pytestmark = pytest.mark.skipif(shutil.which("qemu-img") is None,
+                                reason="qemu-img (qemu-utils) is not installed")
+
+HOST = "cmp-lv"
+IMAGE_ID = "0b6a3c1e-5d2f-4c8a-9e7b-1f2a3b4c5d6e"
+KERNEL_ID = "1c7b4d2f-6e3a-4d9b-8f8c-2a3b4c5d6e7f"
+
+
+@pytest.fixture
+def store(tmp_path: pathlib.Path) -> local.LocalStore:
+    store = local.LocalStore(tmp_path / "images")
+    image = tmp_path / "image.qcow2"
+    disk.qemu_img("create", "-f", "qcow2", str(image), "64M")
+    store.write_file(IMAGE_ID, image)
+    kernel = tmp_path / "vmlinuz"
+    kernel.write_bytes(b"not really a kernel")
+    store.write_file(KERNEL_ID, kernel)
+    return store
+
+
+@pytest.fixture
+def driver(tmp_path: pathlib.Path, store: local.LocalStore
+           ) -> Iterator[libvirt_driver.LibvirtDriver]:
+    overrides = {
+        ("connection_uri", "libvirt"): "test:///default",
+        ("virt_type", "libvirt"): "auto",
+        ("instances_path", "libvirt"): str(tmp_path / "instances"),
+        ("base_images_path", "libvirt"): str(tmp_path / "instances" / "_base"),
+        ("soft_reboot_timeout", "libvirt"): 5,
+        ("console_output_max_bytes", "libvirt"): 64,
+        ("local_store_path", "image"): str(tmp_path / "images"),
+    }
+    for (name, group), value in overrides.items():
+        CONF.set_override(name, value, group=group)
+    lv = virt.load_driver("libvirt")
+    assert isinstance(lv, libvirt_driver.LibvirtDriver)
+    lv.init_host(HOST)
+    yield lv
+    for dom in lv._host.kumo_domains():
+        lv._undefine(dom)
+    lv.cleanup_host(HOST)
+    for name, group in overrides:
+        CONF.clear_override(name, group=group)
+
+
+@pytest.fixture
+def ctxt() -> context.RequestContext:
+    return context.get_admin_context()
+
+
+def make_instance(**values) -> Instance:
+    fields = dict(uuid=str(uuid.uuid4()), display_name="vm1", vcpus=1, memory_mb=128,
+                  root_gb=1, ephemeral_gb=0, project_id="p1", user_id="u1",
+                  image_ref=IMAGE_ID)
+    fields.update(values)
+    return Instance(**fields)
+
+
+IMAGE_META = {"id": IMAGE_ID, "properties": {}, "min_ram": 0, "min_disk": 0, "size": 0}
+
+
+def spawn(driver: libvirt_driver.LibvirtDriver, ctxt, **values) -> Instance:
+    instance = make_instance(**values)
+    driver.spawn(ctxt, instance, IMAGE_META, [], HOST)
+    return instance
+
+
+def test_loaded_by_name_with_one_node_named_after_the_host(driver) -> None:
+    assert driver.get_available_nodes() == [HOST]
+    assert driver.virt_type == "qemu"  # test:// is not probed
+
+
+def test_host_resources_come_from_the_hypervisor(driver) -> None:
+    resources = driver.get_node_resources(HOST)
+    assert set(resources) == set(virt_driver.NODE_RESOURCE_KEYS)
+    conn = libvirt.open("test:///default")
+    try:
+        model, memory_mb, cpus = conn.getInfo()[:3]
+        assert resources["vcpus"] == cpus
+        assert resources["memory_mb"] == memory_mb
+        assert resources["hypervisor_type"] == conn.getType()
+        assert resources["hypervisor_version"] == conn.getVersion()
+    finally:
+        conn.close()
+    assert resources["hypervisor_hostname"] == HOST
+    assert resources["local_gb"] > 0
+    assert '"topology"' in resources["cpu_info"]
+    with pytest.raises(exception.ComputeNodeNotFound):
+        driver.get_node_resources("elsewhere")
+
+
+def test_spawn_defines_and_starts_a_domain_with_real_disks(driver, ctxt,
+                                                           tmp_path: pathlib.Path) -> None:
+    instance = spawn(driver, ctxt, ephemeral_gb=1)
+    assert driver.get_info(instance) == power_state.RUNNING
+    assert instance.uuid in driver.list_instance_uuids()
+    assert instance.uuid in driver.list_instance_uuids(HOST)
+    assert driver.list_instance_uuids("other-node") == []
+    # The test driver's own "test" domain is not a kumo guest.
+    assert len(driver.list_instance_uuids()) == 1
+
+    inst_dir = tmp_path / "instances" / instance.uuid
+    root = disk.image_info(inst_dir / "disk")
+    assert root["format"] == "qcow2" and root["virtual-size"] == disk.GiB
+    assert root["backing-filename"].startswith(str(tmp_path / "instances" / "_base"))
+    assert disk.image_info(inst_dir / "disk.eph0")["virtual-size"] == disk.GiB
+
+    dom = driver._host.get_domain(instance.uuid)
+    xml = dom.XMLDesc(0)
+    assert f"kumo-{instance.uuid}" == dom.name()
+    assert str(inst_dir / "disk") in xml and str(inst_dir / "disk.eph0") in xml
+    assert str(inst_dir / "console.log") in xml
+
+    with pytest.raises(exception.InstanceInvalidState):
+        driver.spawn(ctxt, instance, IMAGE_META, [], HOST)
+    with pytest.raises(exception.ComputeNodeNotFound):
+        driver.spawn(ctxt, make_instance(), IMAGE_META, [], "elsewhere")
+
+
+def test_spawn_with_direct_kernel_boot(driver, ctxt, tmp_path: pathlib.Path) -> None:
+    instance = spawn(driver, ctxt, kernel_id=KERNEL_ID)
+    xml = driver._host.get_domain(instance.uuid).XMLDesc(0)
+    kernel = tmp_path / "instances" / instance.uuid / "kernel"
+    assert kernel.read_bytes() == b"not really a kernel"
+    assert f"<kernel>{kernel}</kernel>" in xml
+
+
+def test_failed_spawn_leaves_nothing_behind(driver, ctxt, tmp_path: pathlib.Path) -> None:
+    instance = make_instance(image_ref=None)
+    meta = dict(IMAGE_META, id=str(uuid.uuid4()))  # not in the store
+    with pytest.raises(exception.ImageNotFound):
+        driver.spawn(ctxt, instance, meta, [], HOST)
+    assert driver.list_instance_uuids() == []
+    assert not (tmp_path / "instances" / instance.uuid).exists()
+
+    bad = dict(IMAGE_META, properties={"hw_disk_bus": "floppy"})
+    with pytest.raises(ValueError):
+        driver.spawn(ctxt, instance, bad, [], HOST)
+    assert driver.list_instance_uuids() == []
+    assert not (tmp_path / "instances" / instance.uuid).exists()
+
+
+def test_reboot_soft_and_hard(driver, ctxt) -> None:
+    instance = spawn(driver, ctxt)
+    driver.reboot(ctxt, instance, virt_driver.REBOOT_SOFT)
+    assert driver.get_info(instance) == power_state.RUNNING
+    driver.reboot(ctxt, instance, virt_driver.REBOOT_HARD)
+    assert driver.get_info(instance) == power_state.RUNNING
+    # A stopped or paused guest runs again after any reboot.
+    driver.power_off(ctxt, instance)
+    driver.reboot(ctxt, instance, virt_driver.REBOOT_SOFT)
+    assert driver.get_info(instance) == power_state.RUNNING
+    driver.pause(ctxt, instance)
+    driver.reboot(ctxt, instance, virt_driver.REBOOT_HARD)
+    assert driver.get_info(instance) == power_state.RUNNING
+
+
+def test_soft_reboot_falls_back_to_hard_when_the_guest_ignores_acpi(
+        driver, ctxt, monkeypatch: pytest.MonkeyPatch) -> None:
+    instance = spawn(driver, ctxt)
+    CONF.set_override("soft_reboot_timeout", 0, group="libvirt")
+    ignored = []
+    monkeypatch.setattr(libvirt.virDomain, "shutdown",
+                        lambda self: ignored.append(self.UUIDString()) or 0)
+    destroyed = []
+    real_destroy = libvirt.virDomain.destroy
+    monkeypatch.setattr(libvirt.virDomain, "destroy",
+                        lambda self: destroyed.append(1) or real_destroy(self))
+    try:
+        driver.reboot(ctxt, instance, virt_driver.REBOOT_SOFT)
+    finally:
+        CONF.set_override("soft_reboot_timeout", 5, group="libvirt")
+    assert ignored == [instance.uuid]
+    assert destroyed == [1]
+    assert driver.get_info(instance) == power_state.RUNNING
+
+
+def test_pause_unpause(driver, ctxt) -> None:
+    instance = spawn(driver, ctxt)
+    driver.pause(ctxt, instance)
+    assert driver.get_info(instance) == power_state.PAUSED
+    with pytest.raises(exception.InstanceInvalidState):
+        driver.pause(ctxt, instance)
+    driver.unpause(ctxt, instance)
+    assert driver.get_info(instance) == power_state.RUNNING
+    with pytest.raises(exception.InstanceInvalidState):
+        driver.unpause(ctxt, instance)
+
+
+def test_suspend_resume_through_managed_save(driver, ctxt) -> None:
+    instance = spawn(driver, ctxt)
+    driver.suspend(ctxt, instance)
+    assert driver.get_info(instance) == power_state.SUSPENDED
+    assert driver._host.get_domain(instance.uuid).hasManagedSaveImage(0)
+    with pytest.raises(exception.InstanceInvalidState):
+        driver.power_on(ctxt, instance)
+    driver.resume(ctxt, instance)
+    assert driver.get_info(instance) == power_state.RUNNING
+    with pytest.raises(exception.InstanceInvalidState):
+        driver.resume(ctxt, instance)
+    # A paused guest may be suspended too; it runs after resume.
+    driver.pause(ctxt, instance)
+    driver.suspend(ctxt, instance)
+    assert driver.get_info(instance) == power_state.SUSPENDED
+    driver.resume(ctxt, instance)
+    assert driver.get_info(instance) == power_state.RUNNING
+
+
+def test_power_off_on(driver, ctxt) -> None:
+    instance = spawn(driver, ctxt)
+    driver.power_off(ctxt, instance)
+    assert driver.get_info(instance) == power_state.SHUTDOWN
+    driver.power_off(ctxt, instance)  # stopping a stopped guest is fine
+    assert instance.uuid in driver.list_instance_uuids()  # still defined
+    with pytest.raises(exception.InstanceInvalidState):
+        driver.pause(ctxt, instance)
+    driver.power_on(ctxt, instance)
+    assert driver.get_info(instance) == power_state.RUNNING
+    driver.power_on(ctxt, instance)  # starting a running guest is fine
+    # Powering off a suspended guest drops its saved memory.
+    driver.suspend(ctxt, instance)
+    driver.power_off(ctxt, instance)
+    assert driver.get_info(instance) == power_state.SHUTDOWN
+
+
+def test_destroy_removes_domain_and_disks(driver, ctxt, tmp_path: pathlib.Path) -> None:
+    instance = spawn(driver, ctxt, ephemeral_gb=1)
+    driver.suspend(ctxt, instance)  # with a managed save image, too
+    driver.destroy(ctxt, instance)
+    assert driver.list_instance_uuids() == []
+    assert not (tmp_path / "instances" / instance.uuid).exists()
+    with pytest.raises(exception.InstanceNotFound):
+        driver.get_info(instance)
+    driver.destroy(ctxt, instance)  # a missing guest is fine
+    # The cached base stays until the cleaner finds it unused.
+    CONF.set_override("remove_unused_base_images_age", 0, group="libvirt")
+    try:
+        assert len(driver.clean_image_cache()) == 1
+    finally:
+        CONF.clear_override("remove_unused_base_images_age", group="libvirt")
+
+
+def test_operations_on_a_missing_guest(driver, ctxt) -> None:
+    ghost = make_instance()
+    for operation in (driver.power_off, driver.power_on, driver.pause, driver.unpause,
+                      driver.suspend, driver.resume, driver.get_console_output):
+        with pytest.raises(exception.InstanceNotFound):
+            operation(ctxt, ghost)
+    with pytest.raises(exception.InstanceNotFound):
+        driver.reboot(ctxt, ghost, virt_driver.REBOOT_HARD)
+    with pytest.raises(exception.InstanceNotFound):
+        driver.snapshot(ctxt, ghost, str(uuid.uuid4()))
+
+
+def test_console_output_is_the_tail_of_the_serial_log(driver, ctxt,
+                                                      tmp_path: pathlib.Path) -> None:
+    instance = spawn(driver, ctxt)
+    assert driver.get_console_output(ctxt, instance) == ""
+    log = tmp_path / "instances" / instance.uuid / "console.log"
+    log.write_bytes(b"x" * 100 + b"\nKUMO-MARKER guest up\n")
+    output = driver.get_console_output(ctxt, instance)
+    assert len(output.encode()) == 64  # console_output_max_bytes
+    assert output.endswith("KUMO-MARKER guest up\n")
+
+
+def test_snapshot_flattens_the_root_disk_into_the_store(driver, ctxt,
+                                                       store: local.LocalStore) -> None:
+    instance = spawn(driver, ctxt)
+    snapshot_id = str(uuid.uuid4())
+    data = driver.snapshot(ctxt, instance, snapshot_id)
+    assert data["disk_format"] == "qcow2" and data["container_format"] == "bare"
+    stored = store.location(snapshot_id)
+    assert data["size"] == stored.stat().st_size > 0
+    info = disk.image_info(stored)
+    assert "backing-filename" not in info and info["virtual-size"] == disk.GiB
+    assert driver.get_info(instance) == power_state.RUNNING  # saved only meanwhile
+    driver.pause(ctxt, instance)
+    driver.snapshot(ctxt, instance, str(uuid.uuid4()))
+    assert driver.get_info(instance) == power_state.PAUSED
+    driver.unpause(ctxt, instance)
+    # The snapshot boots like any image.
+    clone = make_instance(image_ref=snapshot_id)
+    driver.spawn(ctxt, clone, dict(IMAGE_META, id=snapshot_id), [], HOST)
+    assert driver.get_info(clone) == power_state.RUNNING
+
+
+def test_lifecycle_events_reach_listeners(driver, ctxt) -> None:
+    events: list[tuple[str, int]] = []
+    seen = threading.Event()
+
+    def listener(instance_uuid: str, state: int) -> None:
+        events.append((instance_uuid, state))
+        if state == power_state.PAUSED:
+            seen.set()
+
+    driver.add_lifecycle_listener(listener)
+    instance = spawn(driver, ctxt)
+    driver.pause(ctxt, instance)
+    assert seen.wait(10), events
+    assert (instance.uuid, power_state.RUNNING) in events
+    assert (instance.uuid, power_state.PAUSED) in events
+
+
+def test_reconnects_when_the_connection_breaks(driver, ctxt) -> None:
+    instance = spawn(driver, ctxt)
+    # Another connection keeps the test driver's in-memory state alive.
+    keeper = libvirt.open("test:///default")
+    try:
+        before = driver._host.connects
+        driver._host.get_connection().close()  # as if libvirtd went away
+        assert driver.get_info(instance) == power_state.RUNNING
+        assert driver._host.connects == before + 1
+    finally:
+        keeper.close()
+
+
+# -- a real guest -------------------------------------------------------------
+
+GUEST_MARKER = b"KUMO-GUEST-MARKER"
+
+
+def _real_guest_unavailable() -> str | None:
+    if shutil.which("qemu-system-x86_64") is None:
+        return "qemu-system-x86 is not installed"
+    if os.geteuid() != 0:
+        return "the embedded QEMU driver runs guests as root here"
+    try:
+        pwd.getpwnam("libvirt-qemu")
+    except KeyError:
+        return "user libvirt-qemu is missing (install libvirt-daemon-system)"
+    return None
+
+
+@pytest.fixture
+def real_driver(tmp_path: pathlib.Path) -> Iterator[libvirt_driver.LibvirtDriver]:
+    """The driver on libvirt's embedded QEMU driver: real TCG guests, no daemon."""
+    reason = _real_guest_unavailable()
+    if reason:
+        pytest.skip(reason)
+    # Short: libvirt's monitor socket lives under it (UNIX socket path limit).
+    root = pathlib.Path(tempfile.mkdtemp(prefix="kumo-lv-"))
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "qemu.conf").write_text(
+        'user = "root"\ngroup = "root"\nstdio_handler = "file"\n')
+    overrides = {
+        ("connection_uri", "libvirt"): f"qemu:///embed?root={root}",
+        ("virt_type", "libvirt"): "qemu",
+        ("instances_path", "libvirt"): str(tmp_path / "instances"),
+        ("base_images_path", "libvirt"): str(tmp_path / "instances" / "_base"),
+        ("local_store_path", "image"): str(tmp_path / "images"),
+        ("soft_reboot_timeout", "libvirt"): 1,
+    }
+    for (name, group), value in overrides.items():
+        CONF.set_override(name, value, group=group)
+    lv = libvirt_driver.LibvirtDriver()
+    lv.init_host(HOST)
+    yield lv
+    for dom in lv._host.kumo_domains():
+        lv._undefine(dom)
+    lv.cleanup_host(HOST)
+    for name, group in overrides:
+        CONF.clear_override(name, group=group)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_for(predicate, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.timeout(180)
+def test_real_qemu_guest_boots_prints_and_is_cleaned_up(real_driver, ctxt,
+                                                        tmp_path: pathlib.Path) -> None:
+    """A TCG guest booted from a qcow2 overlay prints its marker on the serial log.
+
+    The image is a 512-byte boot sector (the virt_type probe's) that writes
+    the marker to COM1: a real guest on real disks, no kernel needed.
+    """
+    store = local.LocalStore(tmp_path / "images")
+    image = tmp_path / "boot.img"
+    image.write_bytes(virt_type.boot_sector(GUEST_MARKER))
+    image_id = str(uuid.uuid4())
+    store.write_file(image_id, image)
+    instance = make_instance(image_ref=image_id, memory_mb=64)
+
+    started = time.monotonic()
+    real_driver.spawn(ctxt, instance, dict(IMAGE_META, id=image_id), [], HOST)
+    assert _wait_for(lambda: GUEST_MARKER.decode() in
+                     real_driver.get_console_output(ctxt, instance), 60)
+    booted = time.monotonic() - started
+    print(f"TCG guest marker {booted:.1f}s after spawn began")
+    assert real_driver.get_info(instance) == power_state.RUNNING
+    resources = real_driver.get_node_resources(HOST)
+    assert resources["hypervisor_type"] == "QEMU"
+    assert resources["vcpus"] > 0 and resources["memory_mb"] > 0
+
+    address, port = real_driver.get_graphics_address(instance, "vnc")
+    with socket.create_connection((address, port), timeout=10) as vnc:
+        assert vnc.recv(12).startswith(b"RFB ")
+    spice_address, spice_port = real_driver.get_graphics_address(instance, "spice")
+    assert spice_address == "127.0.0.1" and spice_port != port
+    socket.create_connection((spice_address, spice_port), timeout=10).close()
+
+    real_driver.pause(ctxt, instance)
+    assert real_driver.get_info(instance) == power_state.PAUSED
+    real_driver.unpause(ctxt, instance)
+    real_driver.suspend(ctxt, instance)  # QEMU writes the memory to a managed save file
+    assert real_driver.get_info(instance) == power_state.SUSPENDED
+    real_driver.resume(ctxt, instance)
+    assert real_driver.get_info(instance) == power_state.RUNNING
+    # The boot sector ignores ACPI: a soft reboot falls back to a hard one.
+    real_driver.reboot(ctxt, instance, virt_driver.REBOOT_SOFT)
+    assert real_driver.get_info(instance) == power_state.RUNNING
+    real_driver.power_off(ctxt, instance)
+    assert real_driver.get_info(instance) == power_state.SHUTDOWN
+    real_driver.power_on(ctxt, instance)
+    assert real_driver.get_info(instance) == power_state.RUNNING
+
+    snapshot_id = str(uuid.uuid4())
+    assert real_driver.snapshot(ctxt, instance, snapshot_id)["size"] > 0
+    clone = make_instance(image_ref=snapshot_id, memory_mb=64)
+    real_driver.spawn(ctxt, clone, dict(IMAGE_META, id=snapshot_id), [], HOST)
+    assert _wait_for(lambda: GUEST_MARKER.decode() in
+                     real_driver.get_console_output(ctxt, clone), 60)
+    real_driver.destroy(ctxt, clone)
+
+    real_driver.destroy(ctxt, instance)
+    assert real_driver.list_instance_uuids() == []
+    assert not (tmp_path / "instances" / instance.uuid).exists()
