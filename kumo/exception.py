@@ -154,3 +154,15 @@ class MarkerNotFound(NotFound):
 
     msg_fmt = "Marker %(marker)s could not be found."
     code = 400
+
+
+class InstanceActionNotFound(NotFound):
+    """A request recorded no action on the server (os-instance-actions)."""
+
+    msg_fmt = "Action for request_id %(request_id)s on instance %(instance_uuid)s not found"
+
+
+class InstanceNotReady(Conflict):
+    """The server has no host yet, so nothing can act on its guest (409)."""
+
+    msg_fmt = "Instance %(instance_id)s is not ready"

@@ -28,6 +28,8 @@ from oslo_utils import timeutils
 from kumo import context as kumo_context
 from kumo import exception, manager, virt
 from kumo.compute import power_state, resource_tracker, task_states, vm_states
+from kumo.compute.move_actions import MoveActionsMixin
+from kumo.compute.power import PowerActionsMixin
 from kumo.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -49,10 +51,12 @@ def fault_from_exception(exc: BaseException, message: str | None = None) -> dict
     }
 
 
-class ComputeManager(manager.Manager):
-    """RPC API 1.1: build_and_run_instance, terminate_instance (see docs/compute-flow.md)."""
+class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
+    """RPC API 1.1: build_and_run_instance, terminate_instance; 1.2: the power actions
+    of :class:`PowerActionsMixin`; 1.3: the move actions
+    of :class:`MoveActionsMixin` (see docs/compute-flow.md)."""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.3")
 
     def __init__(self, host: str | None = None, binary: str | None = None,
                  driver: virt_driver.ComputeDriver | None = None,
@@ -262,9 +266,13 @@ class ComputeManager(manager.Manager):
         self._reconcile_pending = False
 
     def _reconcile_one(self, context: Any, instance: Any, has_guest: bool) -> None:
+        if self.reconcile_move(context, instance):
+            return
         if instance.task_state == task_states.DELETING:
             LOG.info("Finishing the delete of server %s", instance.uuid)
             self.terminate_instance(context, instance)
+        elif instance.task_state in self.POWER_TASK_STATES:
+            self.finish_power_action(context, instance)
         elif instance.task_state in BUILD_TASK_STATES:
             running = has_guest and self._power_state(instance) == power_state.RUNNING
             if running:
@@ -295,6 +303,13 @@ class ComputeManager(manager.Manager):
         self.resource_tracker.report(context)
         if self._reconcile_pending:
             self.reconcile(context)
+
+    @periodic_task.periodic_task(spacing=10, run_immediately=False)
+    def reclaim_soft_deleted(self, context: Any) -> None:
+        """Delete SOFT_DELETED servers older than [DEFAULT] reclaim_instance_interval;
+        offload SHELVED ones older than [DEFAULT] shelved_offload_time."""
+        self.reclaim_queued_deletes(context)
+        self.offload_shelved(context)
 
     @periodic_task.periodic_task(spacing=60, run_immediately=False)
     def sync_power_states(self, context: Any) -> None:

@@ -13,7 +13,9 @@ from oslo_log import log as logging
 
 from kumo import exception, manager
 from kumo.conductor import rows
+from kumo.conductor.move_actions import MoveActionsMixin
 from kumo.conductor.rpcapi import UNSET
+from kumo.conductor.server_actions import ServerActionsMixin
 from kumo.conductor.tasks import build
 from kumo.db import api as db
 from kumo.db import compute_nodes as compute_node_db
@@ -35,8 +37,8 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 )
 
 
-class ConductorManager(manager.Manager):
-    target = messaging.Target(version="1.1")
+class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
+    target = messaging.Target(version="1.3")
 
     # --- services (1.0) ------------------------------------------------------------------
 

@@ -11,6 +11,15 @@ API version history:
   instance_get_all, instance_update, instance_fault_create, instance_destroy,
   compute_nodes_report, compute_node_get_all, compute_node_claim,
   compute_node_release; casts build_instances and reschedule_instance.
+* 1.2 - Server actions (docs/compute-flow.md "Server actions"): calls
+  instance_action_start, instance_action_event_start,
+  instance_action_event_finish, instance_action_get_all,
+  instance_action_get_by_request_id, instance_metadata_update,
+  instance_metadata_delete.
+* 1.3 - Move actions (docs/compute-flow.md "Move actions"): calls
+  compute_node_claim_migration, compute_node_release_migration,
+  compute_node_confirm_migration; casts resize_instance, confirm_resize,
+  revert_resize, unshelve_instance, live_migrate_instance.
 """
 
 from __future__ import annotations
@@ -47,7 +56,7 @@ UNSET: Any = _Unset()
 class ConductorAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
-    VERSION = "1.1"
+    VERSION = "1.3"
 
     def service_register(self, ctxt: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> Any:
@@ -203,3 +212,106 @@ class ConductorAPI(rpc.RPCAPIBase):
         self.cast(ctxt, "reschedule_instance", {
             "instance_uuid": instance_uuid, "host": host, "node": node, "fault": fault},
             version="1.1")
+
+    # --- server actions (1.2) ------------------------------------------------------------
+
+    def instance_action_start(self, ctxt: Any, instance_uuid: str, action: str,
+                              request_id: str, user_id: str | None,
+                              project_id: str | None) -> dict[str, Any]:
+        """Record a user's request on a server (os-instance-actions); idempotent per
+        request. Raises InstanceNotFound."""
+        return self.call(ctxt, "instance_action_start", {
+            "instance_uuid": instance_uuid, "action": action, "request_id": request_id,
+            "user_id": user_id, "project_id": project_id}, version="1.2")
+
+    def instance_action_event_start(self, ctxt: Any, instance_uuid: str, request_id: str,
+                                    event: str, host: str | None = None) -> dict[str, Any]:
+        """Record that a step of the request's action began; raises InstanceActionNotFound."""
+        return self.call(ctxt, "instance_action_event_start", {
+            "instance_uuid": instance_uuid, "request_id": request_id, "event": event,
+            "host": host}, version="1.2")
+
+    def instance_action_event_finish(self, ctxt: Any, instance_uuid: str, request_id: str,
+                                     event: str, host: str | None = None,
+                                     result: str | None = None,
+                                     traceback: str | None = None) -> dict[str, Any]:
+        """Record how a step ended (``Success``/``Error``); raises InstanceActionNotFound."""
+        return self.call(ctxt, "instance_action_event_finish", {
+            "instance_uuid": instance_uuid, "request_id": request_id, "event": event,
+            "host": host, "result": result, "traceback": traceback}, version="1.2")
+
+    def instance_action_get_all(self, ctxt: Any, instance_uuid: str) -> list[dict[str, Any]]:
+        """The server's actions (dicts), newest first, each with its ``events``."""
+        return self.call(ctxt, "instance_action_get_all", {"instance_uuid": instance_uuid},
+                         version="1.2")
+
+    def instance_action_get_by_request_id(self, ctxt: Any, instance_uuid: str,
+                                          request_id: str) -> dict[str, Any] | None:
+        """The request's action (a dict with ``events``), or None."""
+        return self.call(ctxt, "instance_action_get_by_request_id", {
+            "instance_uuid": instance_uuid, "request_id": request_id}, version="1.2")
+
+    def instance_metadata_update(self, ctxt: Any, instance_uuid: str,
+                                 metadata: dict[str, Any],
+                                 delete: bool = False) -> dict[str, Any]:
+        """Set these metadata keys (``delete``: and remove all others); returns the
+        server's metadata. Raises InstanceNotFound."""
+        return self.call(ctxt, "instance_metadata_update", {
+            "instance_uuid": instance_uuid, "metadata": metadata, "delete": delete},
+            version="1.2")
+
+    def instance_metadata_delete(self, ctxt: Any, instance_uuid: str,
+                                 key: str) -> dict[str, Any]:
+        """Remove one metadata key; returns the server's metadata."""
+        return self.call(ctxt, "instance_metadata_delete",
+                         {"instance_uuid": instance_uuid, "key": key}, version="1.2")
+
+    # --- move actions (1.3) --------------------------------------------------------------
+
+    def compute_node_claim_migration(self, ctxt: Any, node_uuid: str, instance_uuid: str,
+                                     resources: dict[str, int],
+                                     limits: dict[str, Any]) -> Any:
+        """ComputeNode; the destination claim of a move, beside the server's own claim.
+
+        Raises ComputeResourcesUnavailable when it does not fit.
+        """
+        return self.call(ctxt, "compute_node_claim_migration", {
+            "node_uuid": node_uuid, "instance_uuid": instance_uuid,
+            "resources": resources, "limits": limits}, version="1.3")
+
+    def compute_node_release_migration(self, ctxt: Any, instance_uuid: str) -> None:
+        """Give back the server's destination claim (idempotent)."""
+        self.call(ctxt, "compute_node_release_migration", {"instance_uuid": instance_uuid},
+                  version="1.3")
+
+    def resize_instance(self, ctxt: Any, instance_uuid: str,
+                        flavor: dict[str, Any] | None) -> None:
+        """Schedule the server (in task resize_prep) elsewhere with ``flavor`` (None: a
+        migration, same flavor) and move it there (cast)."""
+        self.cast(ctxt, "resize_instance", {"instance_uuid": instance_uuid, "flavor": flavor},
+                  version="1.3")
+
+    def confirm_resize(self, ctxt: Any, instance_uuid: str) -> None:
+        """Keep the resized server where it is: give back the source claim (cast)."""
+        self.cast(ctxt, "confirm_resize", {"instance_uuid": instance_uuid}, version="1.3")
+
+    def revert_resize(self, ctxt: Any, instance_uuid: str) -> None:
+        """Move the resized server back to its source node and old flavor (cast)."""
+        self.cast(ctxt, "revert_resize", {"instance_uuid": instance_uuid}, version="1.3")
+
+    def unshelve_instance(self, ctxt: Any, instance_uuid: str) -> None:
+        """Schedule the offloaded server (in task unshelving) and start it there (cast)."""
+        self.cast(ctxt, "unshelve_instance", {"instance_uuid": instance_uuid}, version="1.3")
+
+    def compute_node_confirm_migration(self, ctxt: Any, instance_uuid: str) -> None:
+        """The move is done: give back the source claim, keep the destination's."""
+        self.call(ctxt, "compute_node_confirm_migration", {"instance_uuid": instance_uuid},
+                  version="1.3")
+
+    def live_migrate_instance(self, ctxt: Any, instance_uuid: str, host: str | None,
+                              block_migration: Any) -> None:
+        """Place the server (task migrating) on another node, on ``host`` if given,
+        and move it there running (cast)."""
+        self.cast(ctxt, "live_migrate_instance", {
+            "instance_uuid": instance_uuid, "host": host,
+            "block_migration": block_migration}, version="1.3")

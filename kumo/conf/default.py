@@ -52,6 +52,21 @@ opts = [
         min=1,
         help="Seconds between runs of the periodic task loop.",
     ),
+    cfg.IntOpt(
+        "reclaim_instance_interval",
+        default=0,
+        min=0,
+        help="Seconds a deleted server is kept (SOFT_DELETED, restorable with the "
+        "restore action) before kumo-compute reclaims it. 0 deletes servers at once.",
+    ),
+    cfg.IntOpt(
+        "shelved_offload_time",
+        default=0,
+        min=-1,
+        help="Seconds a shelved server keeps its guest and its host's resources "
+        "(SHELVED) before kumo-compute offloads it (SHELVED_OFFLOADED: guest "
+        "destroyed, resources given back). 0 offloads at once; -1 never.",
+    ),
 ]
 
 

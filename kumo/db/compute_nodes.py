@@ -34,6 +34,9 @@ _INVENTORY = ("hypervisor_type", "hypervisor_version", "vcpus", "memory_mb", "lo
               "disk_allocation_ratio", "disk_available_least", "stats")
 # Resource name in a claim -> usage column it adds to.
 _USAGE = {"vcpus": "vcpus_used", "memory_mb": "memory_mb_used", "disk_gb": "local_gb_used"}
+# The destination claim of a move (kumo.db.migration_claims, which imports this module).
+_MIGRATION_CLAIM_NODE = "migration_claim_node"
+_MIGRATION_CLAIM_RESOURCES = "migration_claim_resources"
 
 
 def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -87,15 +90,23 @@ def _claims_on(db_session: orm.Session, node_uuid: str) -> list[dict[str, int]]:
     # The JSON text is written with predictable separators (instances.encode_json);
     # LIKE narrows the rows, the decoded value decides.
     pattern = f'%"{instance_db.CLAIMED_NODE}": "{node_uuid}"%'
+    # A server being resized or migrated also holds a claim on its destination
+    # (kumo.db.migration_claims).
+    migration_pattern = f'%"{_MIGRATION_CLAIM_NODE}": "{node_uuid}"%'
     claims = []
     for instance in db_session.execute(
             sa.select(_instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
                       _instances.c.ephemeral_gb, _instances.c.system_metadata)
-            .where(_instances.c.deleted == 0, _instances.c.system_metadata.like(pattern))
+            .where(_instances.c.deleted == 0,
+                   sa.or_(_instances.c.system_metadata.like(pattern),
+                          _instances.c.system_metadata.like(migration_pattern)))
     ).mappings():
         system_metadata = instance_db.decode_json(instance["system_metadata"])
         if system_metadata.get(instance_db.CLAIMED_NODE) == node_uuid:
             claims.append(_claimed_resources(instance, system_metadata))
+        if system_metadata.get(_MIGRATION_CLAIM_NODE) == node_uuid:
+            resources = json.loads(system_metadata.get(_MIGRATION_CLAIM_RESOURCES) or "{}")
+            claims.append({name: int(resources.get(name) or 0) for name in _USAGE})
     return claims
 
 

@@ -394,6 +394,9 @@ def instance_destroy(instance_uuid: str) -> dict[str, Any]:
                     updated_at=now, vm_state=vm_states.DELETED, task_state=None))
         if result.rowcount:
             compute_nodes.release_claim(db_session, instance_uuid)
+            from kumo.db import migration_claims
+
+            migration_claims.release_migration_claim_in(db_session, instance_uuid)
         return _get(db_session, instance_uuid, read_deleted=True)
 
 

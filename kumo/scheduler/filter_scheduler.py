@@ -103,6 +103,10 @@ class FilterScheduler:
         if request.ignore_hosts:
             hosts = [h for h in hosts if h.host not in request.ignore_hosts]
             ignored = total - len(hosts)
+        if request.ignore_nodes:
+            before = len(hosts)
+            hosts = [h for h in hosts if h.nodename not in request.ignore_nodes]
+            ignored += before - len(hosts)
         if raced:
             hosts = [h for h in hosts if h.node_uuid not in raced]
         passed, rejections = host_filters.filter_hosts(self.filters, hosts, request)
@@ -121,9 +125,10 @@ class FilterScheduler:
                     total, rejections, ignored, raced, index, count))
             host = ranked[0]
             try:
-                node = self.conductor.compute_node_claim(
-                    ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid,
-                    resources=resources, limits=host.limits())
+                claim = (self.conductor.compute_node_claim_migration if request.move
+                         else self.conductor.compute_node_claim)
+                node = claim(ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid,
+                             resources=resources, limits=host.limits())
             except (exception.ComputeResourcesUnavailable,
                     exception.ComputeNodeNotFound) as exc:
                 LOG.info("Claim of %s on %s failed (stale host state): %s",

@@ -21,7 +21,8 @@ class SchedulingRequest:
 
     __slots__ = ("spec", "vcpus", "memory_mb", "disk_gb", "extra_specs",
                  "image_properties", "availability_zone", "group_policy",
-                 "group_hosts", "ignore_hosts", "num_instances", "chosen_hosts")
+                 "group_hosts", "ignore_hosts", "ignore_nodes", "move", "num_instances",
+                 "chosen_hosts")
 
     def __init__(self, request_spec: dict[str, Any]) -> None:
         self.spec = request_spec
@@ -37,6 +38,10 @@ class SchedulingRequest:
         self.group_policy: str | None = group.get("policy") or None
         self.group_hosts: set[str] = set(group.get("hosts") or ())
         self.ignore_hosts: set[str] = set(request_spec.get("ignore_hosts") or ())
+        # A resize or migration: nodes it must leave (names), and its claim is a
+        # migration claim beside the server's own (kumo.db.migration_claims).
+        self.ignore_nodes: set[str] = set(request_spec.get("ignore_nodes") or ())
+        self.move = bool(request_spec.get("move"))
         self.num_instances = int(request_spec.get("num_instances") or 1)
         self.chosen_hosts: list[str] = []
 

@@ -15,7 +15,15 @@ from oslo_utils import uuidutils
 from kumo import exception
 from kumo.api import auth
 from kumo.api.openstack import common, faults, versions
-from kumo.api.openstack.compute import flavors, images, servers
+from kumo.api.openstack.compute import (
+    flavors,
+    images,
+    instance_actions,
+    server_actions,
+    server_actions_move,
+    server_metadata,
+    servers,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -53,6 +61,16 @@ RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     ("/servers/detail", {"GET": ("servers", "detail")}),
     ("/servers/{server_id}", {"GET": ("servers", "show"), "PUT": ("servers", "update"),
                               "DELETE": ("servers", "delete")}),
+    ("/servers/{server_id}/action", {"POST": ("server_actions", "action")}),
+    ("/servers/{server_id}/os-instance-actions", {"GET": ("instance_actions", "index")}),
+    ("/servers/{server_id}/os-instance-actions/{request_id}",
+     {"GET": ("instance_actions", "show")}),
+    ("/servers/{server_id}/metadata", {"GET": ("server_metadata", "index"),
+                                       "POST": ("server_metadata", "create"),
+                                       "PUT": ("server_metadata", "update_all")}),
+    ("/servers/{server_id}/metadata/{key}", {"GET": ("server_metadata", "show"),
+                                             "PUT": ("server_metadata", "update"),
+                                             "DELETE": ("server_metadata", "delete")}),
     ("/flavors", {"GET": ("flavors", "index")}),
     ("/flavors/detail", {"GET": ("flavors", "detail")}),
     ("/flavors/{flavor_id}", {"GET": ("flavors", "show")}),
@@ -87,9 +105,14 @@ class ComputeAPI:
         clients = common.Clients(conductor=conductor, compute=compute)
         self.controllers: dict[str, Any] = {
             "servers": servers.ServersController(clients),
+            "instance_actions": instance_actions.InstanceActionsController(clients),
+            "server_metadata": server_metadata.ServerMetadataController(clients),
             "flavors": flavors.FlavorsController(clients),
             "images": images.ImagesController(clients),
         }
+        actions = server_actions.ServerActionsController(self.controllers["servers"])
+        server_actions_move.register(actions.actions)
+        self.controllers["server_actions"] = actions
         self._auth_strategy = auth_strategy
         self._authenticated: Any = None
 

@@ -45,8 +45,8 @@ def compute_on_bus(fake_bus: None,
 
 
 def test_client_speaks_version_1_1() -> None:
-    assert compute_rpcapi.ComputeAPI.VERSION == "1.1"
-    assert compute_manager.ComputeManager.target.version == "1.1"
+    assert compute_rpcapi.ComputeAPI.VERSION == "1.3"
+    assert compute_manager.ComputeManager.target.version == "1.3"
 
 
 @pytest.mark.usefixtures("compute_on_bus")

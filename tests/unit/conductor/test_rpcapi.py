@@ -34,8 +34,8 @@ def tiny(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext) -> Any:
                                           "extra_specs": {"hw:cpu_policy": "shared"}})
 
 
-def test_rpcapi_version_is_1_1() -> None:
-    assert rpcapi.ConductorAPI.VERSION == "1.1"
+def test_rpcapi_version_is_1_3() -> None:
+    assert rpcapi.ConductorAPI.VERSION == "1.3"
 
 
 def test_flavors_over_rpc(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext,

@@ -229,3 +229,24 @@ def test_claim_answer_updates_the_cached_usage(flags: Any) -> None:
     conductor.take(node.uuid, memory_mb=1000, touch=False)  # someone else, unseen so far
     sched.select_destinations(None, request_spec(memory_mb=512), uuids(1))
     assert sched.host_manager.get(node.uuid).memory_mb_used == 1512
+
+
+def test_a_move_avoids_ignored_nodes_and_makes_a_migration_claim(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sched, conductor = scheduler_over([make_node("a"), make_node("b"), make_node("c")])
+    migration_claims: list[tuple[str, str]] = []
+
+    def claim_migration(ctxt: Any, node_uuid: str, instance_uuid: str,
+                        resources: dict[str, int], limits: dict[str, int]) -> Any:
+        migration_claims.append((node_uuid, instance_uuid))
+        return None
+
+    monkeypatch.setattr(conductor, "compute_node_claim_migration", claim_migration,
+                        raising=False)
+    [[chosen]] = sched.select_destinations(
+        None, request_spec(move=True, ignore_nodes=["a", "b"]), uuids(1),
+        return_alternates=False)
+
+    assert chosen["nodename"] == "c"
+    assert migration_claims == [(chosen["node_uuid"], uuids(1)[0])]
+    assert conductor.method_calls("compute_node_claim") == []

@@ -20,8 +20,8 @@ from webob.multidict import MultiDict
 from kumo import exception
 from kumo.api import validation
 from kumo.api.openstack import common
+from kumo.api.openstack.compute import server_actions_move, views
 from kumo.api.openstack.compute import status as server_status
-from kumo.api.openstack.compute import views
 from kumo.compute import power_state, task_states, vm_states
 
 PASSWORD_LENGTH = 12
@@ -76,6 +76,24 @@ CREATE_SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                 }},
                 "user_data": {"type": "string", "format": "base64", "maxLength": 65535},
+                # The openstack CLI sends the image as a mapping (image -> local disk).
+                "block_device_mapping_v2": {"type": "array", "items": {
+                    "type": "object",
+                    "properties": {
+                        "uuid": {"type": "string"},
+                        "boot_index": {"type": ["integer", "string", "null"]},
+                        "source_type": {"type": "string",
+                                        "enum": ["image", "volume", "snapshot", "blank"]},
+                        "destination_type": {"type": "string", "enum": ["local", "volume"]},
+                        "delete_on_termination": validation.BOOLEAN,
+                        "device_name": {"type": "string"},
+                        "volume_size": {"type": ["integer", "string", "null"]},
+                        "device_type": {"type": "string"},
+                        "disk_bus": {"type": "string"},
+                        "guest_format": {"type": "string"},
+                        "tag": {"type": "string"},
+                    },
+                }},
             },
             "required": ["name", "flavorRef"],
             "additionalProperties": False,
@@ -140,6 +158,23 @@ def _hostname(display_name: str, default: str) -> str:
     name = re.sub(r"[^\w.-]+", "", name, flags=re.ASCII)
     name = name[:63].strip(".-")
     return name or default
+
+
+def _image_from_mappings(server: dict[str, Any]) -> str:
+    """The image of a boot-from-image block device mapping ("" when there is none).
+
+    kumo has local disks only: a mapping onto a volume is refused.
+    """
+    image_ref = ""
+    for mapping in server.get("block_device_mapping_v2") or []:
+        if mapping.get("destination_type") == "volume" or mapping.get(
+                "source_type", "image") != "image":
+            raise common.BadRequest(
+                reason="Block device mappings onto volumes are not supported: kumo has no "
+                       "volume service; boot from an image (imageRef) instead.")
+        if str(mapping.get("boot_index")) == "0":
+            image_ref = mapping.get("uuid") or ""
+    return image_ref
 
 
 def _flavor_values(flavor: Any) -> dict[str, Any]:
@@ -292,6 +327,8 @@ class ServersController:
         instance = self._get(context, server_id)
         if instance.obj_attr_is_set("locked") and instance.locked and not context.is_admin:
             raise InstanceIsLocked(instance_uuid=server_id)
+        if server_actions_move.soft_delete_requested(instance):
+            return server_actions_move.soft_delete(self, context, instance)
         conductor = self.clients.conductor
         try:
             instance = conductor.instance_update(
@@ -325,7 +362,7 @@ class ServersController:
         user_data = server.get("user_data")  # base64, checked by the schema
 
         flavor = self._flavor(context, server["flavorRef"])
-        image = self._image(context, server.get("imageRef", ""))
+        image = self._image(context, server.get("imageRef") or _image_from_mappings(server))
         self._check_image_fits(flavor, image)
 
         flavor_values = _flavor_values(flavor)

@@ -1,0 +1,223 @@
+"""``POST /servers/{id}/action``: the dispatcher, and the power actions (reboot,
+os-stop, os-start, pause, unpause, suspend, resume), lock, unlock and
+os-getConsoleOutput.
+
+The body's only key names the action (Nova: "There is no such action", 400).
+A handler is ``handler(servers_controller, req, server_id, body)`` (the
+:class:`~kumo.api.openstack.compute.servers.ServersController` for its clients
+and lookups); other modules add theirs with ``controller.actions.update(...)``.
+
+A power action reads top to bottom: who asks, validate, the lock, the state
+(:mod:`kumo.compute.states`: 409 with Nova's message), the guarded task-state
+update (a lost race is the same 409), the instance action record, the cast,
+202 without a body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import webob
+
+from kumo import exception
+from kumo.api import validation
+from kumo.api.openstack import common
+from kumo.api.openstack.compute.servers import InstanceIsLocked
+from kumo.compute import states
+
+Handler = Callable[[Any, webob.Request, str, dict[str, Any]], webob.Response]
+
+REBOOT_SCHEMA = {
+    "type": "object",
+    "properties": {"reboot": {
+        "type": "object",
+        "properties": {"type": {"type": "string", "enum": [
+            "HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
+        "required": ["type"], "additionalProperties": False}},
+    "required": ["reboot"], "additionalProperties": False,
+}
+CONSOLE_OUTPUT_SCHEMA = {
+    "type": "object",
+    "properties": {"os-getConsoleOutput": {
+        "type": "object",
+        # -1 (and null) mean the whole log.
+        "properties": {"length": {"type": ["integer", "string", "null"],
+                                  "pattern": "^-?[0-9]+$", "minimum": -1}},
+        "additionalProperties": False}},
+    "required": ["os-getConsoleOutput"], "additionalProperties": False,
+}
+# Control characters Nova strips from the console log (all but tab and newline).
+_CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
+# --- the dispatcher ---------------------------------------------------------------------
+
+
+class ServerActionsController:
+    """Dispatches ``POST /servers/{id}/action`` by the body's key to :attr:`actions`."""
+
+    def __init__(self, servers: Any) -> None:
+        self.servers = servers
+        self.actions: dict[str, Handler] = dict(ACTIONS)
+
+    def action(self, req: webob.Request, server_id: str) -> webob.Response:
+        try:
+            body = json.loads(req.body or b"")
+        except ValueError:
+            raise common.BadRequest(reason="Malformed request body") from None
+        if not isinstance(body, dict) or len(body) != 1:
+            raise common.BadRequest(reason="Malformed request body")
+        [name] = body
+        handler = self.actions.get(name)
+        if handler is None:
+            raise common.BadRequest(reason=f"There is no such action: {name}")
+        return handler(self.servers, req, server_id, body)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def check_lock(context: Any, instance: Any) -> None:
+    """409 "Instance … is locked" for a non-admin acting on a locked server."""
+    if instance.obj_attr_is_set("locked") and instance.locked and not context.is_admin:
+        raise InstanceIsLocked(instance_uuid=instance.uuid)
+
+
+def _host(instance: Any) -> str:
+    host = instance.host if instance.obj_attr_is_set("host") else None
+    if not host:
+        raise exception.InstanceNotReady(instance_id=instance.uuid)
+    return host
+
+
+def start_task(controller: Any, context: Any, instance: Any, action: str) -> Any:
+    """Move the server into ``action``'s task state with a guarded update.
+
+    :raises InstanceInvalidState: (409) the state forbids it, or another
+        request changed the state first (the message names the state found).
+    """
+    transition = states.check(action, instance)
+    guard: dict[str, Any] = {"expected_task_state": transition.expected_task_states}
+    if transition.vm_states is not None:
+        guard["expected_vm_state"] = list(transition.vm_states)
+    try:
+        return controller.clients.conductor.instance_update(
+            context, instance_uuid=instance.uuid,
+            values={"task_state": transition.task_state}, **guard)
+    except exception.UnexpectedTaskStateError:
+        # Lost a race: answer as if this request had come second.
+        states.check(action, controller._get(context, instance.uuid))
+        raise
+
+
+def record_action(controller: Any, context: Any, instance: Any, action: str) -> None:
+    """Start the request's instance action (``GET /servers/{id}/os-instance-actions``)."""
+    controller.clients.conductor.instance_action_start(
+        context, instance_uuid=instance.uuid, action=action,
+        request_id=context.request_id, user_id=context.user_id,
+        project_id=context.project_id)
+
+
+def _power_action(action: str, recorded: str, cast: str) -> Handler:
+    """The handler of an action that only moves the task state and casts ``cast``."""
+
+    def handler(controller: Any, req: webob.Request, server_id: str,
+                body: dict[str, Any]) -> webob.Response:
+        context = common.context_of(req)
+        instance = controller._get(context, server_id)
+        check_lock(context, instance)
+        states.check(action, instance)
+        host = _host(instance)
+        instance = start_task(controller, context, instance, action)
+        record_action(controller, context, instance, recorded)
+        getattr(controller.clients.compute, cast)(context, instance=instance, host=host)
+        return common.empty_response(202)
+
+    handler.__name__ = recorded
+    handler.__doc__ = f"``{{\"{action}\": null}}``: cast ``{cast}`` (202)."
+    return handler
+
+
+# --- the actions ------------------------------------------------------------------------
+
+
+def reboot(controller: Any, req: webob.Request, server_id: str,
+           body: dict[str, Any]) -> webob.Response:
+    context = common.context_of(req)
+    validation.validate(REBOOT_SCHEMA, body)
+    reboot_type = body["reboot"]["type"].upper()
+    instance = controller._get(context, server_id)
+    check_lock(context, instance)
+    action = "reboot_soft" if reboot_type == "SOFT" else "reboot_hard"
+    # Nova checks the union of both types' states first, then the type's own.
+    states.check("reboot_hard", instance)
+    states.check(action, instance)
+    host = _host(instance)
+    instance = start_task(controller, context, instance, action)
+    record_action(controller, context, instance, "reboot")
+    controller.clients.compute.reboot_instance(context, instance=instance,
+                                               reboot_type=reboot_type, host=host)
+    return common.empty_response(202)
+
+
+def lock(controller: Any, req: webob.Request, server_id: str,
+         body: dict[str, Any]) -> webob.Response:
+    """Lock the server against non-admin actions; ``locked_by`` owner or admin."""
+    context = common.context_of(req)
+    instance = controller._get(context, server_id)
+    locked_by = "owner" if instance.project_id == context.project_id else "admin"
+    controller.clients.conductor.instance_update(
+        context, instance_uuid=server_id, values={"locked": True, "locked_by": locked_by})
+    record_action(controller, context, instance, "lock")
+    return common.empty_response(202)
+
+
+def unlock(controller: Any, req: webob.Request, server_id: str,
+           body: dict[str, Any]) -> webob.Response:
+    """Unlock; a lock by an admin only an admin may lift (403 otherwise)."""
+    context = common.context_of(req)
+    instance = controller._get(context, server_id)
+    expected = "owner" if instance.project_id == context.project_id else "admin"
+    locked_by = instance.locked_by if instance.obj_attr_is_set("locked_by") else None
+    if locked_by and locked_by != expected and not context.is_admin:
+        raise common.Forbidden(reason=(
+            "Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override "
+            "to be performed."))
+    controller.clients.conductor.instance_update(
+        context, instance_uuid=server_id, values={"locked": False, "locked_by": None})
+    record_action(controller, context, instance, "unlock")
+    return common.empty_response(202)
+
+
+def get_console_output(controller: Any, req: webob.Request, server_id: str,
+                       body: dict[str, Any]) -> webob.Response:
+    """200 ``{"output": …}``: the guest's console log, from kumo-compute."""
+    context = common.context_of(req)
+    validation.validate(CONSOLE_OUTPUT_SCHEMA, body)
+    length = body["os-getConsoleOutput"].get("length")
+    instance = controller._get(context, server_id)
+    host = _host(instance)
+    try:
+        output = controller.clients.compute.get_console_output(
+            context, instance=instance, tail_length=None if length is None else int(length),
+            host=host)
+    except exception.InstanceNotFound as error:
+        raise exception.NotFound(error.message) from None
+    return common.json_response({"output": _CONTROL_CHARACTERS.sub("", output or "")})
+
+
+ACTIONS: dict[str, Handler] = {
+    "reboot": reboot,
+    "os-stop": _power_action("stop", "stop", "stop_instance"),
+    "os-start": _power_action("start", "start", "start_instance"),
+    "pause": _power_action("pause", "pause", "pause_instance"),
+    "unpause": _power_action("unpause", "unpause", "unpause_instance"),
+    "suspend": _power_action("suspend", "suspend", "suspend_instance"),
+    "resume": _power_action("resume", "resume", "resume_instance"),
+    "lock": lock,
+    "unlock": unlock,
+    "os-getConsoleOutput": get_console_output,
+}

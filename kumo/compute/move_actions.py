@@ -1,0 +1,586 @@
+"""kumo-compute's move actions: resize/migrate (both ends), revert, rebuild, snapshot.
+
+Mixed into :class:`kumo.compute.manager.ComputeManager`, whose helpers
+(``conductor``, ``driver``, ``_set_error``, ``_destroy_quietly``) it uses.
+Every path ends with a guarded update that clears the task, or ERROR with a
+fault; a move that fails gives its destination claim back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from kumo import exception
+from kumo.compute import power_state, task_states, vm_states
+from kumo.compute import rpcapi as compute_rpcapi
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+# system_metadata keys written by kumo.conductor.tasks.resize.
+OLD_FLAVOR = "old_flavor"
+NEW_FLAVOR = "new_flavor"
+OLD_VM_STATE = "old_vm_state"
+OLD_HOST = "old_host"
+OLD_NODE = "old_node"
+MOVE_KEYS = (OLD_FLAVOR, NEW_FLAVOR, OLD_VM_STATE, OLD_HOST, OLD_NODE)
+# Task states of a snapshot (createImage).
+SNAPSHOT_TASK_STATES = (task_states.IMAGE_SNAPSHOT, task_states.IMAGE_SNAPSHOT_PENDING,
+                        task_states.IMAGE_UPLOADING)
+# Task states in which kumo-compute works on a move action; a restart interrupts them.
+# (resize_prep, resize_confirming and unshelving are the conductor's.)
+INTERRUPTIBLE_TASK_STATES = (
+    task_states.RESIZE_MIGRATING, task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH,
+    task_states.RESIZE_REVERTING, task_states.MIGRATING, task_states.REBUILDING,
+    task_states.REBUILD_SPAWNING, task_states.SHELVING, task_states.SHELVING_OFFLOADING,
+    task_states.SOFT_DELETING, task_states.RESTORING, *SNAPSHOT_TASK_STATES)
+# The snapshot a shelved server is unshelved from.
+SHELVED_IMAGE_ID = "shelved_image_id"
+
+_SIZES = ("vcpus", "memory_mb", "root_gb", "ephemeral_gb", "swap")
+
+
+def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
+    columns = {name: flavor.get(name, 0) or 0 for name in _SIZES}
+    columns.update({"flavor": dict(flavor), "flavor_id": flavor.get("id")})
+    return columns
+
+
+def _with_sizes(instance: Any, flavor: dict[str, Any]) -> Any:
+    """The instance object with the flavor's sizes, for the driver's spawn."""
+    for name in _SIZES:
+        if name in instance.fields:
+            setattr(instance, name, flavor.get(name, 0) or 0)
+    return instance
+
+
+def _system_metadata(instance: Any) -> dict[str, Any]:
+    if instance.obj_attr_is_set("system_metadata"):
+        return dict(instance.system_metadata or {})
+    return {}
+
+
+class MoveActionsMixin:
+    """RPC API 1.3 of kumo-compute: the move actions (docs/compute-flow.md)."""
+
+    conductor: Any
+    driver: Any
+    host: str
+
+    def _compute_rpc(self) -> compute_rpcapi.ComputeAPI:
+        return compute_rpcapi.ComputeAPI()
+
+    # -- resize and cold migration -------------------------------------------------------
+
+    def resize_instance(self, context: Any, instance: Any, dest_host: str, dest_node: str,
+                        flavor: dict[str, Any]) -> None:
+        """Source side: take the guest down, hand the server to the destination host."""
+        LOG.info("Moving server %s away from %s to %s/%s", instance.uuid, instance.node,
+                 dest_host, dest_node)
+        try:
+            self.driver.destroy(context, instance)
+            instance = self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"task_state": task_states.RESIZE_MIGRATED},
+                expected_task_state=task_states.RESIZE_MIGRATING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was moved: %s", instance.uuid, exc)
+            self._release_migration_claim(context, instance)
+            return
+        except Exception as exc:
+            self._move_failed(context, instance, exc, task_states.RESIZE_MIGRATING)
+            return
+        self._compute_rpc().finish_resize(context, instance=instance, node=dest_node,
+                                          flavor=flavor, host=dest_host)
+
+    def finish_resize(self, context: Any, instance: Any, node: str,
+                      flavor: dict[str, Any]) -> None:
+        """Destination side: start the guest on ``node`` with the new flavor: VERIFY_RESIZE."""
+        uuid = instance.uuid
+        old_vm_state = _system_metadata(instance).get(OLD_VM_STATE) or vm_states.ACTIVE
+        image = {"id": instance.image_ref if instance.obj_attr_is_set("image_ref") else None}
+        try:
+            self.driver.spawn(context, _with_sizes(instance, flavor), image,
+                              network_info=[], node=node)
+            state = power_state.RUNNING
+            if old_vm_state == vm_states.STOPPED:
+                self.driver.power_off(context, instance)
+                state = power_state.SHUTDOWN
+        except Exception as exc:
+            self._destroy_quietly(context, instance)
+            self._move_failed(context, instance, exc, task_states.RESIZE_MIGRATED)
+            return
+        values = {"host": self.host, "node": node, "vm_state": vm_states.RESIZED,
+                  "task_state": None, "power_state": state, **_flavor_columns(flavor)}
+        if not self._finish_move(context, instance, values, task_states.RESIZE_MIGRATED):
+            return
+        LOG.info("Server %s moved to %s/%s, waiting for confirmation", uuid, self.host, node)
+
+    def revert_resize(self, context: Any, instance: Any) -> None:
+        """Destination side of a revert: take the guest down, hand back to the source."""
+        source = _system_metadata(instance).get(OLD_HOST)
+        try:
+            self.driver.destroy(context, instance)
+        except Exception as exc:
+            self._move_failed(context, instance, exc, task_states.RESIZE_REVERTING)
+            return
+        if not source:
+            self._move_failed(context, instance, exception.KumoException(
+                "the source host of the resize is not recorded"),
+                task_states.RESIZE_REVERTING)
+            return
+        self._compute_rpc().finish_revert_resize(context, instance=instance, host=source)
+
+    def finish_revert_resize(self, context: Any, instance: Any) -> None:
+        """Source side of a revert: start the guest with the old flavor on the old node."""
+        system_metadata = _system_metadata(instance)
+        old_flavor = json.loads(system_metadata.get(OLD_FLAVOR) or "{}")
+        node = system_metadata.get(OLD_NODE) or instance.node
+        old_vm_state = system_metadata.get(OLD_VM_STATE) or vm_states.ACTIVE
+        image = {"id": instance.image_ref if instance.obj_attr_is_set("image_ref") else None}
+        values: dict[str, Any] = {"host": self.host, "node": node}
+        try:
+            self.driver.spawn(context, _with_sizes(instance, old_flavor), image,
+                              network_info=[], node=node)
+            state = power_state.RUNNING
+            if old_vm_state == vm_states.STOPPED:
+                self.driver.power_off(context, instance)
+                state = power_state.SHUTDOWN
+        except Exception as exc:
+            self._destroy_quietly(context, instance)
+            self._move_failed(context, instance, exc, task_states.RESIZE_REVERTING,
+                              values={**values, **_flavor_columns(old_flavor)})
+            return
+        values.update({"vm_state": old_vm_state, "task_state": None, "power_state": state,
+                       "system_metadata": dict.fromkeys(MOVE_KEYS),
+                       **_flavor_columns(old_flavor)})
+        if self._finish_move(context, instance, values, task_states.RESIZE_REVERTING):
+            LOG.info("Resize of server %s reverted", instance.uuid)
+
+    # -- rebuild ---------------------------------------------------------------------------
+
+    def rebuild_instance(self, context: Any, instance: Any, image: dict[str, Any]) -> None:
+        """Replace the guest with one booted from ``image``: ACTIVE (or ERROR with a fault)."""
+        LOG.info("Rebuilding server %s from image %s", instance.uuid, image.get("id"))
+        try:
+            self.driver.destroy(context, instance)
+            self.driver.spawn(context, instance, image, network_info=[], node=instance.node)
+        except Exception as exc:
+            self._set_error(context, instance, exc, f"Rebuilding the server failed: {exc}",
+                            expected_task_state=task_states.REBUILDING)
+            return
+        try:
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"vm_state": vm_states.ACTIVE, "task_state": None,
+                        "power_state": power_state.RUNNING, "image_ref": image.get("id"),
+                        "launched_at": timeutils.utcnow().isoformat()},
+                expected_task_state=task_states.REBUILDING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was rebuilt: %s", instance.uuid, exc)
+            return
+        LOG.info("Server %s rebuilt", instance.uuid)
+
+    # -- snapshot ----------------------------------------------------------------------------
+
+    def snapshot_instance(self, context: Any, instance: Any, image_id: str) -> None:
+        """Capture the guest into the queued image ``image_id``; the image goes active,
+        or is deleted when the snapshot fails. The server's task is cleared either way."""
+        LOG.info("Snapshotting server %s into image %s", instance.uuid, image_id)
+        try:
+            self._snapshot_into(context, instance, image_id)
+        except Exception as exc:
+            LOG.exception("Snapshot of server %s failed", instance.uuid)
+            self._delete_image_quietly(context, image_id)
+            self._fault(context, instance, exc, f"Snapshot failed: {exc}")
+        try:
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid, values={"task_state": None},
+                expected_task_state=list(SNAPSHOT_TASK_STATES))
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was snapshotted: %s", instance.uuid, exc)
+
+    # -- shelve -------------------------------------------------------------------------------
+
+    def shelve_instance(self, context: Any, instance: Any, image_id: str) -> None:
+        """Power off, snapshot into ``image_id``: SHELVED; with [DEFAULT]
+        shelved_offload_time 0, offloaded at once: SHELVED_OFFLOADED."""
+        LOG.info("Shelving server %s into image %s", instance.uuid, image_id)
+        try:
+            self.driver.power_off(context, instance)
+            self._snapshot_into(context, instance, image_id)
+        except Exception as exc:
+            self._delete_image_quietly(context, image_id)
+            self._set_error(context, instance, exc, f"Shelving the server failed: {exc}",
+                            expected_task_state=task_states.SHELVING)
+            return
+        try:
+            instance = self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"vm_state": vm_states.SHELVED, "task_state": None,
+                        "power_state": power_state.SHUTDOWN,
+                        "system_metadata": {
+                            SHELVED_IMAGE_ID: image_id,
+                            "shelved_at": timeutils.utcnow().isoformat(),
+                            "shelved_host": self.host}},
+                expected_task_state=task_states.SHELVING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was shelved: %s", instance.uuid, exc)
+            self._delete_image_quietly(context, image_id)
+            return
+        if CONF.shelved_offload_time == 0:
+            self.shelve_offload_instance(context, instance)
+
+    def shelve_offload_instance(self, context: Any, instance: Any) -> None:
+        """Destroy a SHELVED server's guest, give back its claim, forget its host."""
+        try:
+            instance = self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"task_state": task_states.SHELVING_OFFLOADING},
+                expected_task_state=[None], expected_vm_state=[vm_states.SHELVED])
+            self.driver.destroy(context, instance)
+            claimed = _system_metadata(instance).get("claimed_node")
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"vm_state": vm_states.SHELVED_OFFLOADED, "task_state": None,
+                        "power_state": power_state.NOSTATE, "host": None, "node": None},
+                expected_task_state=task_states.SHELVING_OFFLOADING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was offloaded: %s", instance.uuid, exc)
+            return
+        except Exception as exc:
+            self._set_error(context, instance, exc, f"Offloading the server failed: {exc}",
+                            expected_task_state=task_states.SHELVING_OFFLOADING)
+            return
+        if claimed:
+            self.conductor.compute_node_release(context, node_uuid=claimed,
+                                                instance_uuid=instance.uuid)
+        LOG.info("Server %s shelved and offloaded", instance.uuid)
+
+    def unshelve_instance(self, context: Any, instance: Any, node: str | None) -> None:
+        """Start a shelved server again: on ``node`` from its shelved image (offloaded,
+        the node already claimed by the conductor) or, ``node`` None, power its guest on."""
+        system_metadata = _system_metadata(instance)
+        image_id = system_metadata.get(SHELVED_IMAGE_ID)
+        try:
+            if node is None:
+                self.driver.power_on(context, instance)
+            else:
+                self.driver.spawn(context, instance, {"id": image_id}, network_info=[],
+                                  node=node)
+        except Exception as exc:
+            LOG.warning("Unshelving server %s failed: %s", instance.uuid, exc)
+            self._unshelve_failed(context, instance, node, exc)
+            return
+        try:
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"vm_state": vm_states.ACTIVE, "task_state": None,
+                        "power_state": power_state.RUNNING,
+                        "system_metadata": dict.fromkeys(
+                            (SHELVED_IMAGE_ID, "shelved_at", "shelved_host"))},
+                expected_task_state=task_states.UNSHELVING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was unshelved: %s", instance.uuid, exc)
+            return
+        if image_id:
+            self._delete_image_quietly(context, image_id)
+        LOG.info("Server %s unshelved", instance.uuid)
+
+    def _unshelve_failed(self, context: Any, instance: Any, node: str | None,
+                         exc: BaseException) -> None:
+        if node is None:
+            self._fault(context, instance, exc, f"Unshelving the server failed: {exc}")
+            values = {"task_state": None}
+        else:
+            # Back to offloaded: no guest, no host, no claim.
+            self._destroy_quietly(context, instance)
+            self._fault(context, instance, exc, f"Unshelving the server failed: {exc}")
+            values = {"task_state": None, "host": None, "node": None}
+        try:
+            updated = self.conductor.instance_update(
+                context, instance_uuid=instance.uuid, values=values,
+                expected_task_state=task_states.UNSHELVING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+            return
+        claimed = _system_metadata(updated).get("claimed_node")
+        if node is not None and claimed:
+            self.conductor.compute_node_release(context, node_uuid=claimed,
+                                                instance_uuid=instance.uuid)
+
+    def _snapshot_into(self, context: Any, instance: Any, image_id: str) -> None:
+        """The driver's snapshot into the local store; the image goes active."""
+        from kumo.image import local as image_store
+
+        data = self.driver.snapshot(context, instance, image_id)
+        values = {"status": "active", "disk_format": data.get("disk_format"),
+                  "container_format": data.get("container_format"),
+                  "size": data.get("size") or 0}
+        store = image_store.LocalStore()
+        if not store.exists(image_id):
+            # A driver that keeps no bytes (fake): the image is an empty file.
+            written = store.write(image_id, io.BytesIO(b""))
+            values.update(size=written.size, checksum=written.checksum)
+        self.conductor.image_update(context, image_id=image_id, values=values)
+
+    def _delete_image_quietly(self, context: Any, image_id: str) -> None:
+        try:
+            self.conductor.image_delete(context, image_id=image_id)
+        except Exception:
+            LOG.exception("Could not delete image %s", image_id)
+
+    # -- live migration ------------------------------------------------------------------------
+
+    def live_migrate_instance(self, context: Any, instance: Any, dest_host: str,
+                              dest_node: str) -> None:
+        """Source side: take the guest down and have the destination run it."""
+        try:
+            power = self.driver.get_info(instance)
+            self.driver.destroy(context, instance)
+        except Exception as exc:
+            LOG.warning("Live migration of %s failed on the source: %s", instance.uuid, exc)
+            self._release_migration_claim(context, instance)
+            self._fault(context, instance, exc, f"Live migration failed: {exc}")
+            self._clear_task(context, instance, task_states.MIGRATING)
+            return
+        self._compute_rpc().finish_live_migration(
+            context, instance=instance, node=dest_node, source_host=self.host, power=power,
+            host=dest_host)
+
+    def finish_live_migration(self, context: Any, instance: Any, node: str,
+                              source_host: str, power: int) -> None:
+        """Destination side: run the guest on ``node``; the server's claim moves here."""
+        try:
+            self.driver.spawn(context, instance,
+                              {"id": instance.image_ref
+                               if instance.obj_attr_is_set("image_ref") else None},
+                              network_info=[], node=node)
+            self._restore_power(context, instance, power)
+        except Exception as exc:
+            from kumo.compute.manager import fault_from_exception
+
+            LOG.warning("Live migration of %s failed on the destination: %s",
+                        instance.uuid, exc)
+            self._destroy_quietly(context, instance)
+            self._compute_rpc().rollback_live_migration(
+                context, instance=instance, power=power,
+                fault=fault_from_exception(exc, f"Live migration failed: {exc}"),
+                host=source_host)
+            return
+        values = {"host": self.host, "node": node, "task_state": None,
+                  "power_state": power}
+        if not self._finish_move(context, instance, values, task_states.MIGRATING):
+            return
+        try:
+            self.conductor.compute_node_confirm_migration(context, instance_uuid=instance.uuid)
+        except exception.InstanceNotFound:
+            return
+        LOG.info("Server %s live-migrated to %s/%s", instance.uuid, self.host, node)
+
+    def rollback_live_migration(self, context: Any, instance: Any, power: int,
+                                fault: dict[str, Any]) -> None:
+        """Source side: the destination failed; run the guest here again, with a fault."""
+        self._release_migration_claim(context, instance)
+        try:
+            self.driver.spawn(context, instance,
+                              {"id": instance.image_ref
+                               if instance.obj_attr_is_set("image_ref") else None},
+                              network_info=[], node=instance.node)
+            self._restore_power(context, instance, power)
+        except Exception as exc:
+            self._set_error(context, instance, exc,
+                            f"{fault.get('message')}; rolling back failed too: {exc}",
+                            expected_task_state=task_states.MIGRATING)
+            return
+        self.conductor.instance_fault_create(
+            context, instance_uuid=instance.uuid, code=fault.get("code") or 500,
+            message=fault.get("message"), details=fault.get("details"), host=self.host)
+        self._clear_task(context, instance, task_states.MIGRATING)
+
+    def _restore_power(self, context: Any, instance: Any, power: int) -> None:
+        if power == power_state.PAUSED:
+            self.driver.pause(context, instance)
+
+    def _clear_task(self, context: Any, instance: Any, expected_task_state: str) -> None:
+        try:
+            self.conductor.instance_update(context, instance_uuid=instance.uuid,
+                                           values={"task_state": None},
+                                           expected_task_state=expected_task_state)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed meanwhile: %s", instance.uuid, exc)
+
+    # -- soft delete ---------------------------------------------------------------------------
+
+    def soft_delete_instance(self, context: Any, instance: Any) -> None:
+        """Power the guest off and keep the server (SOFT_DELETED) with its claim."""
+        try:
+            self.driver.power_off(context, instance)
+        except exception.InstanceNotFound:
+            LOG.info("Server %s has no guest to power off", instance.uuid)
+        except Exception as exc:
+            self._set_error(context, instance, exc, f"Deleting the server failed: {exc}",
+                            expected_task_state=task_states.SOFT_DELETING)
+            return
+        try:
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"vm_state": vm_states.SOFT_DELETED, "task_state": None,
+                        "power_state": power_state.SHUTDOWN},
+                expected_task_state=task_states.SOFT_DELETING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was soft-deleted: %s", instance.uuid, exc)
+            return
+        LOG.info("Server %s soft-deleted", instance.uuid)
+
+    def restore_instance(self, context: Any, instance: Any) -> None:
+        """Power a SOFT_DELETED server's guest on again: ACTIVE."""
+        try:
+            self.driver.power_on(context, instance)
+        except Exception as exc:
+            self._set_error(context, instance, exc, f"Restoring the server failed: {exc}",
+                            expected_task_state=task_states.RESTORING)
+            return
+        try:
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"vm_state": vm_states.ACTIVE, "task_state": None,
+                        "power_state": power_state.RUNNING, "deleted_at": None},
+                expected_task_state=task_states.RESTORING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was restored: %s", instance.uuid, exc)
+            return
+        LOG.info("Server %s restored", instance.uuid)
+
+    def reclaim_queued_deletes(self, context: Any) -> None:
+        """Delete this host's SOFT_DELETED servers older than [DEFAULT]
+        reclaim_instance_interval (the periodic task's work)."""
+        interval = CONF.reclaim_instance_interval
+        if interval <= 0:
+            return
+        instances = self.conductor.instance_get_all(context, filters={
+            "host": self.host, "vm_state": [vm_states.SOFT_DELETED],
+            "task_state": [None]})
+        for instance in instances:
+            if instance.vm_state != vm_states.SOFT_DELETED or instance.task_state:
+                continue
+            # deleted_at: when the API soft-deleted it.
+            deleted_at = instance.deleted_at if instance.obj_attr_is_set("deleted_at") else None
+            if deleted_at is not None and not timeutils.is_older_than(deleted_at, interval):
+                continue
+            LOG.info("Reclaiming soft-deleted server %s", instance.uuid)
+            try:
+                instance = self.conductor.instance_update(
+                    context, instance_uuid=instance.uuid,
+                    values={"task_state": task_states.DELETING},
+                    expected_task_state=[None], expected_vm_state=[vm_states.SOFT_DELETED])
+            except (exception.InstanceNotFound, exception.UnexpectedTaskStateError):
+                continue
+            self.terminate_instance(context, instance)
+
+    def offload_shelved(self, context: Any) -> None:
+        """Offload this host's SHELVED servers shelved longer than [DEFAULT]
+        shelved_offload_time seconds (> 0; the periodic task's work)."""
+        offload_time = CONF.shelved_offload_time
+        if offload_time <= 0:
+            return
+        instances = self.conductor.instance_get_all(context, filters={
+            "host": self.host, "vm_state": [vm_states.SHELVED], "task_state": [None]})
+        for instance in instances:
+            if instance.vm_state != vm_states.SHELVED or instance.task_state:
+                continue
+            shelved_at = _system_metadata(instance).get("shelved_at")
+            if shelved_at and not timeutils.is_older_than(shelved_at, offload_time):
+                continue
+            self.shelve_offload_instance(context, instance)
+
+    def terminate_instance(self, context: Any, instance: Any) -> None:
+        raise NotImplementedError  # ComputeManager's
+
+    # -- restart ----------------------------------------------------------------------------
+
+    def reconcile_move(self, context: Any, instance: Any) -> bool:
+        """At start: finish a move action this host was running when it stopped.
+
+        A snapshot's task is cleared with a fault; any other move step cannot be
+        resumed, so the server goes to ERROR with a fault and without its migration
+        claim (a hard reboot or delete recovers it). Returns whether it handled the
+        server (False: not one of the move actions' task states).
+        """
+        task = instance.task_state
+        if task not in INTERRUPTIBLE_TASK_STATES:
+            return False
+        error = exception.KumoException(f"kumo-compute restarted during {task}")
+        LOG.warning("Server %s was in %s when kumo-compute stopped", instance.uuid, task)
+        if task in SNAPSHOT_TASK_STATES:
+            self._fault(context, instance, error, str(error))
+            self._clear_task(context, instance, task)
+            return True
+        self._move_failed(context, instance, error, task)
+        return True
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _finish_move(self, context: Any, instance: Any, values: dict[str, Any],
+                     expected_task_state: str) -> bool:
+        """The guarded update that ends a move step; a server deleted meanwhile is cleaned."""
+        try:
+            self.conductor.instance_update(context, instance_uuid=instance.uuid,
+                                           values=values,
+                                           expected_task_state=expected_task_state)
+        except (exception.UnexpectedTaskStateError, exception.InstanceNotFound) as exc:
+            LOG.info("Server %s changed while it was moved (%s); destroying its guest",
+                     instance.uuid, exc)
+            self._destroy_quietly(context, instance)
+            self._release_migration_claim(context, instance)
+            return False
+        if expected_task_state == task_states.RESIZE_REVERTING:
+            self._release_migration_claim(context, instance)
+        return True
+
+    def _move_failed(self, context: Any, instance: Any, exc: BaseException,
+                     expected_task_state: str, values: dict[str, Any] | None = None) -> None:
+        """ERROR with a fault; the destination claim given back, the move forgotten."""
+        LOG.warning("Moving server %s failed: %s", instance.uuid, exc)
+        self._release_migration_claim(context, instance)
+        try:
+            if values:
+                self.conductor.instance_update(context, instance_uuid=instance.uuid,
+                                               values=values)
+            self.conductor.instance_update(
+                context, instance_uuid=instance.uuid,
+                values={"system_metadata": dict.fromkeys(MOVE_KEYS)})
+        except exception.InstanceNotFound:
+            return
+        self._set_error(context, instance, exc, f"Moving the server failed: {exc}",
+                        expected_task_state=expected_task_state)
+
+    def _release_migration_claim(self, context: Any, instance: Any) -> None:
+        try:
+            self.conductor.compute_node_release_migration(context, instance_uuid=instance.uuid)
+        except Exception:
+            # The next resource report recomputes the nodes' usage from live servers.
+            LOG.exception("Could not give back the destination claim of %s", instance.uuid)
+
+    def _fault(self, context: Any, instance: Any, exc: BaseException, message: str) -> None:
+        from kumo.compute.manager import fault_from_exception
+
+        fault = fault_from_exception(exc, message)
+        try:
+            self.conductor.instance_fault_create(
+                context, instance_uuid=instance.uuid, code=fault["code"],
+                message=fault["message"], details=fault["details"], host=self.host)
+        except Exception:
+            LOG.exception("Could not record the fault of server %s", instance.uuid)
+
+    def _destroy_quietly(self, context: Any, instance: Any) -> None:
+        raise NotImplementedError  # ComputeManager's
+
+    def _set_error(self, context: Any, instance: Any, exc: BaseException, message: str,
+                   expected_task_state: Any) -> None:
+        raise NotImplementedError  # ComputeManager's

@@ -1,0 +1,48 @@
+"""kumo-conductor's RPC endpoints of the move actions (resize, migrate, unshelve,
+live migration).
+
+The work is in :mod:`kumo.conductor.tasks.resize` and ``.shelve``; the destination claims in
+:mod:`kumo.db.migration_claims`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kumo.conductor import rows
+from kumo.conductor.tasks import live_migrate, resize, shelve
+from kumo.db import migration_claims
+from kumo.objects import compute_node as compute_node_obj
+
+
+class MoveActionsMixin:
+    """RPC API 1.3 of :class:`kumo.conductor.manager.ConductorManager` (docs/compute-flow.md)."""
+
+    def compute_node_claim_migration(self, context: Any, node_uuid: str, instance_uuid: str,
+                                     resources: dict[str, int], limits: dict[str, Any]
+                                     ) -> compute_node_obj.ComputeNode:
+        return rows.compute_node(migration_claims.migration_claim(
+            node_uuid, instance_uuid, resources, limits))
+
+    def compute_node_release_migration(self, context: Any, instance_uuid: str) -> None:
+        migration_claims.migration_claim_release(instance_uuid)
+
+    def resize_instance(self, context: Any, instance_uuid: str,
+                        flavor: dict[str, Any] | None) -> None:
+        resize.resize_instance(context, instance_uuid, flavor)
+
+    def confirm_resize(self, context: Any, instance_uuid: str) -> None:
+        resize.confirm_resize(context, instance_uuid)
+
+    def revert_resize(self, context: Any, instance_uuid: str) -> None:
+        resize.revert_resize(context, instance_uuid)
+
+    def unshelve_instance(self, context: Any, instance_uuid: str) -> None:
+        shelve.unshelve_instance(context, instance_uuid)
+
+    def live_migrate_instance(self, context: Any, instance_uuid: str, host: str | None,
+                              block_migration: Any) -> None:
+        live_migrate.live_migrate_instance(context, instance_uuid, host, block_migration)
+
+    def compute_node_confirm_migration(self, context: Any, instance_uuid: str) -> None:
+        migration_claims.migration_claim_confirm(instance_uuid)

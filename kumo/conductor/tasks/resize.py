@@ -1,0 +1,162 @@
+"""Resizing and migrating servers: schedule the destination, move, confirm or revert.
+
+The path of a resize (or a cold migration, which is a resize to the same flavor):
+
+1. kumo-api moved the server to task ``resize_prep`` and cast
+   :func:`resize_instance`. The scheduler picks a node other than the
+   current one for the new flavor and makes a *migration claim* there
+   (:mod:`kumo.db.migration_claims`); the server keeps its own claim on the
+   source. The old flavor, vm_state, host and node are recorded in
+   system_metadata, the task becomes ``resize_migrating`` and the source
+   compute host is told to move the guest (``resize_instance``), which hands
+   over to the destination (``finish_resize``): VERIFY_RESIZE.
+2. :func:`confirm_resize` gives back the source claim; the migration claim
+   becomes the server's claim. :func:`revert_resize` has the destination
+   take its guest down and the source start it again with the old flavor;
+   kumo-compute then gives the migration claim back.
+
+No host found, or anything failing before the move started: the server is
+back as it was (task None) with a fault, and the migration claim is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_log import log as logging
+
+from kumo import exception
+from kumo.compute import rpcapi as compute_rpcapi
+from kumo.compute import task_states, vm_states
+from kumo.conductor import rows
+from kumo.conductor.tasks import build
+from kumo.db import instances as instance_db
+from kumo.db import migration_claims
+from kumo.scheduler import rpcapi as scheduler_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+# system_metadata keys of a move in progress (until confirmed or reverted).
+OLD_FLAVOR = "old_flavor"
+NEW_FLAVOR = "new_flavor"
+OLD_VM_STATE = "old_vm_state"
+OLD_HOST = "old_host"
+OLD_NODE = "old_node"
+MOVE_KEYS = (OLD_FLAVOR, NEW_FLAVOR, OLD_VM_STATE, OLD_HOST, OLD_NODE)
+
+
+def _scheduler() -> scheduler_rpcapi.SchedulerAPI:
+    return scheduler_rpcapi.SchedulerAPI()
+
+
+def _compute() -> compute_rpcapi.ComputeAPI:
+    return compute_rpcapi.ComputeAPI()
+
+
+def plain_flavor(flavor: Mapping[str, Any]) -> dict[str, Any]:
+    """A flavor dict without its timestamps (what the request spec and the row carry)."""
+    values = dict(rows.plain(flavor))
+    for name in ("created_at", "updated_at", "deleted_at"):
+        values.pop(name, None)
+    return values
+
+
+def flavor_columns(flavor: Mapping[str, Any]) -> dict[str, Any]:
+    """The instance columns a flavor sets: the flavor JSON and the sizes copied from it."""
+    return {"flavor": dict(flavor), "flavor_id": flavor.get("id"),
+            "vcpus": flavor.get("vcpus", 0), "memory_mb": flavor.get("memory_mb", 0),
+            "root_gb": flavor.get("root_gb", 0) or 0,
+            "ephemeral_gb": flavor.get("ephemeral_gb", 0) or 0,
+            "swap": flavor.get("swap", 0) or 0}
+
+
+def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | None) -> None:
+    """Schedule and start the move of a server in task ``resize_prep`` (module docstring)."""
+    try:
+        instance = instance_db.instance_get(instance_uuid)
+    except exception.InstanceNotFound:
+        return
+    old_flavor = plain_flavor(instance.get("flavor") or {})
+    new_flavor = plain_flavor(flavor) if flavor else old_flavor
+    request_spec = build._request_spec(instance)
+    request_spec.update({"flavor": new_flavor, "num_instances": 1, "move": True,
+                         "ignore_nodes": [instance["node"]] if instance.get("node") else []})
+    try:
+        selections = _scheduler().select_destinations(
+            ctxt, request_spec=request_spec, instance_uuids=[instance_uuid],
+            return_alternates=False)
+        selected = selections[0][0]
+    except exception.NoValidHost as error:
+        LOG.info("No valid host to move %s to: %s", instance_uuid, error.message)
+        abort(instance_uuid, task_states.RESIZE_PREP, 400, error.message)
+        return
+    except Exception as error:
+        LOG.exception("Scheduling the move of %s failed", instance_uuid)
+        abort(instance_uuid, task_states.RESIZE_PREP, 500,
+              f"Scheduling failed: {getattr(error, 'message', None) or error}")
+        return
+
+    try:
+        moving = instance_db.instance_update(instance_uuid, {
+            "task_state": task_states.RESIZE_MIGRATING,
+            "system_metadata": {
+                OLD_FLAVOR: json.dumps(old_flavor, default=str),
+                NEW_FLAVOR: json.dumps(new_flavor, default=str),
+                OLD_VM_STATE: instance["vm_state"],
+                OLD_HOST: instance["host"], OLD_NODE: instance["node"]}},
+            expected_task_state=task_states.RESIZE_PREP)
+    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+        LOG.info("Server %s changed while its move was scheduled (%s); giving back the "
+                 "destination claim", instance_uuid, error.message)
+        migration_claims.migration_claim_release(instance_uuid)
+        return
+    LOG.info("Moving server %s from %s/%s to %s/%s", instance_uuid, instance["host"],
+             instance["node"], selected["host"], selected["nodename"])
+    _compute().resize_instance(
+        ctxt, instance=rows.instance(moving), dest_host=selected["host"],
+        dest_node=selected["nodename"], flavor=new_flavor, host=instance["host"])
+
+
+def confirm_resize(ctxt: Any, instance_uuid: str) -> None:
+    """Keep a resized server (task ``resize_confirming``) where it is now."""
+    try:
+        instance = instance_db.instance_get(instance_uuid)
+        migration_claims.migration_claim_confirm(instance_uuid)
+    except exception.InstanceNotFound:
+        return
+    old_vm_state = instance["system_metadata"].get(OLD_VM_STATE) or vm_states.ACTIVE
+    try:
+        instance_db.instance_update(instance_uuid, {
+            "vm_state": old_vm_state, "task_state": None,
+            "system_metadata": dict.fromkeys(MOVE_KEYS)},
+            expected_task_state=task_states.RESIZE_CONFIRMING)
+    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+        LOG.info("Server %s changed while its resize was confirmed: %s", instance_uuid,
+                 error.message)
+        return
+    LOG.info("Resize of server %s confirmed", instance_uuid)
+
+
+def revert_resize(ctxt: Any, instance_uuid: str) -> None:
+    """Have the destination host take the guest down; the source finishes the revert."""
+    try:
+        instance = instance_db.instance_get(instance_uuid)
+    except exception.InstanceNotFound:
+        return
+    _compute().revert_resize(ctxt, instance=rows.instance(instance), host=instance["host"])
+
+
+def abort(instance_uuid: str, expected_task_state: Any, code: int, message: str,
+          details: str | None = None) -> None:
+    """A move that did not start: the server as it was (task None), a fault, no
+    destination claim."""
+    migration_claims.migration_claim_release(instance_uuid)
+    try:
+        instance_db.instance_update(instance_uuid, {"task_state": None},
+                                    expected_task_state=expected_task_state)
+    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+        LOG.info("Not aborting the move of %s: %s", instance_uuid, error.message)
+        return
+    instance_db.instance_fault_create(instance_uuid, code, message, details=details)

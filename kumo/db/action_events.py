@@ -1,0 +1,97 @@
+"""Instance actions addressed as the services know them: by server and request id.
+
+The API starts an action per request (``reboot``, ``stop``…); kumo-compute
+records the steps it runs for that request as events
+(``compute_reboot_instance``…). The rows are those of
+:mod:`kumo.db.instance_actions`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from kumo import exception
+from kumo.db import instance_actions, models
+from kumo.db.api import session
+from kumo.db.clock import utcnow
+
+_actions = models.InstanceAction.__table__
+_events = models.InstanceActionEvent.__table__
+
+
+def action_start(instance_uuid: str, action: str, request_id: str, user_id: str | None,
+                 project_id: str | None) -> dict[str, Any]:
+    """Record the start of a user's request on a server; returns the action.
+
+    :raises InstanceNotFound: no instance has this uuid.
+    """
+    action_id = instance_actions.action_start(instance_uuid, action, request_id, user_id,
+                                              project_id)
+    if action_id is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    with session() as db_session:
+        return dict(db_session.execute(
+            sa.select(_actions).where(_actions.c.id == action_id)).mappings().one())
+
+
+def _action_id(instance_uuid: str, request_id: str) -> int:
+    with session() as db_session:
+        action_id = instance_actions._action_id(db_session, instance_uuid, request_id)
+    if action_id is None:
+        raise exception.InstanceActionNotFound(request_id=request_id,
+                                               instance_uuid=instance_uuid)
+    return action_id
+
+
+def event_start(instance_uuid: str, request_id: str, event: str,
+                host: str | None = None) -> dict[str, Any]:
+    """Record that a step of the request's action began.
+
+    :raises InstanceActionNotFound: the request started no action on the server.
+    """
+    event_id = instance_actions.event_start(_action_id(instance_uuid, request_id), event,
+                                            host=host)
+    with session() as db_session:
+        return dict(db_session.execute(
+            sa.select(_events).where(_events.c.id == event_id)).mappings().one())
+
+
+def event_finish(instance_uuid: str, request_id: str, event: str, host: str | None = None,
+                 result: str | None = None, traceback: str | None = None
+                 ) -> dict[str, Any]:
+    """Record how the newest unfinished step named ``event`` ended (started now
+    if it was never recorded). An ``Error`` result marks the action ``Error``
+    (its ``message``), as Nova does.
+
+    :raises InstanceActionNotFound: the request started no action on the server.
+    """
+    action_id = _action_id(instance_uuid, request_id)
+    result = result or "Success"
+    with session() as db_session:
+        event_id = db_session.execute(sa.select(_events.c.id).where(
+            _events.c.action_id == action_id, _events.c.event == event,
+            _events.c.finish_time.is_(None)).order_by(_events.c.id.desc())).scalar()
+    if event_id is None:
+        event_id = instance_actions.event_start(action_id, event, host=host)
+    instance_actions.event_finish(event_id, result, traceback=traceback)
+    with session() as db_session:
+        if result.lower() == "error":
+            db_session.execute(sa.update(_actions).where(_actions.c.id == action_id)
+                               .values(message="Error", updated_at=utcnow()))
+        return dict(db_session.execute(
+            sa.select(_events).where(_events.c.id == event_id)).mappings().one())
+
+
+def action_get_all(instance_uuid: str) -> list[dict[str, Any]]:
+    """The server's actions, newest first, each with its ``events``."""
+    return instance_actions.action_get_all(instance_uuid)
+
+
+def action_get_by_request_id(instance_uuid: str, request_id: str) -> dict[str, Any] | None:
+    """The request's action on the server with its ``events`` (oldest first), or None."""
+    for action in instance_actions.action_get_all(instance_uuid):
+        if action["request_id"] == request_id and not action.get("deleted"):
+            return action
+    return None
