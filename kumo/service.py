@@ -72,6 +72,7 @@ class Service:
         self._context = kumo_context.get_admin_context()
         self._conductor: conductor_rpcapi.ConductorAPI | None = None
         self._heartbeat: threading.Thread | None = None
+        self._periodic: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -92,11 +93,19 @@ class Service:
         for listener in self.listeners:
             listener.start()
         self._heartbeat = self._spawn(self._heartbeat_loop, "heartbeat")
-        self._spawn(self._periodic_loop, "periodic")
+        self._periodic = self._spawn(self._periodic_loop, "periodic")
 
     def stop(self, timeout: float | None = None) -> bool:
-        """Stop taking work, wait for work in flight; False if it overran ``timeout``."""
+        """Stop taking work and wait for work in flight; False if it overran ``timeout``.
+
+        Work in flight is what callers wait for: RPC handlers and listener
+        requests. A periodic task still running gets what is left of the
+        bound, then is abandoned with a warning: it is housekeeping whose
+        every step is a whole conductor call, and it runs again at the next
+        start (it may be blocked for a full RPC timeout after a broker outage).
+        """
         timeout = CONF.graceful_shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         LOG.info("Stopping %s: no new work, waiting up to %ss for work in flight",
                  self.binary, timeout)
         self._stopping.set()
@@ -104,22 +113,30 @@ class Service:
             self._rpc_server.stop()
         for listener in self.listeners:
             listener.stop()
-        drained = _join_within(self._drain, timeout)
-        if not drained:
+        drain = threading.Thread(target=self._drain_requests, name="drain", daemon=True)
+        drain.start()
+        drain.join(timeout)
+        if drain.is_alive():
             LOG.error("%s: work in flight did not finish within %ss", self.binary, timeout)
-        return drained
+            # Should the process live on (tests), clean up once the work is done.
+            self._spawn(lambda: (drain.join(), self.manager.cleanup_host()), "late-cleanup")
+            return False
+        if self._periodic is not None:
+            self._periodic.join(max(0.0, deadline - time.monotonic()))
+            if self._periodic.is_alive():
+                LOG.warning("%s: abandoning a periodic task still running after %ss; "
+                            "it runs again at the next start", self.binary, timeout)
+                return True
+        if not _join_within(self.manager.cleanup_host, max(0.0, deadline - time.monotonic())):
+            LOG.warning("%s: cleaning up the host did not finish within %ss",
+                        self.binary, timeout)
+        return True
 
-    def _drain(self) -> None:
+    def _drain_requests(self) -> None:
         if self._rpc_server is not None:
             self._rpc_server.wait()
         for listener in self.listeners:
             listener.wait()
-        # A periodic task running now is work in flight; a heartbeat is not
-        # (it is bounded by its own timeout and retry, and dies with us).
-        for thread in self._threads:
-            if thread is not self._heartbeat:
-                thread.join()
-        self.manager.cleanup_host()
 
     def _spawn(self, target: Any, name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)

@@ -206,7 +206,7 @@ def test_eventlet_executor_without_kumo_eventlet_is_refused(tmp_path: Path) -> N
     # kumo-compute reads it (choices are checked on access, not at parse time).
     ("bogus", "Valid values are [fake, libvirt, xenapi, vmwareapi], but found 'bogus'"),
     # A valid choice whose driver this kumo does not ship yet.
-    ("libvirt", "compute_driver 'libvirt' is not available in this kumo"),
+    ("vmwareapi", "compute_driver 'vmwareapi' is not available in this kumo"),
 ])
 def test_compute_refuses_a_compute_driver_it_cannot_load(
         tmp_path: Path, driver: str, complaint: str) -> None:
