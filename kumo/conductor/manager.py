@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import oslo_messaging as messaging
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import exception, manager
-from kumo.conductor import rows
+from kumo.conductor import rows, task_pool
 from kumo.conductor.move_actions import MoveActionsMixin
 from kumo.conductor.rpcapi import UNSET
 from kumo.conductor.server_actions import ServerActionsMixin
@@ -30,6 +31,7 @@ from kumo.objects import instance as instance_obj
 from kumo.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 
 # Values a service may change on its own row through service_update.
 _UPDATABLE_SERVICE_FIELDS = frozenset(
@@ -39,6 +41,16 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 
 class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
     target = messaging.Target(version="1.3")
+
+    def __init__(self, host: str | None = None, binary: str | None = None) -> None:
+        super().__init__(host=host, binary=binary)
+        self.tasks = task_pool.TaskPool(CONF.conductor.task_workers)
+
+    def cleanup_host(self) -> None:
+        # Tasks already started are work in flight: the stop waits for them
+        # (within graceful_shutdown_timeout).
+        self.tasks.shutdown()
+        super().cleanup_host()
 
     # --- services (1.0) ------------------------------------------------------------------
 
@@ -192,8 +204,10 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
 
     def build_instances(self, context: Any, instance_uuids: list[str],
                         request_spec: dict[str, Any]) -> None:
-        build.build_instances(context, instance_uuids, request_spec)
+        self.tasks.submit("build_instances", context, build.build_instances,
+                          instance_uuids, request_spec)
 
     def reschedule_instance(self, context: Any, instance_uuid: str, host: str, node: str,
                             fault: dict[str, Any]) -> None:
-        build.reschedule_instance(context, instance_uuid, host, node, fault)
+        self.tasks.submit("reschedule_instance", context, build.reschedule_instance,
+                          instance_uuid, host, node, fault)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kumo.conductor import rows
+from kumo.conductor.task_pool import TaskPool
 from kumo.conductor.tasks import live_migrate, resize, shelve
 from kumo.db import migration_claims
 from kumo.objects import compute_node as compute_node_obj
@@ -17,6 +18,8 @@ from kumo.objects import compute_node as compute_node_obj
 
 class MoveActionsMixin:
     """RPC API 1.3 of :class:`kumo.conductor.manager.ConductorManager` (docs/compute-flow.md)."""
+
+    tasks: TaskPool  # set by ConductorManager
 
     def compute_node_claim_migration(self, context: Any, node_uuid: str, instance_uuid: str,
                                      resources: dict[str, int], limits: dict[str, Any]
@@ -29,20 +32,24 @@ class MoveActionsMixin:
 
     def resize_instance(self, context: Any, instance_uuid: str,
                         flavor: dict[str, Any] | None) -> None:
-        resize.resize_instance(context, instance_uuid, flavor)
+        self.tasks.submit("resize_instance", context, resize.resize_instance,
+                          instance_uuid, flavor)
 
     def confirm_resize(self, context: Any, instance_uuid: str) -> None:
-        resize.confirm_resize(context, instance_uuid)
+        self.tasks.submit("confirm_resize", context, resize.confirm_resize, instance_uuid)
 
     def revert_resize(self, context: Any, instance_uuid: str) -> None:
-        resize.revert_resize(context, instance_uuid)
+        self.tasks.submit("revert_resize", context, resize.revert_resize, instance_uuid)
 
     def unshelve_instance(self, context: Any, instance_uuid: str) -> None:
-        shelve.unshelve_instance(context, instance_uuid)
+        self.tasks.submit("unshelve_instance", context, shelve.unshelve_instance,
+                          instance_uuid)
 
     def live_migrate_instance(self, context: Any, instance_uuid: str, host: str | None,
                               block_migration: Any) -> None:
-        live_migrate.live_migrate_instance(context, instance_uuid, host, block_migration)
+        self.tasks.submit("live_migrate_instance", context,
+                          live_migrate.live_migrate_instance, instance_uuid, host,
+                          block_migration)
 
     def compute_node_confirm_migration(self, context: Any, instance_uuid: str) -> None:
         migration_claims.migration_claim_confirm(instance_uuid)

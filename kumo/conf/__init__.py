@@ -9,6 +9,7 @@ from oslo_config import cfg
 from kumo.conf import (
     api,
     compute,
+    conductor,
     console,
     database,
     default,
@@ -22,8 +23,10 @@ from kumo.conf import (
 
 CONF = cfg.CONF
 
-_MODULES = (default, database, api, compute, console, fake, image, libvirt, network, scheduler,
-            upgrade_levels)
+_MODULES = (
+    default, database, api, compute, conductor, console, fake, image, libvirt, network,
+    scheduler, upgrade_levels,
+)
 
 for _module in _MODULES:
     _module.register_opts(CONF)
