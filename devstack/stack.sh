@@ -7,11 +7,15 @@
 # Environment:
 #   KUMO_VIRT          fake (default) or libvirt
 #   KUMO_FAKE_NODES    fake hypervisor nodes kumo-compute serves (default 1)
+#   KUMO_FAKE_NODE_VCPUS / KUMO_FAKE_NODE_RAM_MB / KUMO_FAKE_NODE_DISK_GB
+#                      size of each fake node (default 16 / 65536 / 1024)
 #   KUMO_DATA_DIR      config, database, logs, pids (default <repo>/data)
 #   KUMO_HOST          host name the services register as (default: hostname)
 #   KUMO_REPORT_INTERVAL  heartbeat period in seconds (default 10)
 #   KUMO_WAIT_TIMEOUT  seconds to wait for every service to report up (default 90)
 #   KUMO_DEBUG         true (default) or false: debug logging
+#   KUMO_RPC_POOL_SIZE threads per RPC server ([DEFAULT] executor_thread_pool_size;
+#                      default: unset, oslo.messaging's 64)
 #   KUMO_RABBIT_USER / KUMO_RABBIT_PASSWORD / KUMO_RABBIT_VHOST  (default kumo/kumo/kumo)
 #
 # See docs/devstack.md.
@@ -24,11 +28,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/cloud.sh"
 
 KUMO_VIRT=${KUMO_VIRT:-fake}
 KUMO_FAKE_NODES=${KUMO_FAKE_NODES:-1}
+KUMO_FAKE_NODE_VCPUS=${KUMO_FAKE_NODE_VCPUS:-16}
+KUMO_FAKE_NODE_RAM_MB=${KUMO_FAKE_NODE_RAM_MB:-65536}
+KUMO_FAKE_NODE_DISK_GB=${KUMO_FAKE_NODE_DISK_GB:-1024}
 KUMO_DATA_DIR=$(realpath -m "${KUMO_DATA_DIR:-$KUMO_REPO/data}")
 KUMO_HOST=${KUMO_HOST:-$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)}
 KUMO_REPORT_INTERVAL=${KUMO_REPORT_INTERVAL:-10}
 KUMO_WAIT_TIMEOUT=${KUMO_WAIT_TIMEOUT:-90}
 KUMO_DEBUG=${KUMO_DEBUG:-true}
+KUMO_RPC_POOL_SIZE=${KUMO_RPC_POOL_SIZE:-}
 KUMO_RABBIT_USER=${KUMO_RABBIT_USER:-kumo}
 KUMO_RABBIT_PASSWORD=${KUMO_RABBIT_PASSWORD:-kumo}
 KUMO_RABBIT_VHOST=${KUMO_RABBIT_VHOST:-kumo}
@@ -56,7 +64,11 @@ case $KUMO_VIRT in
     fake | libvirt) ;;
     *) die "KUMO_VIRT must be fake or libvirt, not '$KUMO_VIRT'" ;;
 esac
-[[ $KUMO_FAKE_NODES =~ ^[1-9][0-9]*$ ]] || die "KUMO_FAKE_NODES must be a positive integer"
+for var in KUMO_FAKE_NODES KUMO_FAKE_NODE_VCPUS KUMO_FAKE_NODE_RAM_MB KUMO_FAKE_NODE_DISK_GB; do
+    [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer"
+done
+[[ -z $KUMO_RPC_POOL_SIZE || $KUMO_RPC_POOL_SIZE =~ ^[1-9][0-9]*$ ]] ||
+    die "KUMO_RPC_POOL_SIZE must be a positive integer"
 
 # ----------------------------------------------------------------- phases --
 
@@ -132,7 +144,12 @@ metadata_port = 8775
 
 [compute]
 compute_driver = $KUMO_VIRT
-fake_nodes = $KUMO_FAKE_NODES
+
+[fake]
+node_count = $KUMO_FAKE_NODES
+vcpus = $KUMO_FAKE_NODE_VCPUS
+memory_mb = $KUMO_FAKE_NODE_RAM_MB
+local_gb = $KUMO_FAKE_NODE_DISK_GB
 
 [vnc]
 novncproxy_host = 127.0.0.1
@@ -144,6 +161,9 @@ xvpvncproxy_port = 6081
 html5proxy_host = 127.0.0.1
 html5proxy_port = 6082
 EOF
+    if [[ -n $KUMO_RPC_POOL_SIZE ]]; then
+        sed -i "/^\[DEFAULT\]/a executor_thread_pool_size = $KUMO_RPC_POOL_SIZE" "$KUMO_CONF"
+    fi
     if [[ $KUMO_VIRT == libvirt ]]; then
         # Plain QEMU (TCG): KVM may exist yet hang guests under nested
         # virtualisation. Set KUMO_LIBVIRT_VIRT_TYPE=kvm on real hardware.
