@@ -33,6 +33,10 @@ from kumo.objects import service as service_obj
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
+# system_metadata key of the snapshot a shelved server is unshelved from
+# (kumo.compute.move_actions.SHELVED_IMAGE_ID).
+SHELVED_IMAGE_ID = "shelved_image_id"
+
 # Values a service may change on its own row through service_update.
 _UPDATABLE_SERVICE_FIELDS = frozenset(
     {"disabled", "disabled_reason", "forced_down", "topic", "version"}
@@ -169,7 +173,18 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
             instance_uuid, code, message, details=details, host=host))
 
     def instance_destroy(self, context: Any, instance_uuid: str) -> instance_obj.Instance:
-        return rows.instance(instance_db.instance_destroy(instance_uuid))
+        instance = rows.instance(instance_db.instance_destroy(instance_uuid))
+        # A shelved server's snapshot belongs to the server: it goes with it.
+        image_id = (instance.system_metadata or {}).get(SHELVED_IMAGE_ID)
+        if image_id:
+            try:
+                self.image_delete(context, image_id)
+            except exception.ImageNotFound:
+                pass
+            except exception.KumoException as exc:
+                LOG.warning("Could not delete the shelve snapshot %s of deleted server %s: %s",
+                            image_id, instance_uuid, exc)
+        return instance
 
     # --- compute nodes (1.1) -------------------------------------------------------------
 
