@@ -64,13 +64,6 @@ ACCESS_IPV4 = {"type": "string", "format": "ipv4"}
 ACCESS_IPV6 = {"type": "string", "format": "ipv6"}
 
 
-def to_bool(value: object) -> bool:
-    """The truth of a BOOLEAN-validated value."""
-    if isinstance(value, bool):
-        return value
-    return str(value).lower() in ("true", "1", "on", "yes")
-
-
 def validate(schema: dict[str, Any], body: Any) -> None:
     """Raise :class:`ValidationError` (400) unless ``body`` matches ``schema``.
 

@@ -48,6 +48,15 @@ class Transition:
         return list(self.task_states) if self.task_states is not None else [None]
 
 
+def _move(name: str, vm: tuple[str, ...], task_state: str | None) -> Transition:
+    """A move action's transition: from an idle server, launched or not."""
+    return Transition(name, vm, (None,), task_state, must_have_launched=False)
+
+
+# Active, stopped, paused or suspended: a guest that is up or down, not moving.
+_ANY_POWER_STATE = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED, vm_states.SUSPENDED)
+
+
 TRANSITIONS: dict[str, Transition] = {
     "reboot_soft": Transition("reboot", (vm_states.ACTIVE,), (None,),
                               task_states.REBOOTING),
@@ -68,6 +77,28 @@ TRANSITIONS: dict[str, Transition] = {
     "delete metadata": Transition(
         "delete metadata", (vm_states.ACTIVE, vm_states.PAUSED, vm_states.SUSPENDED,
                             vm_states.STOPPED), None),
+    # The move actions, keyed by the body's key of ``POST /servers/{id}/action``.
+    "resize": _move("resize", (vm_states.ACTIVE, vm_states.STOPPED), task_states.RESIZE_PREP),
+    "migrate": _move("migrate", (vm_states.ACTIVE, vm_states.STOPPED),
+                     task_states.RESIZE_PREP),
+    "confirmResize": _move("confirm_resize", (vm_states.RESIZED,),
+                           task_states.RESIZE_CONFIRMING),
+    "revertResize": _move("revert_resize", (vm_states.RESIZED,),
+                          task_states.RESIZE_REVERTING),
+    "rebuild": _move("rebuild", (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR),
+                     task_states.REBUILDING),
+    "createImage": _move("createImage", _ANY_POWER_STATE, task_states.IMAGE_SNAPSHOT),
+    "restore": _move("restore", (vm_states.SOFT_DELETED,), task_states.RESTORING),
+    "shelve": _move("shelve", _ANY_POWER_STATE, task_states.SHELVING),
+    "unshelve": _move("unshelve", (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
+                      task_states.UNSHELVING),
+    "os-migrateLive": _move("live_migrate", (vm_states.ACTIVE, vm_states.PAUSED),
+                            task_states.MIGRATING),
+    # The real delete of a SOFT_DELETED server: it sets no task state.
+    "forceDelete": _move("forceDelete", (vm_states.SOFT_DELETED,), None),
+    # A DELETE that keeps the server for [DEFAULT] reclaim_instance_interval.
+    "soft_delete": _move("soft_delete", _ANY_POWER_STATE + (vm_states.ERROR, vm_states.RESCUED),
+                         task_states.SOFT_DELETING),
 }
 
 

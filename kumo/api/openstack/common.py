@@ -109,6 +109,16 @@ def collection_links(req: webob.Request, items: list[dict[str, Any]], collection
     return [{"rel": "next", "href": f"{url}?{urllib.parse.urlencode(params)}"}]
 
 
+def list_response(req: webob.Request, name: str, shown: list[dict[str, Any]],
+                  collection: str, limit: int) -> webob.Response:
+    """``{name: shown}``, with ``<name>_links`` holding the next page's link when full."""
+    body: dict[str, Any] = {name: shown}
+    next_links = collection_links(req, shown, collection, limit)
+    if next_links:
+        body[f"{name}_links"] = next_links
+    return json_response(body)
+
+
 def page(items: list[Any], limit: int, marker: str | None, key: str) -> list[Any]:
     """``items`` after the one whose ``key`` is ``marker``, at most ``limit`` of them
     (for lists the conductor does not page itself)."""
@@ -178,3 +188,9 @@ def project_scope(context: Any) -> str | None:
     """The ``project_id`` argument that limits a lookup to what the caller may see
     (None for an admin, who sees every project's)."""
     return None if context.is_admin else context.project_id
+
+
+def server_get(clients: Clients, context: Any, server_id: str) -> Any:
+    """The server the caller may see, or InstanceNotFound (404)."""
+    return clients.conductor.instance_get(
+        context, instance_uuid=server_id, project_id=project_scope(context))

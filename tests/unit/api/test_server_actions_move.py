@@ -1,7 +1,7 @@
 """``POST /servers/{id}/action`` move actions: states, policy, validation, the casts.
 
-The action route is wired here the way the action dispatcher registers the
-handlers (:func:`server_actions_move.register`).
+Through the app's own action dispatcher, which :func:`server_actions_move.register`
+fills.
 """
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import webob
 
 from kumo.api.openstack import app as compute_app
-from kumo.api.openstack import common
-from kumo.api.openstack.compute import server_actions_move, servers
 from kumo.compute import task_states, vm_states
 from kumo.objects.image import Image
 from tests.unit.api.conftest import PUBLIC_IMAGE, StubCompute, StubConductor, call
@@ -23,17 +20,6 @@ from tests.unit.api.conftest import PUBLIC_IMAGE, StubCompute, StubConductor, ca
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch, conductor: StubConductor,
         compute: StubCompute) -> Iterator[compute_app.ComputeAPI]:
-    handlers: dict[str, Any] = {}
-    server_actions_move.register(handlers)
-
-    def action(self: Any, req: webob.Request, server_id: str) -> webob.Response:
-        body = common.json_body(req)
-        return handlers[next(iter(body))](self, req, server_id, body)
-
-    monkeypatch.setattr(servers.ServersController, "action", action, raising=False)
-    monkeypatch.setattr(compute_app, "RESOURCES", [
-        *compute_app.RESOURCES,
-        ("/servers/{server_id}/action", {"POST": ("servers", "action")})])
     casts: list[tuple[str, dict[str, Any]]] = []
     for name in ("resize_instance", "confirm_resize", "revert_resize"):
         monkeypatch.setattr(conductor, name, lambda ctxt, _n=name, **kw: casts.append(
@@ -100,6 +86,24 @@ def test_resize_in_a_forbidden_state_is_a_409_with_novas_message(
     assert response.status_int == 409
     assert response.json["conflictingRequest"]["message"] == (
         f"Cannot 'resize' instance {server.uuid} while it is in vm_state {vm_state}")
+
+
+@pytest.mark.parametrize(("body", "nova_name"), [
+    ({"confirmResize": None}, "confirm_resize"),
+    ({"revertResize": None}, "revert_resize"),
+    ({"os-migrateLive": {"host": None, "block_migration": "auto"}}, "live_migrate"),
+    ({"createImage": {"name": "snap"}}, "createImage"),
+])
+def test_a_forbidden_state_is_a_409_under_novas_action_name(
+        api: Any, conductor: StubConductor, body: dict[str, Any], nova_name: str) -> None:
+    server = conductor.add_instance(vm_state=vm_states.BUILDING)
+
+    response = _action(api, server.uuid, body, token="admin:admin")
+
+    assert response.status_int == 409
+    assert response.json["conflictingRequest"]["message"] == (
+        f"Cannot '{nova_name}' instance {server.uuid} while it is in vm_state building")
+    assert server.task_state is None and not api.casts
 
 
 def test_resize_while_a_task_runs_is_a_409(api: Any, conductor: StubConductor) -> None:

@@ -471,6 +471,8 @@ def test_update_renames_through_instance_update(api: API, conductor: StubConduct
     assert response.json["server"]["accessIPv6"] == "2001:db8::1"
     [update] = conductor.called("instance_update")
     assert update["values"] == {"display_name": "renamed", "access_ip_v6": "2001:db8::1"}
+    # The update's answer is the response: the server is read once, for the 404.
+    assert len(conductor.called("instance_get")) == 1
 
 
 def test_update_validates_and_keeps_projects_apart(api: API, conductor: StubConductor) -> None:

@@ -11,7 +11,7 @@ from kumo.api.openstack import common
 from kumo.api.openstack.compute import views
 
 
-def _is_public_filter(context: Any, raw: str | None) -> bool | None:
+def _is_public_filter(raw: str | None) -> bool | None:
     """Nova's ``is_public`` rule: admins choose (default public only, ``none`` for all)."""
     if raw is None:
         return True
@@ -49,7 +49,7 @@ class FlavorsController:
         min_memory_mb = _int_filter(req, "minRam")
         min_disk = _int_filter(req, "minDisk")
         if context.is_admin:
-            is_public = _is_public_filter(context, req.params.get("is_public"))
+            is_public = _is_public_filter(req.params.get("is_public"))
             project_id = None
         else:
             # Public flavors and the private ones shared with the caller's project.
@@ -59,15 +59,11 @@ class FlavorsController:
             context, is_public=is_public, min_memory_mb=min_memory_mb, min_disk=min_disk,
             project_id=project_id)
         if not context.is_admin:
-            flavors = [f for f in flavors if not (f.obj_attr_is_set("disabled") and f.disabled)]
+            flavors = [f for f in flavors if not (f.get("disabled", False))]
         flavors = common.page(flavors, limit, marker, "flavorid")
-        shown = [view(req, flavor) for flavor in flavors]
-        body: dict[str, Any] = {"flavors": shown}
         collection = "flavors/detail" if view is views.flavor_detail else "flavors"
-        next_links = common.collection_links(req, shown, collection, limit)
-        if next_links:
-            body["flavors_links"] = next_links
-        return common.json_response(body)
+        return common.list_response(req, "flavors", [view(req, f) for f in flavors],
+                                    collection, limit)
 
     def show(self, req: webob.Request, flavor_id: str) -> webob.Response:
         context = common.context_of(req)

@@ -17,7 +17,7 @@ def _matches(image: Any, params: Any) -> bool:
         return False
     if "status" in params and views.image_status(image) != params["status"].upper():
         return False
-    properties = image.properties if image.obj_attr_is_set("properties") else {}
+    properties = image.get("properties", {})
     if "server" in params and (properties or {}).get("instance_uuid") != params["server"]:
         return False
     if "type" in params and (properties or {}).get("image_type") != params["type"]:
@@ -63,12 +63,8 @@ class ImagesController:
             images = [image for image in images
                       if (views.updated_at(image) or changes_since) >= changes_since]
         images = common.page(images, limit, marker, "id")
-        shown = [view(req, image) for image in images]
-        body: dict[str, Any] = {"images": shown}
-        next_links = common.collection_links(req, shown, collection, limit)
-        if next_links:
-            body["images_links"] = next_links
-        return common.json_response(body)
+        return common.list_response(req, "images", [view(req, image) for image in images],
+                                    collection, limit)
 
     def show(self, req: webob.Request, image_id: str) -> webob.Response:
         context = common.context_of(req)

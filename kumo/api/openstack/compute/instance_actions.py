@@ -38,13 +38,9 @@ class InstanceActionsController:
     def __init__(self, clients: common.Clients) -> None:
         self.clients = clients
 
-    def _instance(self, context: Any, server_id: str) -> Any:
-        return self.clients.conductor.instance_get(
-            context, instance_uuid=server_id, project_id=common.project_scope(context))
-
     def index(self, req: webob.Request, server_id: str) -> webob.Response:
         context = common.context_of(req)
-        self._instance(context, server_id)
+        common.server_get(self.clients, context, server_id)
         actions = self.clients.conductor.instance_action_get_all(
             context, instance_uuid=server_id)
         return common.json_response(
@@ -52,7 +48,7 @@ class InstanceActionsController:
 
     def show(self, req: webob.Request, server_id: str, request_id: str) -> webob.Response:
         context = common.context_of(req)
-        self._instance(context, server_id)
+        common.server_get(self.clients, context, server_id)
         action = self.clients.conductor.instance_action_get_by_request_id(
             context, instance_uuid=server_id, request_id=request_id)
         if action is None:

@@ -15,7 +15,6 @@ update (a lost race is the same 409), the instance action record, the cast,
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -25,7 +24,7 @@ import webob
 from kumo import exception
 from kumo.api import validation
 from kumo.api.openstack import common
-from kumo.api.openstack.compute.servers import InstanceIsLocked
+from kumo.api.openstack.compute.servers import check_lock
 from kumo.compute import states
 
 Handler = Callable[[Any, webob.Request, str, dict[str, Any]], webob.Response]
@@ -64,10 +63,7 @@ class ServerActionsController:
         self.actions: dict[str, Handler] = dict(ACTIONS)
 
     def action(self, req: webob.Request, server_id: str) -> webob.Response:
-        try:
-            body = json.loads(req.body or b"")
-        except ValueError:
-            raise common.BadRequest(reason="Malformed request body") from None
+        body = common.json_body(req)
         if not isinstance(body, dict) or len(body) != 1:
             raise common.BadRequest(reason="Malformed request body")
         [name] = body
@@ -80,21 +76,16 @@ class ServerActionsController:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def check_lock(context: Any, instance: Any) -> None:
-    """409 "Instance … is locked" for a non-admin acting on a locked server."""
-    if instance.obj_attr_is_set("locked") and instance.locked and not context.is_admin:
-        raise InstanceIsLocked(instance_uuid=instance.uuid)
-
-
 def _host(instance: Any) -> str:
-    host = instance.host if instance.obj_attr_is_set("host") else None
+    host = instance.get("host", None)
     if not host:
         raise exception.InstanceNotReady(instance_id=instance.uuid)
     return host
 
 
-def start_task(controller: Any, context: Any, instance: Any, action: str) -> Any:
-    """Move the server into ``action``'s task state with a guarded update.
+def start_task(controller: Any, context: Any, instance: Any, action: str,
+               values: dict[str, Any] | None = None) -> Any:
+    """Move the server into ``action``'s task state (with ``values``) by a guarded update.
 
     :raises InstanceInvalidState: (409) the state forbids it, or another
         request changed the state first (the message names the state found).
@@ -106,11 +97,16 @@ def start_task(controller: Any, context: Any, instance: Any, action: str) -> Any
     try:
         return controller.clients.conductor.instance_update(
             context, instance_uuid=instance.uuid,
-            values={"task_state": transition.task_state}, **guard)
+            values={"task_state": transition.task_state, **(values or {})}, **guard)
     except exception.UnexpectedTaskStateError:
         # Lost a race: answer as if this request had come second.
         states.check(action, controller._get(context, instance.uuid))
         raise
+
+
+def _locker(context: Any, instance: Any) -> str:
+    """Who a lock by this caller belongs to: the server's project ("owner") or "admin"."""
+    return "owner" if instance.project_id == context.project_id else "admin"
 
 
 def record_action(controller: Any, context: Any, instance: Any, action: str) -> None:
@@ -168,7 +164,7 @@ def lock(controller: Any, req: webob.Request, server_id: str,
     """Lock the server against non-admin actions; ``locked_by`` owner or admin."""
     context = common.context_of(req)
     instance = controller._get(context, server_id)
-    locked_by = "owner" if instance.project_id == context.project_id else "admin"
+    locked_by = _locker(context, instance)
     controller.clients.conductor.instance_update(
         context, instance_uuid=server_id, values={"locked": True, "locked_by": locked_by})
     record_action(controller, context, instance, "lock")
@@ -180,8 +176,8 @@ def unlock(controller: Any, req: webob.Request, server_id: str,
     """Unlock; a lock by an admin only an admin may lift (403 otherwise)."""
     context = common.context_of(req)
     instance = controller._get(context, server_id)
-    expected = "owner" if instance.project_id == context.project_id else "admin"
-    locked_by = instance.locked_by if instance.obj_attr_is_set("locked_by") else None
+    expected = _locker(context, instance)
+    locked_by = instance.get("locked_by", None)
     if locked_by and locked_by != expected and not context.is_admin:
         raise common.Forbidden(reason=(
             "Policy doesn't allow os_compute_api:os-lock-server:unlock:unlock_override "

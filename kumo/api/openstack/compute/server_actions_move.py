@@ -8,7 +8,7 @@ clients and lookups) and the decoded body; :data:`ACTIONS` maps the body's
 key to it and :func:`register` adds them to the action dispatcher.
 
 A handler reads top to bottom: who asks, validate, the server's state
-(:data:`ALLOWED`: 409 otherwise, with Nova's message), the guarded task
+(:mod:`kumo.compute.states`: 409 otherwise, with Nova's message), the guarded task
 update (a lost race is a 409 too), the cast, the response.
 """
 
@@ -24,34 +24,13 @@ from kumo import exception
 from kumo.api import validation
 from kumo.api.openstack import common
 from kumo.api.openstack.compute import views
-from kumo.compute import task_states, vm_states
+from kumo.compute import states, vm_states
 from kumo.conf import CONF
 
 Handler = Callable[[Any, webob.Request, str, dict[str, Any]], webob.Response]
 
-# Action -> the vm_states it is allowed in (always with no task running).
-ALLOWED: dict[str, tuple[str, ...]] = {
-    "resize": (vm_states.ACTIVE, vm_states.STOPPED),
-    "migrate": (vm_states.ACTIVE, vm_states.STOPPED),
-    "confirmResize": (vm_states.RESIZED,),
-    "revertResize": (vm_states.RESIZED,),
-    "rebuild": (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR),
-    "createImage": (vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED,
-                    vm_states.SUSPENDED),
-    "restore": (vm_states.SOFT_DELETED,),
-    "shelve": (vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED, vm_states.SUSPENDED),
-    "unshelve": (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
-    "os-migrateLive": (vm_states.ACTIVE, vm_states.PAUSED),
-    "forceDelete": (vm_states.SOFT_DELETED,),
-    # A DELETE that keeps the server for [DEFAULT] reclaim_instance_interval.
-    "soft_delete": (vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED,
-                    vm_states.SUSPENDED, vm_states.ERROR, vm_states.RESCUED),
-}
 # Nova's names of the actions in os-instance-actions.
 _RECORDED = {"soft_delete": "delete", "os-migrateLive": "live-migration"}
-# Nova's names of the actions in its 409 messages.
-_NOVA_NAME = {"confirmResize": "confirm_resize", "revertResize": "revert_resize",
-              "createImage": "createImage", "os-migrateLive": "live_migrate"}
 
 RESIZE_SCHEMA = {
     "type": "object",
@@ -96,32 +75,13 @@ CREATE_IMAGE_SCHEMA = {
 }
 
 
-def _check_state(instance: Any, action: str) -> None:
-    """409 unless the server is idle in a vm_state that allows ``action``."""
-    name = _NOVA_NAME.get(action, action)
-    if instance.vm_state not in ALLOWED[action]:
-        raise exception.InstanceInvalidState(action=name, instance_uuid=instance.uuid,
-                                             attr="vm_state", state=instance.vm_state)
-    if instance.task_state is not None:
-        raise exception.InstanceInvalidState(action=name, instance_uuid=instance.uuid,
-                                             attr="task_state", state=instance.task_state)
-
-
-def _start_task(controller: Any, context: Any, instance: Any, action: str, task_state: str,
+def _start_task(controller: Any, context: Any, instance: Any, action: str,
                 values: dict[str, Any] | None = None) -> Any:
-    """The guarded update that gives the idle server its task; a lost race is a 409."""
-    try:
-        updated = controller.clients.conductor.instance_update(
-            context, instance_uuid=instance.uuid,
-            values={"task_state": task_state, **(values or {})},
-            expected_task_state=[None], expected_vm_state=list(ALLOWED[action]))
-    except exception.UnexpectedTaskStateError:
-        current = controller._get(context, instance.uuid)
-        _check_state(current, action)
-        raise
-    # The request's instance action (os-instance-actions), under Nova's action name.
+    """The guarded update that gives the idle server ``action``'s task (a lost race is
+    a 409), recorded as the request's instance action under Nova's name."""
     from kumo.api.openstack.compute import server_actions
 
+    updated = server_actions.start_task(controller, context, instance, action, values)
     server_actions.record_action(controller, context, updated,
                                  _RECORDED.get(action, action))
     return updated
@@ -133,10 +93,9 @@ def _check_admin(context: Any, policy: str) -> None:
 
 
 def _locked(context: Any, instance: Any) -> None:
-    if instance.obj_attr_is_set("locked") and instance.locked and not context.is_admin:
-        from kumo.api.openstack.compute.servers import InstanceIsLocked
+    from kumo.api.openstack.compute.servers import check_lock
 
-        raise InstanceIsLocked(instance_uuid=instance.uuid)
+    check_lock(context, instance)
 
 
 # --- resize, migrate, confirm, revert -----------------------------------------------------
@@ -148,14 +107,14 @@ def resize(controller: Any, req: webob.Request, server_id: str,
     validation.validate(RESIZE_SCHEMA, body)
     instance = controller._get(context, server_id)
     _locked(context, instance)
-    _check_state(instance, "resize")
+    states.check("resize", instance)
     flavor = controller._flavor(context, body["resize"]["flavorRef"])
-    current = instance.flavor if instance.obj_attr_is_set("flavor") else None
+    current = instance.get("flavor", None)
     if current is not None and current.flavorid == flavor.flavorid:
         raise common.BadRequest(reason="When resizing, instances must change flavor!")
     from kumo.api.openstack.compute.servers import _flavor_values
 
-    _start_task(controller, context, instance, "resize", task_states.RESIZE_PREP)
+    _start_task(controller, context, instance, "resize")
     controller.clients.conductor.resize_instance(
         context, instance_uuid=server_id, flavor=_flavor_values(flavor))
     return common.empty_response(202)
@@ -166,8 +125,8 @@ def migrate(controller: Any, req: webob.Request, server_id: str,
     context = common.context_of(req)
     _check_admin(context, "os_compute_api:os-migrate-server:migrate")
     instance = controller._get(context, server_id)
-    _check_state(instance, "migrate")
-    _start_task(controller, context, instance, "migrate", task_states.RESIZE_PREP)
+    states.check("migrate", instance)
+    _start_task(controller, context, instance, "migrate")
     controller.clients.conductor.resize_instance(context, instance_uuid=server_id,
                                                  flavor=None)
     return common.empty_response(202)
@@ -178,9 +137,8 @@ def confirm_resize(controller: Any, req: webob.Request, server_id: str,
     context = common.context_of(req)
     instance = controller._get(context, server_id)
     _locked(context, instance)
-    _check_state(instance, "confirmResize")
-    _start_task(controller, context, instance, "confirmResize",
-                task_states.RESIZE_CONFIRMING)
+    states.check("confirmResize", instance)
+    _start_task(controller, context, instance, "confirmResize")
     controller.clients.conductor.confirm_resize(context, instance_uuid=server_id)
     return common.empty_response(204)
 
@@ -190,8 +148,8 @@ def revert_resize(controller: Any, req: webob.Request, server_id: str,
     context = common.context_of(req)
     instance = controller._get(context, server_id)
     _locked(context, instance)
-    _check_state(instance, "revertResize")
-    _start_task(controller, context, instance, "revertResize", task_states.RESIZE_REVERTING)
+    states.check("revertResize", instance)
+    _start_task(controller, context, instance, "revertResize")
     controller.clients.conductor.revert_resize(context, instance_uuid=server_id)
     return common.empty_response(202)
 
@@ -206,9 +164,9 @@ def rebuild(controller: Any, req: webob.Request, server_id: str,
     spec = body["rebuild"]
     instance = controller._get(context, server_id)
     _locked(context, instance)
-    _check_state(instance, "rebuild")
+    states.check("rebuild", instance)
     image = controller._image(context, spec["imageRef"])
-    flavor = instance.flavor if instance.obj_attr_is_set("flavor") else None
+    flavor = instance.get("flavor", None)
     if flavor is not None:
         controller._check_image_fits(flavor, image)
     if not instance.host:
@@ -224,13 +182,11 @@ def rebuild(controller: Any, req: webob.Request, server_id: str,
         values["access_ip_v4"] = spec["accessIPv4"]
     if "accessIPv6" in spec:
         values["access_ip_v6"] = spec["accessIPv6"]
-    instance = _start_task(controller, context, instance, "rebuild",
-                           task_states.REBUILDING, values)
+    instance = _start_task(controller, context, instance, "rebuild", values)
     controller.clients.compute.rebuild_instance(
         context, instance=instance,
         image={"id": image.id,
-               "properties": dict(image.properties or {})
-               if image.obj_attr_is_set("properties") else {}},
+               "properties": dict(image.get("properties", None) or {})},
         host=instance.host)
     from kumo.api.openstack.compute.servers import _generate_password
 
@@ -248,7 +204,7 @@ def create_image(controller: Any, req: webob.Request, server_id: str,
     validation.validate(CREATE_IMAGE_SCHEMA, body)
     spec = body["createImage"]
     instance = controller._get(context, server_id)
-    _check_state(instance, "createImage")
+    states.check("createImage", instance)
     if not instance.host:
         raise exception.InstanceInvalidState(action="createImage", instance_uuid=server_id,
                                              attr="host", state="None")
@@ -262,8 +218,7 @@ def create_image(controller: Any, req: webob.Request, server_id: str,
         "owner": instance.project_id, "min_disk": instance.root_gb or 0,
         "properties": properties})
     try:
-        instance = _start_task(controller, context, instance, "createImage",
-                               task_states.IMAGE_SNAPSHOT)
+        instance = _start_task(controller, context, instance, "createImage")
     except Exception:
         conductor.image_delete(context, image_id=image.id)
         raise
@@ -283,13 +238,12 @@ def soft_delete_requested(instance: Any) -> bool:
     server with a guest."""
     return (CONF.reclaim_instance_interval > 0 and bool(instance.host)
             and instance.task_state is None
-            and instance.vm_state in ALLOWED["soft_delete"])
+            and instance.vm_state in states.TRANSITIONS["soft_delete"].vm_states)
 
 
 def soft_delete(controller: Any, context: Any, instance: Any) -> webob.Response:
     """Soft-delete the server: its host powers the guest off; claims are kept."""
     instance = _start_task(controller, context, instance, "soft_delete",
-                           task_states.SOFT_DELETING,
                            {"deleted_at": timeutils.utcnow().isoformat()})
     controller.clients.compute.soft_delete_instance(context, instance=instance,
                                                     host=instance.host)
@@ -300,8 +254,8 @@ def restore(controller: Any, req: webob.Request, server_id: str,
             body: dict[str, Any]) -> webob.Response:
     context = common.context_of(req)
     instance = controller._get(context, server_id)
-    _check_state(instance, "restore")
-    instance = _start_task(controller, context, instance, "restore", task_states.RESTORING)
+    states.check("restore", instance)
+    instance = _start_task(controller, context, instance, "restore")
     controller.clients.compute.restore_instance(context, instance=instance,
                                                 host=instance.host)
     return common.empty_response(202)
@@ -311,7 +265,7 @@ def force_delete(controller: Any, req: webob.Request, server_id: str,
                  body: dict[str, Any]) -> webob.Response:
     context = common.context_of(req)
     instance = controller._get(context, server_id)
-    _check_state(instance, "forceDelete")
+    states.check("forceDelete", instance)
     # A SOFT_DELETED server is never soft-deleted again: this is the real delete.
     controller.delete(req, server_id)
     return common.empty_response(202)
@@ -325,7 +279,7 @@ def shelve(controller: Any, req: webob.Request, server_id: str,
     context = common.context_of(req)
     instance = controller._get(context, server_id)
     _locked(context, instance)
-    _check_state(instance, "shelve")
+    states.check("shelve", instance)
     if not instance.host:
         raise exception.InstanceInvalidState(action="shelve", instance_uuid=server_id,
                                              attr="host", state="None")
@@ -337,7 +291,7 @@ def shelve(controller: Any, req: webob.Request, server_id: str,
         "properties": {"instance_uuid": server_id, "image_type": "snapshot",
                        "base_image_ref": instance.image_ref or ""}})
     try:
-        instance = _start_task(controller, context, instance, "shelve", task_states.SHELVING)
+        instance = _start_task(controller, context, instance, "shelve")
     except Exception:
         conductor.image_delete(context, image_id=image.id)
         raise
@@ -351,8 +305,8 @@ def unshelve(controller: Any, req: webob.Request, server_id: str,
     context = common.context_of(req)
     instance = controller._get(context, server_id)
     _locked(context, instance)
-    _check_state(instance, "unshelve")
-    instance = _start_task(controller, context, instance, "unshelve", task_states.UNSHELVING)
+    states.check("unshelve", instance)
+    instance = _start_task(controller, context, instance, "unshelve")
     if instance.vm_state == vm_states.SHELVED and instance.host:
         # Still on its host: only its guest needs starting.
         controller.clients.compute.unshelve_instance(context, instance=instance, node=None,
@@ -372,8 +326,8 @@ def live_migrate(controller: Any, req: webob.Request, server_id: str,
     validation.validate(LIVE_MIGRATE_SCHEMA, body)
     spec = body["os-migrateLive"]
     instance = controller._get(context, server_id)
-    _check_state(instance, "os-migrateLive")
-    _start_task(controller, context, instance, "os-migrateLive", task_states.MIGRATING)
+    states.check("os-migrateLive", instance)
+    _start_task(controller, context, instance, "os-migrateLive")
     controller.clients.conductor.live_migrate_instance(
         context, instance_uuid=server_id, host=spec.get("host"),
         block_migration=spec.get("block_migration"))
@@ -398,9 +352,5 @@ ACTIONS: dict[str, Handler] = {
 
 def register(dispatcher: MutableMapping[str, Any]) -> None:
     """Add the move actions to the ``POST /servers/{id}/action`` dispatcher (a dict
-    from action name to handler).
-
-    TODO(lead): wire this into the action dispatcher of the power-actions work
-    (``register(<its dict>)``), adapting the call if its handlers take other arguments.
-    """
+    from action name to handler)."""
     dispatcher.update(ACTIONS)

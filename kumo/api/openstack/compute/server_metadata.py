@@ -16,7 +16,7 @@ import webob
 from kumo import exception
 from kumo.api import validation
 from kumo.api.openstack import common
-from kumo.api.openstack.compute import server_actions
+from kumo.api.openstack.compute.servers import check_lock
 from kumo.compute import states
 
 # Nova's default metadata_items quota.
@@ -50,13 +50,9 @@ class ServerMetadataController:
     def __init__(self, clients: common.Clients) -> None:
         self.clients = clients
 
-    def _instance(self, context: Any, server_id: str) -> Any:
-        return self.clients.conductor.instance_get(
-            context, instance_uuid=server_id, project_id=common.project_scope(context))
-
     def _writable(self, context: Any, server_id: str, action: str) -> Any:
-        instance = self._instance(context, server_id)
-        server_actions.check_lock(context, instance)
+        instance = common.server_get(self.clients, context, server_id)
+        check_lock(context, instance)
         states.check(action, instance)
         return instance
 
@@ -71,31 +67,29 @@ class ServerMetadataController:
     # --- the whole set -------------------------------------------------------------------
 
     def index(self, req: webob.Request, server_id: str) -> webob.Response:
-        instance = self._instance(common.context_of(req), server_id)
+        instance = common.server_get(self.clients, common.context_of(req), server_id)
         return common.json_response({"metadata": dict(instance.metadata or {})})
 
     def create(self, req: webob.Request, server_id: str) -> webob.Response:
         """POST: merge the given keys into the metadata (200, as Nova)."""
-        context = common.context_of(req)
-        body = common.json_body(req)
-        validation.validate(METADATA_SCHEMA, body)
-        instance = self._writable(context, server_id, "update metadata")
-        return common.json_response(
-            {"metadata": self._update(context, instance, body["metadata"], delete=False)})
+        return self._set_all(req, server_id, delete=False)
 
     def update_all(self, req: webob.Request, server_id: str) -> webob.Response:
         """PUT: replace the whole metadata."""
+        return self._set_all(req, server_id, delete=True)
+
+    def _set_all(self, req: webob.Request, server_id: str, delete: bool) -> webob.Response:
         context = common.context_of(req)
         body = common.json_body(req)
         validation.validate(METADATA_SCHEMA, body)
         instance = self._writable(context, server_id, "update metadata")
         return common.json_response(
-            {"metadata": self._update(context, instance, body["metadata"], delete=True)})
+            {"metadata": self._update(context, instance, body["metadata"], delete=delete)})
 
     # --- one key -------------------------------------------------------------------------
 
     def show(self, req: webob.Request, server_id: str, key: str) -> webob.Response:
-        instance = self._instance(common.context_of(req), server_id)
+        instance = common.server_get(self.clients, common.context_of(req), server_id)
         metadata = instance.metadata or {}
         if key not in metadata:
             raise ItemNotFound()
@@ -113,10 +107,10 @@ class ServerMetadataController:
 
     def delete(self, req: webob.Request, server_id: str, key: str) -> webob.Response:
         context = common.context_of(req)
-        instance = self._instance(context, server_id)
+        instance = common.server_get(self.clients, context, server_id)
         if key not in (instance.metadata or {}):
             raise ItemNotFound()
-        server_actions.check_lock(context, instance)
+        check_lock(context, instance)
         states.check("delete metadata", instance)
         self.clients.conductor.instance_metadata_delete(
             context, instance_uuid=server_id, key=key)

@@ -142,6 +142,12 @@ class InstanceIsLocked(exception.Conflict):
     msg_fmt = "Instance %(instance_uuid)s is locked"
 
 
+def check_lock(context: Any, instance: Any) -> None:
+    """409 "Instance … is locked" for a non-admin acting on a locked server."""
+    if instance.get("locked", False) and not context.is_admin:
+        raise InstanceIsLocked(instance_uuid=instance.uuid)
+
+
 def _generate_password() -> str:
     return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(PASSWORD_LENGTH))
 
@@ -211,13 +217,8 @@ class ServersController:
                 context, filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs,
                 limit=limit, marker=marker)
         view = views.server_detail if detail else views.server_basic
-        servers = [view(req, instance) for instance in instances]
-        body: dict[str, Any] = {"servers": servers}
-        next_links = common.collection_links(
-            req, servers, "servers/detail" if detail else "servers", limit)
-        if next_links:
-            body["servers_links"] = next_links
-        return common.json_response(body)
+        return common.list_response(req, "servers", [view(req, i) for i in instances],
+                                    "servers/detail" if detail else "servers", limit)
 
     @staticmethod
     def _filters(context: Any, params: Any, action: str) -> dict[str, Any] | None:
@@ -294,8 +295,7 @@ class ServersController:
 
     def _get(self, context: Any, server_id: str) -> Any:
         """The server the caller may see, or InstanceNotFound (404)."""
-        return self.clients.conductor.instance_get(
-            context, instance_uuid=server_id, project_id=common.project_scope(context))
+        return common.server_get(self.clients, context, server_id)
 
     def show(self, req: webob.Request, server_id: str) -> webob.Response:
         instance = self._get(common.context_of(req), server_id)
@@ -308,7 +308,7 @@ class ServersController:
         body = common.json_body(req)
         validation.validate(UPDATE_SCHEMA, body)
         changes = body["server"]
-        self._get(context, server_id)
+        instance = self._get(context, server_id)
         values: dict[str, Any] = {}
         if "name" in changes:
             values["display_name"] = changes["name"]
@@ -317,16 +317,15 @@ class ServersController:
         if "accessIPv6" in changes:
             values["access_ip_v6"] = changes["accessIPv6"]
         if values:
-            self.clients.conductor.instance_update(
+            # The update answers with the changed server: no second read.
+            instance = self.clients.conductor.instance_update(
                 context, instance_uuid=server_id, values=values)
-        instance = self._get(context, server_id)
         return common.json_response({"server": views.server_detail(req, instance)})
 
     def delete(self, req: webob.Request, server_id: str) -> webob.Response:
         context = common.context_of(req)
         instance = self._get(context, server_id)
-        if instance.obj_attr_is_set("locked") and instance.locked and not context.is_admin:
-            raise InstanceIsLocked(instance_uuid=server_id)
+        check_lock(context, instance)
         if server_actions_move.soft_delete_requested(instance):
             return server_actions_move.soft_delete(self, context, instance)
         conductor = self.clients.conductor
@@ -337,7 +336,7 @@ class ServersController:
         except exception.UnexpectedDeletingTaskStateError:
             # Already being deleted: the first request finishes the job.
             return common.empty_response(204)
-        host = instance.host if instance.obj_attr_is_set("host") else None
+        host = instance.get("host", None)
         if host:
             self.clients.compute.terminate_instance(context, instance=instance, host=host)
         else:
@@ -367,7 +366,7 @@ class ServersController:
 
         flavor_values = _flavor_values(flavor)
         reservation_id = _reservation_id()
-        config_drive = validation.to_bool(server.get("config_drive", False))
+        config_drive = strutils.bool_from_string(server.get("config_drive", False))
         values_list = []
         for index in range(max_count):
             instance_uuid = uuidutils.generate_uuid()
@@ -408,11 +407,10 @@ class ServersController:
             "flavor": flavor_values,
             "image": {
                 "id": image.id,
-                "properties": dict(image.properties or {}) if image.obj_attr_is_set(
-                    "properties") else {},
-                "min_ram": image.min_ram if image.obj_attr_is_set("min_ram") else 0,
-                "min_disk": image.min_disk if image.obj_attr_is_set("min_disk") else 0,
-                "size": image.size if image.obj_attr_is_set("size") else None,
+                "properties": dict(image.get("properties", None) or {}),
+                "min_ram": image.get("min_ram", 0),
+                "min_disk": image.get("min_disk", 0),
+                "size": image.get("size", None),
             },
             "availability_zone": server.get("availability_zone"),
             "num_instances": len(instances),
@@ -423,7 +421,7 @@ class ServersController:
         conductor.build_instances(context, instance_uuids=[i.uuid for i in instances],
                                   request_spec=request_spec)
 
-        if validation.to_bool(server.get("return_reservation_id", False)):
+        if strutils.bool_from_string(server.get("return_reservation_id", False)):
             return common.json_response({"reservation_id": reservation_id}, status=202)
         first = instances[0]
         groups = server.get("security_groups") or [{"name": "default"}]
@@ -445,7 +443,7 @@ class ServersController:
                 context, flavor_id=flavor_id, project_id=common.project_scope(context))
         except exception.FlavorNotFound as error:
             raise common.BadRequest(reason=error.message) from None
-        if flavor.obj_attr_is_set("disabled") and flavor.disabled:
+        if flavor.get("disabled", False):
             raise common.BadRequest(reason=exception.FlavorNotFound(flavor_id=flavor_id).message)
         return flavor
 
@@ -469,16 +467,16 @@ class ServersController:
     @staticmethod
     def _check_image_fits(flavor: Any, image: Any) -> None:
         """Nova's checks that the image's requirements fit the flavor (400 otherwise)."""
-        min_ram = image.min_ram if image.obj_attr_is_set("min_ram") else 0
+        min_ram = image.get("min_ram", 0)
         if min_ram and min_ram > flavor.memory_mb:
             raise common.BadRequest(reason="Flavor's memory is too small for requested image.")
-        root_gb = flavor.root_gb if flavor.obj_attr_is_set("root_gb") else 0
+        root_gb = flavor.get("root_gb", 0)
         if not root_gb:
             return  # a root disk of 0 takes the image's size
-        min_disk = image.min_disk if image.obj_attr_is_set("min_disk") else 0
+        min_disk = image.get("min_disk", 0)
         if min_disk and min_disk > root_gb:
             raise common.BadRequest(reason="Flavor's disk is too small for requested image.")
-        size = image.size if image.obj_attr_is_set("size") else None
+        size = image.get("size", None)
         if size and size > root_gb * 1024 ** 3:
             raise common.BadRequest(reason=(
                 "Flavor's disk is too small for requested image. Flavor disk is "
