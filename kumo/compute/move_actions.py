@@ -19,17 +19,19 @@ from oslo_utils import timeutils
 from kumo import exception
 from kumo.compute import power_state, task_states, vm_states
 from kumo.compute import rpcapi as compute_rpcapi
+from kumo.compute.faults import fault_from_exception
+from kumo.compute.system_metadata import (
+    MOVE_KEYS,
+    OLD_FLAVOR,
+    OLD_HOST,
+    OLD_NODE,
+    OLD_VM_STATE,
+    SHELVED_IMAGE_ID,
+)
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-# system_metadata keys written by kumo.conductor.tasks.resize.
-OLD_FLAVOR = "old_flavor"
-NEW_FLAVOR = "new_flavor"
-OLD_VM_STATE = "old_vm_state"
-OLD_HOST = "old_host"
-OLD_NODE = "old_node"
-MOVE_KEYS = (OLD_FLAVOR, NEW_FLAVOR, OLD_VM_STATE, OLD_HOST, OLD_NODE)
 # Task states of a snapshot (createImage).
 SNAPSHOT_TASK_STATES = (task_states.IMAGE_SNAPSHOT, task_states.IMAGE_SNAPSHOT_PENDING,
                         task_states.IMAGE_UPLOADING)
@@ -40,8 +42,6 @@ INTERRUPTIBLE_TASK_STATES = (
     task_states.RESIZE_REVERTING, task_states.MIGRATING, task_states.REBUILDING,
     task_states.REBUILD_SPAWNING, task_states.SHELVING, task_states.SHELVING_OFFLOADING,
     task_states.SOFT_DELETING, task_states.RESTORING, *SNAPSHOT_TASK_STATES)
-# The snapshot a shelved server is unshelved from.
-SHELVED_IMAGE_ID = "shelved_image_id"
 
 _SIZES = ("vcpus", "memory_mb", "root_gb", "ephemeral_gb", "swap")
 
@@ -58,6 +58,11 @@ def _with_sizes(instance: Any, flavor: dict[str, Any]) -> Any:
         if name in instance.fields:
             setattr(instance, name, flavor.get(name, 0) or 0)
     return instance
+
+
+def _image_of(instance: Any) -> dict[str, Any]:
+    """The image the server was built from, for a driver's spawn on another host."""
+    return {"id": instance.image_ref if instance.obj_attr_is_set("image_ref") else None}
 
 
 def _system_metadata(instance: Any) -> dict[str, Any]:
@@ -104,14 +109,8 @@ class MoveActionsMixin:
         """Destination side: start the guest on ``node`` with the new flavor: VERIFY_RESIZE."""
         uuid = instance.uuid
         old_vm_state = _system_metadata(instance).get(OLD_VM_STATE) or vm_states.ACTIVE
-        image = {"id": instance.image_ref if instance.obj_attr_is_set("image_ref") else None}
         try:
-            self.driver.spawn(context, _with_sizes(instance, flavor), image,
-                              network_info=[], node=node)
-            state = power_state.RUNNING
-            if old_vm_state == vm_states.STOPPED:
-                self.driver.power_off(context, instance)
-                state = power_state.SHUTDOWN
+            state = self._spawn_moved(context, instance, flavor, node, old_vm_state)
         except Exception as exc:
             self._destroy_quietly(context, instance)
             self._move_failed(context, instance, exc, task_states.RESIZE_MIGRATED)
@@ -143,15 +142,9 @@ class MoveActionsMixin:
         old_flavor = json.loads(system_metadata.get(OLD_FLAVOR) or "{}")
         node = system_metadata.get(OLD_NODE) or instance.node
         old_vm_state = system_metadata.get(OLD_VM_STATE) or vm_states.ACTIVE
-        image = {"id": instance.image_ref if instance.obj_attr_is_set("image_ref") else None}
         values: dict[str, Any] = {"host": self.host, "node": node}
         try:
-            self.driver.spawn(context, _with_sizes(instance, old_flavor), image,
-                              network_info=[], node=node)
-            state = power_state.RUNNING
-            if old_vm_state == vm_states.STOPPED:
-                self.driver.power_off(context, instance)
-                state = power_state.SHUTDOWN
+            state = self._spawn_moved(context, instance, old_flavor, node, old_vm_state)
         except Exception as exc:
             self._destroy_quietly(context, instance)
             self._move_failed(context, instance, exc, task_states.RESIZE_REVERTING,
@@ -162,6 +155,17 @@ class MoveActionsMixin:
                        **_flavor_columns(old_flavor)})
         if self._finish_move(context, instance, values, task_states.RESIZE_REVERTING):
             LOG.info("Resize of server %s reverted", instance.uuid)
+
+    def _spawn_moved(self, context: Any, instance: Any, flavor: dict[str, Any], node: str,
+                     old_vm_state: str) -> int:
+        """Spawn the guest of a moved server with ``flavor`` on ``node``, powered off
+        if it was STOPPED before the move; returns the guest's power state."""
+        self.driver.spawn(context, _with_sizes(instance, flavor), _image_of(instance),
+                          network_info=[], node=node)
+        if old_vm_state == vm_states.STOPPED:
+            self.driver.power_off(context, instance)
+            return power_state.SHUTDOWN
+        return power_state.RUNNING
 
     # -- rebuild ---------------------------------------------------------------------------
 
@@ -175,17 +179,13 @@ class MoveActionsMixin:
             self._set_error(context, instance, exc, f"Rebuilding the server failed: {exc}",
                             expected_task_state=task_states.REBUILDING)
             return
-        try:
-            self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"vm_state": vm_states.ACTIVE, "task_state": None,
-                        "power_state": power_state.RUNNING, "image_ref": image.get("id"),
-                        "launched_at": timeutils.utcnow().isoformat()},
-                expected_task_state=task_states.REBUILDING)
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed while it was rebuilt: %s", instance.uuid, exc)
-            return
-        LOG.info("Server %s rebuilt", instance.uuid)
+        if self._update_unless_changed(
+                context, instance, "rebuilt",
+                {"vm_state": vm_states.ACTIVE, "task_state": None,
+                 "power_state": power_state.RUNNING, "image_ref": image.get("id"),
+                 "launched_at": timeutils.utcnow().isoformat()},
+                task_states.REBUILDING) is not None:
+            LOG.info("Server %s rebuilt", instance.uuid)
 
     # -- snapshot ----------------------------------------------------------------------------
 
@@ -199,12 +199,8 @@ class MoveActionsMixin:
             LOG.exception("Snapshot of server %s failed", instance.uuid)
             self._delete_image_quietly(context, image_id)
             self._fault(context, instance, exc, f"Snapshot failed: {exc}")
-        try:
-            self.conductor.instance_update(
-                context, instance_uuid=instance.uuid, values={"task_state": None},
-                expected_task_state=list(SNAPSHOT_TASK_STATES))
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed while it was snapshotted: %s", instance.uuid, exc)
+        self._update_unless_changed(context, instance, "snapshotted", {"task_state": None},
+                                    list(SNAPSHOT_TASK_STATES))
 
     # -- shelve -------------------------------------------------------------------------------
 
@@ -220,20 +216,18 @@ class MoveActionsMixin:
             self._set_error(context, instance, exc, f"Shelving the server failed: {exc}",
                             expected_task_state=task_states.SHELVING)
             return
-        try:
-            instance = self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"vm_state": vm_states.SHELVED, "task_state": None,
-                        "power_state": power_state.SHUTDOWN,
-                        "system_metadata": {
-                            SHELVED_IMAGE_ID: image_id,
-                            "shelved_at": timeutils.utcnow().isoformat(),
-                            "shelved_host": self.host}},
-                expected_task_state=task_states.SHELVING)
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed while it was shelved: %s", instance.uuid, exc)
+        shelved = self._update_unless_changed(
+            context, instance, "shelved",
+            {"vm_state": vm_states.SHELVED, "task_state": None,
+             "power_state": power_state.SHUTDOWN,
+             "system_metadata": {SHELVED_IMAGE_ID: image_id,
+                                 "shelved_at": timeutils.utcnow().isoformat(),
+                                 "shelved_host": self.host}},
+            task_states.SHELVING)
+        if shelved is None:
             self._delete_image_quietly(context, image_id)
             return
+        instance = shelved
         if CONF.shelved_offload_time == 0:
             self.shelve_offload_instance(context, instance)
 
@@ -278,16 +272,13 @@ class MoveActionsMixin:
             LOG.warning("Unshelving server %s failed: %s", instance.uuid, exc)
             self._unshelve_failed(context, instance, node, exc)
             return
-        try:
-            self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"vm_state": vm_states.ACTIVE, "task_state": None,
-                        "power_state": power_state.RUNNING,
-                        "system_metadata": dict.fromkeys(
-                            (SHELVED_IMAGE_ID, "shelved_at", "shelved_host"))},
-                expected_task_state=task_states.UNSHELVING)
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed while it was unshelved: %s", instance.uuid, exc)
+        if self._update_unless_changed(
+                context, instance, "unshelved",
+                {"vm_state": vm_states.ACTIVE, "task_state": None,
+                 "power_state": power_state.RUNNING,
+                 "system_metadata": dict.fromkeys(
+                     (SHELVED_IMAGE_ID, "shelved_at", "shelved_host"))},
+                task_states.UNSHELVING) is None:
             return
         if image_id:
             self._delete_image_quietly(context, image_id)
@@ -358,13 +349,10 @@ class MoveActionsMixin:
         """Destination side: run the guest on ``node``; the server's claim moves here."""
         try:
             self.driver.spawn(context, instance,
-                              {"id": instance.image_ref
-                               if instance.obj_attr_is_set("image_ref") else None},
+                              _image_of(instance),
                               network_info=[], node=node)
             self._restore_power(context, instance, power)
         except Exception as exc:
-            from kumo.compute.manager import fault_from_exception
-
             LOG.warning("Live migration of %s failed on the destination: %s",
                         instance.uuid, exc)
             self._destroy_quietly(context, instance)
@@ -389,8 +377,7 @@ class MoveActionsMixin:
         self._release_migration_claim(context, instance)
         try:
             self.driver.spawn(context, instance,
-                              {"id": instance.image_ref
-                               if instance.obj_attr_is_set("image_ref") else None},
+                              _image_of(instance),
                               network_info=[], node=instance.node)
             self._restore_power(context, instance, power)
         except Exception as exc:
@@ -408,12 +395,8 @@ class MoveActionsMixin:
             self.driver.pause(context, instance)
 
     def _clear_task(self, context: Any, instance: Any, expected_task_state: str) -> None:
-        try:
-            self.conductor.instance_update(context, instance_uuid=instance.uuid,
-                                           values={"task_state": None},
-                                           expected_task_state=expected_task_state)
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed meanwhile: %s", instance.uuid, exc)
+        self._update_unless_changed(context, instance, expected_task_state,
+                                    {"task_state": None}, expected_task_state)
 
     # -- soft delete ---------------------------------------------------------------------------
 
@@ -427,16 +410,12 @@ class MoveActionsMixin:
             self._set_error(context, instance, exc, f"Deleting the server failed: {exc}",
                             expected_task_state=task_states.SOFT_DELETING)
             return
-        try:
-            self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"vm_state": vm_states.SOFT_DELETED, "task_state": None,
-                        "power_state": power_state.SHUTDOWN},
-                expected_task_state=task_states.SOFT_DELETING)
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed while it was soft-deleted: %s", instance.uuid, exc)
-            return
-        LOG.info("Server %s soft-deleted", instance.uuid)
+        if self._update_unless_changed(
+                context, instance, "soft-deleted",
+                {"vm_state": vm_states.SOFT_DELETED, "task_state": None,
+                 "power_state": power_state.SHUTDOWN},
+                task_states.SOFT_DELETING) is not None:
+            LOG.info("Server %s soft-deleted", instance.uuid)
 
     def restore_instance(self, context: Any, instance: Any) -> None:
         """Power a SOFT_DELETED server's guest on again: ACTIVE."""
@@ -446,16 +425,12 @@ class MoveActionsMixin:
             self._set_error(context, instance, exc, f"Restoring the server failed: {exc}",
                             expected_task_state=task_states.RESTORING)
             return
-        try:
-            self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"vm_state": vm_states.ACTIVE, "task_state": None,
-                        "power_state": power_state.RUNNING, "deleted_at": None},
-                expected_task_state=task_states.RESTORING)
-        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
-            LOG.info("Server %s changed while it was restored: %s", instance.uuid, exc)
-            return
-        LOG.info("Server %s restored", instance.uuid)
+        if self._update_unless_changed(
+                context, instance, "restored",
+                {"vm_state": vm_states.ACTIVE, "task_state": None,
+                 "power_state": power_state.RUNNING, "deleted_at": None},
+                task_states.RESTORING) is not None:
+            LOG.info("Server %s restored", instance.uuid)
 
     def reclaim_queued_deletes(self, context: Any) -> None:
         """Delete this host's SOFT_DELETED servers older than [DEFAULT]
@@ -529,19 +504,27 @@ class MoveActionsMixin:
     def _finish_move(self, context: Any, instance: Any, values: dict[str, Any],
                      expected_task_state: str) -> bool:
         """The guarded update that ends a move step; a server deleted meanwhile is cleaned."""
-        try:
-            self.conductor.instance_update(context, instance_uuid=instance.uuid,
-                                           values=values,
-                                           expected_task_state=expected_task_state)
-        except (exception.UnexpectedTaskStateError, exception.InstanceNotFound) as exc:
-            LOG.info("Server %s changed while it was moved (%s); destroying its guest",
-                     instance.uuid, exc)
+        if self._update_unless_changed(context, instance, "moved", values,
+                                       expected_task_state) is None:
+            LOG.info("Destroying the guest of server %s", instance.uuid)
             self._destroy_quietly(context, instance)
             self._release_migration_claim(context, instance)
             return False
         if expected_task_state == task_states.RESIZE_REVERTING:
             self._release_migration_claim(context, instance)
         return True
+
+    def _update_unless_changed(self, context: Any, instance: Any, doing: str,
+                               values: dict[str, Any], expected_task_state: Any) -> Any:
+        """The guarded update that ends a step: the updated instance, or None (logged)
+        when a delete or another task took the server meanwhile."""
+        try:
+            return self.conductor.instance_update(context, instance_uuid=instance.uuid,
+                                                  values=values,
+                                                  expected_task_state=expected_task_state)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
+            LOG.info("Server %s changed while it was %s: %s", instance.uuid, doing, exc)
+            return None
 
     def _move_failed(self, context: Any, instance: Any, exc: BaseException,
                      expected_task_state: str, values: dict[str, Any] | None = None) -> None:
@@ -568,8 +551,6 @@ class MoveActionsMixin:
             LOG.exception("Could not give back the destination claim of %s", instance.uuid)
 
     def _fault(self, context: Any, instance: Any, exc: BaseException, message: str) -> None:
-        from kumo.compute.manager import fault_from_exception
-
         fault = fault_from_exception(exc, message)
         try:
             self.conductor.instance_fault_create(

@@ -13,6 +13,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import exception, manager
+from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows, task_pool
 from kumo.conductor.move_actions import MoveActionsMixin
 from kumo.conductor.rpcapi import UNSET
@@ -32,10 +33,6 @@ from kumo.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
-
-# system_metadata key of the snapshot a shelved server is unshelved from
-# (kumo.compute.move_actions.SHELVED_IMAGE_ID).
-SHELVED_IMAGE_ID = "shelved_image_id"
 
 # Values a service may change on its own row through service_update.
 _UPDATABLE_SERVICE_FIELDS = frozenset(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 
 from kumo import exception
 from kumo.db import instance_actions, models
@@ -21,24 +22,27 @@ _actions = models.InstanceAction.__table__
 _events = models.InstanceActionEvent.__table__
 
 
+def _row(db_session: orm.Session, table: sa.Table, row_id: int) -> dict[str, Any]:
+    return dict(db_session.execute(sa.select(table).where(table.c.id == row_id))
+                .mappings().one())
+
+
 def action_start(instance_uuid: str, action: str, request_id: str, user_id: str | None,
                  project_id: str | None) -> dict[str, Any]:
     """Record the start of a user's request on a server; returns the action.
 
     :raises InstanceNotFound: no instance has this uuid.
     """
-    action_id = instance_actions.action_start(instance_uuid, action, request_id, user_id,
-                                              project_id)
-    if action_id is None:
-        raise exception.InstanceNotFound(instance_id=instance_uuid)
     with session() as db_session:
-        return dict(db_session.execute(
-            sa.select(_actions).where(_actions.c.id == action_id)).mappings().one())
+        action_id = instance_actions._action_start(db_session, instance_uuid, action,
+                                                   request_id, user_id, project_id)
+        if action_id is None:
+            raise exception.InstanceNotFound(instance_id=instance_uuid)
+        return _row(db_session, _actions, action_id)
 
 
-def _action_id(instance_uuid: str, request_id: str) -> int:
-    with session() as db_session:
-        action_id = instance_actions._action_id(db_session, instance_uuid, request_id)
+def _action_id(db_session: orm.Session, instance_uuid: str, request_id: str) -> int:
+    action_id = instance_actions._action_id(db_session, instance_uuid, request_id)
     if action_id is None:
         raise exception.InstanceActionNotFound(request_id=request_id,
                                                instance_uuid=instance_uuid)
@@ -51,11 +55,10 @@ def event_start(instance_uuid: str, request_id: str, event: str,
 
     :raises InstanceActionNotFound: the request started no action on the server.
     """
-    event_id = instance_actions.event_start(_action_id(instance_uuid, request_id), event,
-                                            host=host)
     with session() as db_session:
-        return dict(db_session.execute(
-            sa.select(_events).where(_events.c.id == event_id)).mappings().one())
+        event_id = instance_actions._event_start(
+            db_session, _action_id(db_session, instance_uuid, request_id), event, host=host)
+        return _row(db_session, _events, event_id)
 
 
 def event_finish(instance_uuid: str, request_id: str, event: str, host: str | None = None,
@@ -67,21 +70,19 @@ def event_finish(instance_uuid: str, request_id: str, event: str, host: str | No
 
     :raises InstanceActionNotFound: the request started no action on the server.
     """
-    action_id = _action_id(instance_uuid, request_id)
     result = result or "Success"
     with session() as db_session:
+        action_id = _action_id(db_session, instance_uuid, request_id)
         event_id = db_session.execute(sa.select(_events.c.id).where(
             _events.c.action_id == action_id, _events.c.event == event,
             _events.c.finish_time.is_(None)).order_by(_events.c.id.desc())).scalar()
-    if event_id is None:
-        event_id = instance_actions.event_start(action_id, event, host=host)
-    instance_actions.event_finish(event_id, result, traceback=traceback)
-    with session() as db_session:
+        if event_id is None:
+            event_id = instance_actions._event_start(db_session, action_id, event, host=host)
+        instance_actions._event_finish(db_session, event_id, result, traceback=traceback)
         if result.lower() == "error":
             db_session.execute(sa.update(_actions).where(_actions.c.id == action_id)
                                .values(message="Error", updated_at=utcnow()))
-        return dict(db_session.execute(
-            sa.select(_events).where(_events.c.id == event_id)).mappings().one())
+        return _row(db_session, _events, event_id)
 
 
 def action_get_all(instance_uuid: str) -> list[dict[str, Any]]:
@@ -91,7 +92,8 @@ def action_get_all(instance_uuid: str) -> list[dict[str, Any]]:
 
 def action_get_by_request_id(instance_uuid: str, request_id: str) -> dict[str, Any] | None:
     """The request's action on the server with its ``events`` (oldest first), or None."""
-    for action in instance_actions.action_get_all(instance_uuid):
-        if action["request_id"] == request_id and not action.get("deleted"):
-            return action
-    return None
+    statement = instance_actions._newest_first(instance_uuid).where(
+        _actions.c.request_id == request_id, _actions.c.deleted == 0).limit(1)
+    with session() as db_session:
+        actions = instance_actions._actions_with_events(db_session, statement)
+    return actions[0] if actions else None

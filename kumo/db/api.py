@@ -13,7 +13,7 @@ import contextlib
 import os
 import threading
 import uuid as uuid_lib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +29,7 @@ __all__ = [
     "ALLOWED_BINARIES",
     "get_engine",
     "is_duplicate_entry",
+    "key_values",
     "reset_engine",
     "service_create",
     "service_destroy",
@@ -153,6 +154,20 @@ def is_duplicate_entry(error: exc.IntegrityError) -> bool:
     return "UNIQUE constraint failed" in str(orig)  # SQLite
 
 
+def key_values(db_session: orm.Session, parent_ids: Iterable[Any], parent: sa.Column,
+               key: sa.Column, value: sa.Column, *criteria: sa.ColumnElement[bool]
+               ) -> dict[Any, dict[str, Any]]:
+    """``{parent id: {key: value}}`` of a key/value child table (a flavor's extra
+    specs, an image's properties, a server's metadata) in one query; every parent
+    id has a dict, empty when it has no rows."""
+    children: dict[Any, dict[str, Any]] = {parent_id: {} for parent_id in parent_ids}
+    if children:
+        for parent_id, name, item in db_session.execute(
+                sa.select(parent, key, value).where(parent.in_(list(children)), *criteria)):
+            children[parent_id][name] = item
+    return children
+
+
 def _row(db_session: orm.Session, statement: sa.Select) -> dict[str, Any] | None:
     row = db_session.execute(statement).mappings().one_or_none()
     return None if row is None else dict(row)
@@ -186,6 +201,19 @@ def _update_live_service(
         raise exception.ServiceNotFound(service_id=service_id)
 
 
+@contextlib.contextmanager
+def _unique_host_and_binary(values: Mapping[str, Any]) -> Iterator[None]:
+    """Turn a duplicate host and binary (the commit's IntegrityError) into ServiceExists."""
+    try:
+        yield
+    except exc.IntegrityError as error:
+        if is_duplicate_entry(error):
+            raise exception.ServiceExists(
+                host=values.get("host"), binary=values.get("binary")
+            ) from error
+        raise
+
+
 def service_create(values: Mapping[str, Any]) -> dict[str, Any]:
     """Insert a service row; ``uuid`` is generated when not given.
 
@@ -193,16 +221,9 @@ def service_create(values: Mapping[str, Any]) -> dict[str, Any]:
     """
     values = dict(values)
     values.setdefault("uuid", str(uuid_lib.uuid4()))
-    try:
-        with session() as db_session:
-            result = db_session.execute(sa.insert(_services).values(**values))
-            return _service_get(db_session, result.inserted_primary_key[0])
-    except exc.IntegrityError as error:
-        if is_duplicate_entry(error):
-            raise exception.ServiceExists(
-                host=values.get("host"), binary=values.get("binary")
-            ) from error
-        raise
+    with _unique_host_and_binary(values), session() as db_session:
+        result = db_session.execute(sa.insert(_services).values(**values))
+        return _service_get(db_session, result.inserted_primary_key[0])
 
 
 def service_get(service_id: int) -> dict[str, Any]:
@@ -262,16 +283,9 @@ def service_update(service_id: int, values: Mapping[str, Any]) -> dict[str, Any]
     :raises ServiceNotFound: there is no live service with this id.
     :raises ServiceExists: the change would duplicate another service's host and binary.
     """
-    try:
-        with session() as db_session:
-            _update_live_service(db_session, service_id, values)
-            return _service_get(db_session, service_id)
-    except exc.IntegrityError as error:
-        if is_duplicate_entry(error):
-            raise exception.ServiceExists(
-                host=values.get("host"), binary=values.get("binary")
-            ) from error
-        raise
+    with _unique_host_and_binary(values), session() as db_session:
+        _update_live_service(db_session, service_id, values)
+        return _service_get(db_session, service_id)
 
 
 def service_heartbeat(service_id: int) -> dict[str, Any]:

@@ -103,19 +103,24 @@ def _claims_on(db_session: orm.Session, node_uuid: str) -> list[dict[str, int]]:
     ).mappings():
         system_metadata = instance_db.decode_json(instance["system_metadata"])
         if system_metadata.get(instance_db.CLAIMED_NODE) == node_uuid:
-            claims.append(_claimed_resources(instance, system_metadata))
+            claims.append(claimed_resources(instance, system_metadata))
         if system_metadata.get(_MIGRATION_CLAIM_NODE) == node_uuid:
-            resources = json.loads(system_metadata.get(_MIGRATION_CLAIM_RESOURCES) or "{}")
-            claims.append({name: int(resources.get(name) or 0) for name in _USAGE})
+            claims.append(usage(json.loads(
+                system_metadata.get(_MIGRATION_CLAIM_RESOURCES) or "{}")))
     return claims
 
 
-def _claimed_resources(instance: Mapping[str, Any],
-                       system_metadata: Mapping[str, Any]) -> dict[str, int]:
+def usage(resources: Mapping[str, Any]) -> dict[str, int]:
+    """A claim's resources as integers: {"vcpus", "memory_mb", "disk_gb"}, 0 when absent."""
+    return {name: int(resources.get(name) or 0) for name in _USAGE}
+
+
+def claimed_resources(instance: Mapping[str, Any],
+                      system_metadata: Mapping[str, Any]) -> dict[str, int]:
+    """What the instance claims on a node: what it recorded, else its flavor's sizes."""
     recorded = system_metadata.get(instance_db.CLAIMED_RESOURCES)
     if recorded:
-        resources = json.loads(recorded)
-        return {name: int(resources.get(name) or 0) for name in _USAGE}
+        return usage(json.loads(recorded))
     return {"vcpus": instance["vcpus"], "memory_mb": instance["memory_mb"],
             "disk_gb": (instance["root_gb"] or 0) + (instance["ephemeral_gb"] or 0)}
 
@@ -196,7 +201,7 @@ def compute_node_claim(node_uuid: str, instance_uuid: str, resources: Mapping[st
     :raises ComputeNodeNotFound: no live node has this uuid.
     :raises InstanceNotFound: no live instance has this uuid.
     """
-    resources = {name: int(resources.get(name) or 0) for name in _USAGE}
+    resources = usage(resources)
     limits = dict(limits or {})
     guard = [_nodes.c.uuid == node_uuid, _nodes.c.deleted == 0]
     for name, column in _USAGE.items():
@@ -236,7 +241,7 @@ def release_claim(db_session: orm.Session, instance_uuid: str,
     claimed = system_metadata.get(instance_db.CLAIMED_NODE)
     if not claimed or (node_uuid is not None and claimed != node_uuid):
         return
-    resources = _claimed_resources(instance, system_metadata)
+    resources = claimed_resources(instance, system_metadata)
     db_session.execute(sa.update(_nodes).where(_nodes.c.uuid == claimed).values(
         updated_at=utcnow(), **_usage_change(resources, -1)))
     instance_db._merge_system_metadata(db_session, instance_uuid, {

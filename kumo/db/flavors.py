@@ -14,7 +14,7 @@ from sqlalchemy import exc, orm
 
 from kumo import exception
 from kumo.db import models
-from kumo.db.api import is_duplicate_entry, session
+from kumo.db.api import is_duplicate_entry, key_values, session
 
 _flavors = models.Flavor.__table__
 _extra_specs = models.FlavorExtraSpec.__table__
@@ -26,13 +26,8 @@ _FLAVOR_COLUMNS = frozenset(c.name for c in _flavors.columns) - {"id", "created_
 def _with_extra_specs(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
                       ) -> list[dict[str, Any]]:
     flavors = [dict(row) for row in rows]
-    if not flavors:
-        return flavors
-    specs: dict[int, dict[str, Any]] = {flavor["id"]: {} for flavor in flavors}
-    statement = sa.select(_extra_specs.c.flavor_id, _extra_specs.c.key, _extra_specs.c.value
-                          ).where(_extra_specs.c.flavor_id.in_(list(specs)))
-    for flavor_id, key, value in db_session.execute(statement):
-        specs[flavor_id][key] = value
+    specs = key_values(db_session, [flavor["id"] for flavor in flavors],
+                       _extra_specs.c.flavor_id, _extra_specs.c.key, _extra_specs.c.value)
     for flavor in flavors:
         flavor["extra_specs"] = specs[flavor["id"]]
     return flavors

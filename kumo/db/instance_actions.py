@@ -22,52 +22,79 @@ def _action_id(db_session: orm.Session, instance_uuid: str, request_id: str) -> 
         _actions.c.deleted == 0).order_by(_actions.c.id.desc())).scalar()
 
 
-def action_start(instance_uuid: str, action: str, request_id: str, user_id: str | None,
-                 project_id: str | None) -> int | None:
-    """The id of the request's action on the instance, created if it has none yet
-    (None when no instance has this uuid)."""
+def _action_start(db_session: orm.Session, instance_uuid: str, action: str, request_id: str,
+                  user_id: str | None, project_id: str | None) -> int | None:
+    action_id = _action_id(db_session, instance_uuid, request_id)
+    if action_id is not None:
+        return action_id
     instances = models.Instance.__table__
+    if db_session.execute(sa.select(instances.c.id).where(
+            instances.c.uuid == instance_uuid)).first() is None:
+        return None
+    return db_session.execute(sa.insert(_actions).values(
+        action=action, instance_uuid=instance_uuid, request_id=request_id,
+        user_id=user_id, project_id=project_id, start_time=utcnow(), deleted=0)
+    ).inserted_primary_key[0]
+
+
+def _event_start(db_session: orm.Session, action_id: int, event: str,
+                 host: str | None = None) -> int:
+    return db_session.execute(sa.insert(_events).values(
+        action_id=action_id, event=event, host=host, start_time=utcnow(), deleted=0)
+    ).inserted_primary_key[0]
+
+
+def _event_finish(db_session: orm.Session, event_id: int, result: str,
+                  traceback: str | None = None, details: str | None = None) -> None:
+    now = utcnow()
+    db_session.execute(sa.update(_events).where(_events.c.id == event_id).values(
+        result=result, traceback=traceback, details=details, finish_time=now))
+    action_id = sa.select(_events.c.action_id).where(_events.c.id == event_id)
+    db_session.execute(sa.update(_actions).where(_actions.c.id.in_(action_id)).values(
+        finish_time=now))
+
+
+def _actions_with_events(db_session: orm.Session, statement: sa.Select
+                         ) -> list[dict[str, Any]]:
+    """The actions ``statement`` selects, each with its ``events`` (oldest first)."""
+    actions = [dict(row) for row in db_session.execute(statement).mappings()]
+    by_id = {action["id"]: action for action in actions}
+    for action in actions:
+        action["events"] = []
+    if by_id:
+        for row in db_session.execute(sa.select(_events).where(
+                _events.c.action_id.in_(list(by_id))).order_by(_events.c.id)).mappings():
+            by_id[row["action_id"]]["events"].append(dict(row))
+    return actions
+
+
+def _newest_first(instance_uuid: str) -> sa.Select:
+    return (sa.select(_actions).where(_actions.c.instance_uuid == instance_uuid)
+            .order_by(_actions.c.start_time.desc(), _actions.c.id.desc()))
+
+
+def action_event_start(instance_uuid: str, action: str, request_id: str,
+                       user_id: str | None, project_id: str | None, event: str,
+                       host: str | None = None) -> int | None:
+    """Record that a step of the request's action on the instance began (the action
+    created if it has none yet); returns the event's id, None when no instance has
+    this uuid."""
     with session() as db_session:
-        action_id = _action_id(db_session, instance_uuid, request_id)
-        if action_id is not None:
-            return action_id
-        if db_session.execute(sa.select(instances.c.id).where(
-                instances.c.uuid == instance_uuid)).first() is None:
+        action_id = _action_start(db_session, instance_uuid, action, request_id, user_id,
+                                  project_id)
+        if action_id is None:
             return None
-        return db_session.execute(sa.insert(_actions).values(
-            action=action, instance_uuid=instance_uuid, request_id=request_id,
-            user_id=user_id, project_id=project_id, start_time=utcnow(), deleted=0)
-        ).inserted_primary_key[0]
-
-
-def event_start(action_id: int, event: str, host: str | None = None) -> int:
-    """Record that a step of an action began; returns the event's id."""
-    with session() as db_session:
-        return db_session.execute(sa.insert(_events).values(
-            action_id=action_id, event=event, host=host, start_time=utcnow(), deleted=0)
-        ).inserted_primary_key[0]
+        return _event_start(db_session, action_id, event, host=host)
 
 
 def event_finish(event_id: int, result: str, traceback: str | None = None,
                  details: str | None = None) -> None:
     """Record how a step ended (``Success`` or ``Error``); ends its action too."""
-    now = utcnow()
     with session() as db_session:
-        db_session.execute(sa.update(_events).where(_events.c.id == event_id).values(
-            result=result, traceback=traceback, details=details, finish_time=now))
-        action_id = sa.select(_events.c.action_id).where(_events.c.id == event_id)
-        db_session.execute(sa.update(_actions).where(_actions.c.id.in_(action_id)).values(
-            finish_time=now))
+        _event_finish(db_session, event_id, result, traceback=traceback, details=details)
 
 
 def action_get_all(instance_uuid: str) -> list[dict[str, Any]]:
     """The instance's actions, newest first, each with its ``events`` (oldest first)."""
     with session() as db_session:
-        actions = [dict(row) for row in db_session.execute(
-            sa.select(_actions).where(_actions.c.instance_uuid == instance_uuid)
-            .order_by(_actions.c.start_time.desc(), _actions.c.id.desc())).mappings()]
-        for action in actions:
-            action["events"] = [dict(row) for row in db_session.execute(
-                sa.select(_events).where(_events.c.action_id == action["id"])
-                .order_by(_events.c.id)).mappings()]
-        return actions
+        return _actions_with_events(db_session, _newest_first(instance_uuid))

@@ -26,7 +26,7 @@ from sqlalchemy import orm
 from kumo import exception
 from kumo.compute import task_states, vm_states
 from kumo.db import models
-from kumo.db.api import session
+from kumo.db.api import key_values, session
 from kumo.db.clock import utcnow
 
 _instances = models.Instance.__table__
@@ -97,14 +97,12 @@ def _with_children(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
     if not instances:
         return instances
     by_uuid = {instance["uuid"]: instance for instance in instances}
+    metadata = key_values(db_session, by_uuid, _metadata.c.instance_uuid, _metadata.c.key,
+                          _metadata.c.value, _metadata.c.deleted == 0)
     for instance in instances:
-        instance["metadata"] = {}
+        instance["metadata"] = metadata[instance["uuid"]]
         instance["fault"] = None
     uuids = list(by_uuid)
-    for uuid, key, value in db_session.execute(
-            sa.select(_metadata.c.instance_uuid, _metadata.c.key, _metadata.c.value).where(
-                _metadata.c.instance_uuid.in_(uuids), _metadata.c.deleted == 0)):
-        by_uuid[uuid]["metadata"][key] = value
     # Newest first, so the first fault seen per instance is the one shown.
     for fault in db_session.execute(
             sa.select(_faults).where(_faults.c.instance_uuid.in_(uuids), _faults.c.deleted == 0)
@@ -163,7 +161,10 @@ def instance_create(values_list: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             db_session.execute(sa.insert(_instances).values(**columns))
             _set_metadata(db_session, columns["uuid"], metadata)
             uuids.append(columns["uuid"])
-        return [_get(db_session, uuid) for uuid in uuids]
+        created = {instance["uuid"]: instance for instance in _with_children(
+            db_session, db_session.execute(
+                sa.select(_instances).where(_instances.c.uuid.in_(uuids))).mappings())}
+        return [created[uuid] for uuid in uuids]
 
 
 def instance_get(instance_uuid: str, project_id: str | None = None,

@@ -49,7 +49,7 @@ def migration_claim(node_uuid: str, instance_uuid: str, resources: Mapping[str, 
     :raises ComputeNodeNotFound: no live node has this uuid.
     :raises InstanceNotFound: no live instance has this uuid.
     """
-    resources = {name: int(resources.get(name) or 0) for name in compute_nodes._USAGE}
+    resources = compute_nodes.usage(resources)
     limits = dict(limits or {})
     guard = [_nodes.c.uuid == node_uuid, _nodes.c.deleted == 0]
     for name, column in compute_nodes._USAGE.items():
@@ -76,8 +76,8 @@ def release_migration_claim_in(db_session: orm.Session, instance_uuid: str) -> N
     system_metadata = _system_metadata(db_session, instance_uuid)
     if not system_metadata or not system_metadata.get(MIGRATION_CLAIM_NODE):
         return
-    resources = json.loads(system_metadata.get(MIGRATION_CLAIM_RESOURCES) or "{}")
-    resources = {name: int(resources.get(name) or 0) for name in compute_nodes._USAGE}
+    resources = compute_nodes.usage(
+        json.loads(system_metadata.get(MIGRATION_CLAIM_RESOURCES) or "{}"))
     db_session.execute(sa.update(_nodes).where(
         _nodes.c.uuid == system_metadata[MIGRATION_CLAIM_NODE]).values(
         updated_at=utcnow(), **compute_nodes._usage_change(resources, -1)))

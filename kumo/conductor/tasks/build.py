@@ -26,14 +26,13 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import exception
-from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute import task_states, vm_states
 from kumo.conductor import rows
+from kumo.conductor.tasks import common
 from kumo.db import compute_nodes as compute_node_db
 from kumo.db import instance_actions
 from kumo.db import instances as instance_db
 from kumo.db.clock import utcnow
-from kumo.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -41,20 +40,12 @@ CONF = cfg.CONF
 # system_metadata keys of a build (JSON lists).
 ALTERNATES = "alternates"
 ATTEMPTS = "attempts"
-REQUEST_SPEC = "request_spec"
+REQUEST_SPEC = common.REQUEST_SPEC
 
 # Task states a build may be in when the conductor moves it on or fails it.
 _BUILDING_TASKS = [task_states.SCHEDULING, task_states.SPAWNING]
 # A fault's details are Text; keep them readable all the same.
 _MAX_DETAILS = 64 * 1024
-
-
-def _scheduler() -> scheduler_rpcapi.SchedulerAPI:
-    return scheduler_rpcapi.SchedulerAPI()
-
-
-def _compute() -> compute_rpcapi.ComputeAPI:
-    return compute_rpcapi.ComputeAPI()
 
 
 # --- build -------------------------------------------------------------------------------
@@ -66,7 +57,7 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
     events = {uuid: _event_start(ctxt, uuid, "conductor_schedule_and_build_instances")
               for uuid in instance_uuids}
     try:
-        selections = _scheduler().select_destinations(
+        selections = common.scheduler().select_destinations(
             ctxt, request_spec=request_spec, instance_uuids=instance_uuids,
             return_alternates=True)
     except exception.NoValidHost as error:
@@ -79,7 +70,7 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
         # A cast has no caller to tell: record it on the servers, or they would
         # stay in BUILD for ever.
         LOG.exception("Scheduling %s failed", instance_uuids)
-        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        message = common.error_message(error)
         for instance_uuid in instance_uuids:
             _fail(instance_uuid, 500, f"Scheduling failed: {message}")
             _event_finish(events[instance_uuid], message)
@@ -122,9 +113,9 @@ def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
     except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
         LOG.info("Instance %s went away while building (%s); releasing its claim on %s",
                  instance_uuid, error.message, selection["nodename"])
-        _release(selection.get("node_uuid"), instance_uuid)
+        common.release(selection.get("node_uuid"), instance_uuid)
         return False
-    _compute().build_and_run_instance(
+    common.compute().build_and_run_instance(
         ctxt, instance=rows.instance(instance), node=selection["nodename"],
         request_spec=dict(request_spec), host=selection["host"])
     return True
@@ -141,13 +132,13 @@ def reschedule_instance(ctxt: Any, instance_uuid: str, host: str, node: str,
     try:
         instance = instance_db.instance_get(instance_uuid)
     except exception.InstanceNotFound:
-        _release(failed_node_uuid, instance_uuid)
+        common.release(failed_node_uuid, instance_uuid)
         return
     system_metadata = instance["system_metadata"]
-    resources = _resources(instance)
+    resources = compute_node_db.claimed_resources(instance, system_metadata)
     if failed_node_uuid is None:
         failed_node_uuid = system_metadata.get(instance_db.CLAIMED_NODE)
-    _release(failed_node_uuid, instance_uuid)
+    common.release(failed_node_uuid, instance_uuid)
     if instance["task_state"] not in _BUILDING_TASKS:
         LOG.info("Not rescheduling instance %s: its task is now %s", instance_uuid,
                  instance["task_state"])
@@ -160,7 +151,7 @@ def reschedule_instance(ctxt: Any, instance_uuid: str, host: str, node: str,
     else:
         attempts.append({"host": host, "node": node, "message": message})
     alternates = json.loads(system_metadata.get(ALTERNATES) or "[]")
-    request_spec = _request_spec(instance)
+    request_spec = common.request_spec(instance)
 
     event = _event_start(ctxt, instance_uuid, "conductor_reschedule_instance")
     while alternates and len(attempts) < CONF.scheduler.max_attempts:
@@ -207,14 +198,8 @@ def _fail(instance_uuid: str, code: int, message: str, details: str | None = Non
     values: dict[str, Any] = {"vm_state": vm_states.ERROR, "task_state": None}
     if system_metadata:
         values["system_metadata"] = system_metadata
-    try:
-        instance_db.instance_update(instance_uuid, values,
-                                    expected_task_state=_BUILDING_TASKS)
-    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
-        LOG.info("Not failing instance %s: %s", instance_uuid, error.message)
-        return
-    instance_db.instance_fault_create(instance_uuid, code, message, details=details,
-                                      host=host)
+    common.end_with_fault(instance_uuid, values, _BUILDING_TASKS, code, message,
+                          details=details, host=host)
 
 
 def _event_start(ctxt: Any, instance_uuid: str, event: str) -> int | None:
@@ -222,12 +207,9 @@ def _event_start(ctxt: Any, instance_uuid: str, event: str) -> int | None:
     request_id = getattr(ctxt, "request_id", None)
     if not request_id:
         return None
-    action_id = instance_actions.action_start(
+    return instance_actions.action_event_start(
         instance_uuid, "create", request_id, getattr(ctxt, "user_id", None),
-        getattr(ctxt, "project_id", None))
-    if action_id is None:
-        return None
-    return instance_actions.event_start(action_id, event, host=CONF.host)
+        getattr(ctxt, "project_id", None), event, host=CONF.host)
 
 
 def _event_finish(event_id: int | None, error: str | None,
@@ -238,44 +220,8 @@ def _event_finish(event_id: int | None, error: str | None,
                                       traceback=error, details=details)
 
 
-def _release(node_uuid: str | None, instance_uuid: str) -> None:
-    if not node_uuid:
-        return
-    try:
-        compute_node_db.compute_node_release(node_uuid, instance_uuid)
-    except exception.ComputeNodeNotFound:
-        LOG.info("Node %s is gone; nothing to release for %s", node_uuid, instance_uuid)
-
-
 def _node_uuid(host: str, node: str) -> str | None:
     try:
         return compute_node_db.compute_node_get_by_host_and_nodename(host, node)["uuid"]
     except exception.ComputeNodeNotFound:
         return None
-
-
-def _resources(instance: Mapping[str, Any]) -> dict[str, int]:
-    """What the instance claims on a node: what it claimed before, else its flavor's sizes."""
-    recorded = instance["system_metadata"].get(instance_db.CLAIMED_RESOURCES)
-    if recorded:
-        return dict(json.loads(recorded))
-    return {"vcpus": instance["vcpus"], "memory_mb": instance["memory_mb"],
-            "disk_gb": (instance["root_gb"] or 0) + (instance["ephemeral_gb"] or 0)}
-
-
-def _request_spec(instance: Mapping[str, Any]) -> dict[str, Any]:
-    """The request spec of a rebuild on an alternate, from what the instance recorded."""
-    recorded = instance["system_metadata"].get(REQUEST_SPEC)
-    if recorded:
-        return dict(json.loads(recorded))
-    flavor = dict(instance.get("flavor") or {})
-    for name in ("created_at", "updated_at"):
-        flavor.pop(name, None)
-    return {
-        "project_id": instance["project_id"], "user_id": instance["user_id"],
-        "flavor": flavor,
-        "image": {"id": instance.get("image_ref"), "properties": {}},
-        "availability_zone": instance.get("availability_zone"),
-        "num_instances": 1, "scheduler_hints": {}, "ignore_hosts": [],
-        "instance_group": None,
-    }

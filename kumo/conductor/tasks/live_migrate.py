@@ -16,23 +16,13 @@ from typing import Any
 from oslo_log import log as logging
 
 from kumo import exception
-from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute import task_states
 from kumo.conductor import rows
-from kumo.conductor.tasks import build, resize
+from kumo.conductor.tasks import common, resize
 from kumo.db import compute_nodes as compute_node_db
 from kumo.db import instances as instance_db
-from kumo.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
-
-
-def _scheduler() -> scheduler_rpcapi.SchedulerAPI:
-    return scheduler_rpcapi.SchedulerAPI()
-
-
-def _compute() -> compute_rpcapi.ComputeAPI:
-    return compute_rpcapi.ComputeAPI()
 
 
 def live_migrate_instance(ctxt: Any, instance_uuid: str, host: str | None,
@@ -48,15 +38,13 @@ def live_migrate_instance(ctxt: Any, instance_uuid: str, host: str | None,
                          for node in compute_node_db.compute_node_get_all()
                          if node["host"] != host
                          and node["hypervisor_hostname"] not in ignore_nodes]
-    request_spec = build._request_spec(instance)
-    request_spec.update({"flavor": resize.plain_flavor(instance.get("flavor") or {}),
+    request_spec = common.request_spec(instance)
+    request_spec.update({"flavor": common.plain_flavor(instance.get("flavor") or {}),
                          "num_instances": 1, "move": True, "ignore_nodes": ignore_nodes})
     try:
-        selected = _scheduler().select_destinations(
-            ctxt, request_spec=request_spec, instance_uuids=[instance_uuid],
-            return_alternates=False)[0][0]
+        selected = common.select_one(ctxt, instance_uuid, request_spec)
     except Exception as error:
-        message = getattr(error, "message", None) or str(error) or type(error).__name__
+        message = common.error_message(error)
         LOG.info("No host to live-migrate %s to: %s", instance_uuid, message)
         resize.abort(instance_uuid, task_states.MIGRATING,
                      400 if isinstance(error, exception.NoValidHost) else 500,
@@ -64,6 +52,6 @@ def live_migrate_instance(ctxt: Any, instance_uuid: str, host: str | None,
         return
     LOG.info("Live-migrating server %s from %s/%s to %s/%s", instance_uuid,
              instance["host"], instance["node"], selected["host"], selected["nodename"])
-    _compute().live_migrate_instance(
+    common.compute().live_migrate_instance(
         ctxt, instance=rows.instance(instance), dest_host=selected["host"],
         dest_node=selected["nodename"], host=instance["host"])

@@ -28,48 +28,21 @@ from typing import Any
 from oslo_log import log as logging
 
 from kumo import exception
-from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute import task_states, vm_states
+from kumo.compute.system_metadata import (
+    MOVE_KEYS,
+    NEW_FLAVOR,
+    OLD_FLAVOR,
+    OLD_HOST,
+    OLD_NODE,
+    OLD_VM_STATE,
+)
 from kumo.conductor import rows
-from kumo.conductor.tasks import build
+from kumo.conductor.tasks import common
 from kumo.db import instances as instance_db
 from kumo.db import migration_claims
-from kumo.scheduler import rpcapi as scheduler_rpcapi
 
 LOG = logging.getLogger(__name__)
-
-# system_metadata keys of a move in progress (until confirmed or reverted).
-OLD_FLAVOR = "old_flavor"
-NEW_FLAVOR = "new_flavor"
-OLD_VM_STATE = "old_vm_state"
-OLD_HOST = "old_host"
-OLD_NODE = "old_node"
-MOVE_KEYS = (OLD_FLAVOR, NEW_FLAVOR, OLD_VM_STATE, OLD_HOST, OLD_NODE)
-
-
-def _scheduler() -> scheduler_rpcapi.SchedulerAPI:
-    return scheduler_rpcapi.SchedulerAPI()
-
-
-def _compute() -> compute_rpcapi.ComputeAPI:
-    return compute_rpcapi.ComputeAPI()
-
-
-def plain_flavor(flavor: Mapping[str, Any]) -> dict[str, Any]:
-    """A flavor dict without its timestamps (what the request spec and the row carry)."""
-    values = dict(rows.plain(flavor))
-    for name in ("created_at", "updated_at", "deleted_at"):
-        values.pop(name, None)
-    return values
-
-
-def flavor_columns(flavor: Mapping[str, Any]) -> dict[str, Any]:
-    """The instance columns a flavor sets: the flavor JSON and the sizes copied from it."""
-    return {"flavor": dict(flavor), "flavor_id": flavor.get("id"),
-            "vcpus": flavor.get("vcpus", 0), "memory_mb": flavor.get("memory_mb", 0),
-            "root_gb": flavor.get("root_gb", 0) or 0,
-            "ephemeral_gb": flavor.get("ephemeral_gb", 0) or 0,
-            "swap": flavor.get("swap", 0) or 0}
 
 
 def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | None) -> None:
@@ -78,16 +51,13 @@ def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | N
         instance = instance_db.instance_get(instance_uuid)
     except exception.InstanceNotFound:
         return
-    old_flavor = plain_flavor(instance.get("flavor") or {})
-    new_flavor = plain_flavor(flavor) if flavor else old_flavor
-    request_spec = build._request_spec(instance)
+    old_flavor = common.plain_flavor(instance.get("flavor") or {})
+    new_flavor = common.plain_flavor(flavor) if flavor else old_flavor
+    request_spec = common.request_spec(instance)
     request_spec.update({"flavor": new_flavor, "num_instances": 1, "move": True,
                          "ignore_nodes": [instance["node"]] if instance.get("node") else []})
     try:
-        selections = _scheduler().select_destinations(
-            ctxt, request_spec=request_spec, instance_uuids=[instance_uuid],
-            return_alternates=False)
-        selected = selections[0][0]
+        selected = common.select_one(ctxt, instance_uuid, request_spec)
     except exception.NoValidHost as error:
         LOG.info("No valid host to move %s to: %s", instance_uuid, error.message)
         abort(instance_uuid, task_states.RESIZE_PREP, 400, error.message)
@@ -114,7 +84,7 @@ def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | N
         return
     LOG.info("Moving server %s from %s/%s to %s/%s", instance_uuid, instance["host"],
              instance["node"], selected["host"], selected["nodename"])
-    _compute().resize_instance(
+    common.compute().resize_instance(
         ctxt, instance=rows.instance(moving), dest_host=selected["host"],
         dest_node=selected["nodename"], flavor=new_flavor, host=instance["host"])
 
@@ -145,7 +115,7 @@ def revert_resize(ctxt: Any, instance_uuid: str) -> None:
         instance = instance_db.instance_get(instance_uuid)
     except exception.InstanceNotFound:
         return
-    _compute().revert_resize(ctxt, instance=rows.instance(instance), host=instance["host"])
+    common.compute().revert_resize(ctxt, instance=rows.instance(instance), host=instance["host"])
 
 
 def abort(instance_uuid: str, expected_task_state: Any, code: int, message: str,
@@ -153,10 +123,5 @@ def abort(instance_uuid: str, expected_task_state: Any, code: int, message: str,
     """A move that did not start: the server as it was (task None), a fault, no
     destination claim."""
     migration_claims.migration_claim_release(instance_uuid)
-    try:
-        instance_db.instance_update(instance_uuid, {"task_state": None},
-                                    expected_task_state=expected_task_state)
-    except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
-        LOG.info("Not aborting the move of %s: %s", instance_uuid, error.message)
-        return
-    instance_db.instance_fault_create(instance_uuid, code, message, details=details)
+    common.end_with_fault(instance_uuid, {"task_state": None}, expected_task_state, code,
+                          message, details=details)

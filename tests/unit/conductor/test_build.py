@@ -16,7 +16,7 @@ import pytest
 from kumo import context, exception
 from kumo.compute import task_states, vm_states
 from kumo.conductor import rpcapi
-from kumo.conductor.tasks import build
+from kumo.conductor.tasks import build, common
 from kumo.conf import CONF
 from kumo.db import instance_actions
 
@@ -74,14 +74,14 @@ def nodes(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext) -> list[
 def scheduler(monkeypatch: pytest.MonkeyPatch, conductor: rpcapi.ConductorAPI,
               nodes: list[Any]) -> FakeScheduler:
     fake = FakeScheduler(conductor, nodes)
-    monkeypatch.setattr(build, "_scheduler", lambda: fake)
+    monkeypatch.setattr(common, "scheduler", lambda: fake)
     return fake
 
 
 @pytest.fixture
 def compute(monkeypatch: pytest.MonkeyPatch) -> FakeCompute:
     fake = FakeCompute()
-    monkeypatch.setattr(build, "_compute", lambda: fake)
+    monkeypatch.setattr(common, "compute", lambda: fake)
     return fake
 
 

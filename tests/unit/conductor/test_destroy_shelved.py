@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from kumo import context, exception
-from kumo.conductor import manager, rpcapi
+from kumo.compute.system_metadata import SHELVED_IMAGE_ID
+from kumo.conductor import rpcapi
 from kumo.conf import CONF
 from kumo.image import local
 from tests.unit.conductor.test_rpcapi import _boot
@@ -36,7 +37,7 @@ def test_destroy_removes_the_shelve_snapshot_row_and_bytes(
                                           "status": "active"})
     store.write(image.id, io.BytesIO(b"snapshot"))
     [server] = _boot(conductor, ctxt, vm_state="shelved_offloaded",
-                     system_metadata={manager.SHELVED_IMAGE_ID: image.id})
+                     system_metadata={SHELVED_IMAGE_ID: image.id})
 
     conductor.instance_destroy(ctxt, server.uuid)
 

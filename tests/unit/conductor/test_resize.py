@@ -16,9 +16,9 @@ import pytest
 
 from kumo import context, exception
 from kumo.compute import manager as compute_manager
-from kumo.compute import move_actions, power_state, task_states, vm_states
+from kumo.compute import move_actions, power_state, system_metadata, task_states, vm_states
 from kumo.conductor import rpcapi
-from kumo.conductor.tasks import resize
+from kumo.conductor.tasks import common
 from kumo.db import migration_claims
 from kumo.virt.fake import driver as fake_driver
 
@@ -82,8 +82,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch, conductor: rpcapi.ConductorAPI,
         driver.init_host(host)
         compute.managers[host] = compute_manager.ComputeManager(
             host=host, driver=driver, conductor=conductor)
-    monkeypatch.setattr(resize, "_scheduler", lambda: scheduler)
-    monkeypatch.setattr(resize, "_compute", lambda: compute)
+    monkeypatch.setattr(common, "scheduler", lambda: scheduler)
+    monkeypatch.setattr(common, "compute", lambda: compute)
     monkeypatch.setattr(move_actions.MoveActionsMixin, "_compute_rpc", lambda self: compute)
     return {"nodes": nodes, "scheduler": scheduler, "compute": compute}
 
@@ -169,7 +169,7 @@ def test_revert_resize_restores_the_old_flavor_node_and_claim(
     assert cloud["compute"].managers["host2"].driver.guest(uuid) is None
     assert cloud["compute"].managers["host1"].driver.guest(uuid).vcpus == 1
     assert _used(conductor, ctxt) == {"host1": 1, "host2": 0, "host3": 0}
-    assert resize.OLD_FLAVOR not in instance.system_metadata
+    assert system_metadata.OLD_FLAVOR not in instance.system_metadata
 
 
 def test_migrate_of_a_stopped_server_keeps_its_flavor_and_stays_stopped(

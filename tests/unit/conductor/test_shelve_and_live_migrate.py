@@ -13,19 +13,14 @@ import pytest
 from kumo import exception
 from kumo.compute import power_state, task_states, vm_states
 from kumo.conductor import rpcapi
-from kumo.conductor.tasks import live_migrate, shelve
 from kumo.conf import CONF
 from tests.unit.conductor.test_resize import _server, _used, _wait
 from tests.unit.conductor.test_resize import cloud as _cloud  # noqa: F401  (fixture)
 
 
 @pytest.fixture
-def cloud(_cloud: dict[str, Any], monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def cloud(_cloud: dict[str, Any],  # noqa: F811
           tmp_path: pathlib.Path) -> Iterator[dict[str, Any]]:
-    monkeypatch.setattr(shelve, "_scheduler", lambda: _cloud["scheduler"])
-    monkeypatch.setattr(shelve, "_compute", lambda: _cloud["compute"])
-    monkeypatch.setattr(live_migrate, "_scheduler", lambda: _cloud["scheduler"])
-    monkeypatch.setattr(live_migrate, "_compute", lambda: _cloud["compute"])
     CONF.set_override("local_store_path", str(tmp_path), group="image")
     yield _cloud
     CONF.clear_override("local_store_path", group="image")
