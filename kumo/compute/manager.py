@@ -15,8 +15,8 @@ something failed, so no server is left in a task state nobody will finish:
 
 from __future__ import annotations
 
+import functools
 import threading
-import traceback
 from typing import Any
 
 import oslo_messaging as messaging
@@ -28,6 +28,7 @@ from oslo_utils import timeutils
 from kumo import context as kumo_context
 from kumo import exception, manager, virt
 from kumo.compute import power_state, resource_tracker, task_states, vm_states
+from kumo.compute.faults import fault_from_exception
 from kumo.compute.move_actions import MoveActionsMixin
 from kumo.compute.power import PowerActionsMixin
 from kumo.virt import driver as virt_driver
@@ -39,16 +40,6 @@ RESTARTED_DURING_BUILD = "kumo-compute restarted during the build"
 
 # Task states of a build that a restart of kumo-compute interrupts.
 BUILD_TASK_STATES = (task_states.SCHEDULING, task_states.SPAWNING)
-
-
-def fault_from_exception(exc: BaseException, message: str | None = None) -> dict[str, Any]:
-    """The ``fault`` dict of ``reschedule_instance``: code, message, details."""
-    code = exc.code if isinstance(exc, exception.KumoException) else 500
-    return {
-        "code": code,
-        "message": message or str(exc) or type(exc).__name__,
-        "details": "".join(traceback.format_exception(exc)),
-    }
 
 
 class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
@@ -67,8 +58,6 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         super().__init__(host=host, binary=binary or "kumo-compute")
         self.driver = driver or virt.load_driver(CONF.compute.compute_driver)
         self._conductor = conductor
-        self.resource_tracker = resource_tracker.ResourceTracker(
-            self.host, self.driver, _LazyConductor(self), binary=self.binary)
         # Builds running in this process; reconciliation leaves them alone.
         self._building: set[str] = set()
         self._building_lock = threading.Lock()
@@ -87,6 +76,12 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
 
             self._conductor = conductor_rpcapi.ConductorAPI()
         return self._conductor
+
+    @functools.cached_property
+    def resource_tracker(self) -> resource_tracker.ResourceTracker:
+        # Made on first use, as the conductor client it reports to.
+        return resource_tracker.ResourceTracker(self.host, self.driver, self.conductor,
+                                                binary=self.binary)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -274,7 +269,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         elif instance.task_state in self.POWER_TASK_STATES:
             self.finish_power_action(context, instance)
         elif instance.task_state in BUILD_TASK_STATES:
-            running = has_guest and self._power_state(instance) == power_state.RUNNING
+            running = has_guest and self._current_power_state(instance) == power_state.RUNNING
             if running:
                 LOG.info("Server %s was built before the restart; marking it active",
                          instance.uuid)
@@ -288,12 +283,6 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
                 "code": 500, "message": RESTARTED_DURING_BUILD,
                 "details": f"host {self.host}, node {instance.node}, "
                            f"task_state {instance.task_state}"})
-
-    def _power_state(self, instance: Any) -> int:
-        try:
-            return self.driver.get_info(instance)
-        except exception.InstanceNotFound:
-            return power_state.NOSTATE
 
     # -- periodic tasks ------------------------------------------------------------
 
@@ -347,7 +336,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         # build still in progress here is in _building until it reported.
         if self._is_building_here(instance.uuid):
             return
-        if self._power_state(instance) != power_state.RUNNING:
+        if self._current_power_state(instance) != power_state.RUNNING:
             return
         LOG.info("Server %s runs but was never reported active; reporting it now",
                  instance.uuid)
@@ -357,7 +346,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
             LOG.exception("Could not report server %s active", instance.uuid)
 
     def _sync_power_state(self, context: Any, instance: Any) -> None:
-        actual = self._power_state(instance)
+        actual = self._current_power_state(instance)
         values: dict[str, Any] = {}
         if actual != instance.power_state:
             values["power_state"] = actual
@@ -382,12 +371,3 @@ def _is_deleted(instance: Any) -> bool:
 def _is_being_deleted(instance: Any) -> bool:
     return _is_deleted(instance) or instance.task_state == task_states.DELETING
 
-
-class _LazyConductor:
-    """The manager's conductor client, made when the tracker first uses it."""
-
-    def __init__(self, compute_manager: ComputeManager) -> None:
-        self._manager = compute_manager
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._manager.conductor, name)

@@ -20,6 +20,7 @@ from oslo_log import log as logging
 
 from kumo import exception
 from kumo.compute import power_state, states, task_states, vm_states
+from kumo.compute.faults import fault_from_exception
 
 LOG = logging.getLogger(__name__)
 
@@ -159,12 +160,11 @@ class PowerActionsMixin:
     def _power_action_failed(self, context: Any, instance: Any, method: str,
                              expected_task_states: list[str], exc: BaseException,
                              error_if_down: bool) -> None:
-        code = exc.code if isinstance(exc, exception.KumoException) else 500
+        fault = fault_from_exception(exc)
         try:
             self.conductor.instance_fault_create(
-                context, instance_uuid=instance.uuid, code=code,
-                message=str(exc) or type(exc).__name__,
-                details="".join(traceback.format_exception(exc)), host=self.host)
+                context, instance_uuid=instance.uuid, code=fault["code"],
+                message=fault["message"], details=fault["details"], host=self.host)
         except exception.InstanceNotFound:
             return
         values: dict[str, Any] = {"task_state": None}

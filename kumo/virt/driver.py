@@ -18,6 +18,9 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from kumo import exception
+from kumo.compute import power_state
+
 # Keys of the dict :meth:`ComputeDriver.get_node_resources` returns: exactly
 # what kumo-compute reports to the conductor (``compute_nodes_report``).
 NODE_RESOURCE_KEYS = (
@@ -34,6 +37,31 @@ NODE_RESOURCE_KEYS = (
 # Reboot types of :meth:`ComputeDriver.reboot`, as in the Compute API.
 REBOOT_SOFT = "SOFT"
 REBOOT_HARD = "HARD"
+
+# The power states each guarded power operation may start from; from any
+# other the driver raises InstanceInvalidState (see check_power_state).
+POWER_OPERATION_STATES: dict[str, tuple[int, ...]] = {
+    "power_on": (power_state.SHUTDOWN, power_state.CRASHED, power_state.RUNNING),
+    "pause": (power_state.RUNNING,),
+    "unpause": (power_state.PAUSED,),
+    "suspend": (power_state.RUNNING, power_state.PAUSED),
+    "resume": (power_state.SUSPENDED,),
+}
+
+
+def check_power_state(instance: Any, action: str, state: int,
+                      allowed: tuple[int, ...] | None = None) -> None:
+    """Refuse ``action`` on a guest in power ``state``.
+
+    ``allowed`` defaults to the action's :data:`POWER_OPERATION_STATES`.
+    :raises InstanceInvalidState: ``state`` is not one ``action`` may start from.
+    """
+    if allowed is None:
+        allowed = POWER_OPERATION_STATES[action]
+    if state not in allowed:
+        raise exception.InstanceInvalidState(
+            action=action, instance_uuid=instance.uuid, attr="power_state",
+            state=power_state.NAMES.get(state, state))
 
 
 class ComputeDriver(abc.ABC):

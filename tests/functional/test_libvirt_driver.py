@@ -8,6 +8,7 @@ local image store in tmp_path.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import pwd
@@ -54,6 +55,24 @@ def store(tmp_path: pathlib.Path) -> local.LocalStore:
     return store
 
 
+@contextlib.contextmanager
+def _started_driver(overrides: dict[tuple[str, str], object]
+                    ) -> Iterator[libvirt_driver.LibvirtDriver]:
+    """The libvirt driver, loaded by name as kumo-compute loads it, under the option
+    ``overrides`` and started on HOST; its guests are undefined afterwards."""
+    for (name, group), value in overrides.items():
+        CONF.set_override(name, value, group=group)
+    lv = virt.load_driver("libvirt")
+    assert isinstance(lv, libvirt_driver.LibvirtDriver)
+    lv.init_host(HOST)
+    yield lv
+    for dom in lv._host.kumo_domains():
+        lv._undefine(dom)
+    lv.cleanup_host(HOST)
+    for name, group in overrides:
+        CONF.clear_override(name, group=group)
+
+
 @pytest.fixture
 def driver(tmp_path: pathlib.Path, store: local.LocalStore
            ) -> Iterator[libvirt_driver.LibvirtDriver]:
@@ -66,17 +85,8 @@ def driver(tmp_path: pathlib.Path, store: local.LocalStore
         ("console_output_max_bytes", "libvirt"): 64,
         ("local_store_path", "image"): str(tmp_path / "images"),
     }
-    for (name, group), value in overrides.items():
-        CONF.set_override(name, value, group=group)
-    lv = virt.load_driver("libvirt")
-    assert isinstance(lv, libvirt_driver.LibvirtDriver)
-    lv.init_host(HOST)
-    yield lv
-    for dom in lv._host.kumo_domains():
-        lv._undefine(dom)
-    lv.cleanup_host(HOST)
-    for name, group in overrides:
-        CONF.clear_override(name, group=group)
+    with _started_driver(overrides) as lv:
+        yield lv
 
 
 @pytest.fixture
@@ -386,16 +396,8 @@ def real_driver(tmp_path: pathlib.Path) -> Iterator[libvirt_driver.LibvirtDriver
         ("local_store_path", "image"): str(tmp_path / "images"),
         ("soft_reboot_timeout", "libvirt"): 1,
     }
-    for (name, group), value in overrides.items():
-        CONF.set_override(name, value, group=group)
-    lv = libvirt_driver.LibvirtDriver()
-    lv.init_host(HOST)
-    yield lv
-    for dom in lv._host.kumo_domains():
-        lv._undefine(dom)
-    lv.cleanup_host(HOST)
-    for name, group in overrides:
-        CONF.clear_override(name, group=group)
+    with _started_driver(overrides) as lv:
+        yield lv
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -30,6 +30,8 @@ CONF = cfg.CONF
 
 HYPERVISOR_TYPE = "fake"
 HYPERVISOR_VERSION = 1000
+# The interface's power states each power operation may start from.
+_ALLOWED = driver.POWER_OPERATION_STATES
 
 
 @dataclasses.dataclass
@@ -109,10 +111,7 @@ class FakeDriver(driver.ComputeDriver):
         if node not in self.get_available_nodes():
             raise exception.ComputeNodeNotFound(node=node)
         with self._lock:
-            if instance.uuid in self._guests:
-                raise exception.InstanceInvalidState(
-                    action="spawn", instance_uuid=instance.uuid, attr="guest",
-                    state=f"existing on {self._guests[instance.uuid].node}")
+            self._refuse_existing(instance)
         time.sleep(CONF.fake.spawn_delay)
         if node in CONF.fake.fail_spawn_on_nodes:
             raise exception.InstanceFaultInjected(operation="spawn", node=node)
@@ -126,10 +125,8 @@ class FakeDriver(driver.ComputeDriver):
         guest.console.append(f"fake guest {guest.name} booted on {node} "
                              f"from image {image_meta.get('id')}")
         with self._lock:
-            if instance.uuid in self._guests:
-                raise exception.InstanceInvalidState(
-                    action="spawn", instance_uuid=instance.uuid, attr="guest",
-                    state=f"existing on {self._guests[instance.uuid].node}")
+            # Checked again: another spawn of the same server may have won meanwhile.
+            self._refuse_existing(instance)
             self._guests[instance.uuid] = guest
         LOG.debug("Fake guest %s runs on %s", instance.uuid, node)
 
@@ -149,25 +146,22 @@ class FakeDriver(driver.ComputeDriver):
                      power_state.SHUTDOWN, "powered off")
 
     def power_on(self, ctxt: Any, instance: Any) -> None:
-        self._change(instance, "power_on",
-                     (power_state.SHUTDOWN, power_state.CRASHED, power_state.RUNNING),
-                     power_state.RUNNING, "powered on")
+        self._change(instance, "power_on", _ALLOWED["power_on"], power_state.RUNNING,
+                     "powered on")
 
     def pause(self, ctxt: Any, instance: Any) -> None:
-        self._change(instance, "pause", (power_state.RUNNING,), power_state.PAUSED,
-                     "paused")
+        self._change(instance, "pause", _ALLOWED["pause"], power_state.PAUSED, "paused")
 
     def unpause(self, ctxt: Any, instance: Any) -> None:
-        self._change(instance, "unpause", (power_state.PAUSED,), power_state.RUNNING,
+        self._change(instance, "unpause", _ALLOWED["unpause"], power_state.RUNNING,
                      "unpaused")
 
     def suspend(self, ctxt: Any, instance: Any) -> None:
-        self._change(instance, "suspend", (power_state.RUNNING, power_state.PAUSED),
-                     power_state.SUSPENDED, "suspended")
+        self._change(instance, "suspend", _ALLOWED["suspend"], power_state.SUSPENDED,
+                     "suspended")
 
     def resume(self, ctxt: Any, instance: Any) -> None:
-        self._change(instance, "resume", (power_state.SUSPENDED,), power_state.RUNNING,
-                     "resumed")
+        self._change(instance, "resume", _ALLOWED["resume"], power_state.RUNNING, "resumed")
 
     def get_console_output(self, ctxt: Any, instance: Any) -> str:
         with self._lock:
@@ -197,15 +191,19 @@ class FakeDriver(driver.ComputeDriver):
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return guest
 
+    def _refuse_existing(self, instance: Any) -> None:
+        if instance.uuid in self._guests:
+            raise exception.InstanceInvalidState(
+                action="spawn", instance_uuid=instance.uuid, attr="guest",
+                state=f"existing on {self._guests[instance.uuid].node}")
+
     def _change(self, instance: Any, action: str, allowed: tuple[int, ...] | None,
                 new_state: int, what: str) -> None:
         self._operation_delay()
         with self._lock:
             guest = self._guest(instance)
-            if allowed is not None and guest.power_state not in allowed:
-                raise exception.InstanceInvalidState(
-                    action=action, instance_uuid=instance.uuid, attr="power_state",
-                    state=power_state.NAMES.get(guest.power_state, guest.power_state))
+            if allowed is not None:
+                driver.check_power_state(instance, action, guest.power_state, allowed)
             guest.power_state = new_state
             guest.console.append(f"fake guest {guest.name} {what}")
 

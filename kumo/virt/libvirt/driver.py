@@ -216,9 +216,7 @@ class LibvirtDriver(driver.ComputeDriver):
     def power_on(self, ctxt: Any, instance: Any) -> None:
         with self._lock(instance.uuid):
             dom = self._host.get_domain(instance.uuid)
-            state = self._check_state(dom, instance, "power_on",
-                                      (power_state.SHUTDOWN, power_state.CRASHED,
-                                       power_state.RUNNING))
+            state = self._check_state(dom, instance, "power_on")
             if state != power_state.RUNNING:
                 if dom.isActive():  # crashed but still there
                     dom.destroy()
@@ -227,26 +225,25 @@ class LibvirtDriver(driver.ComputeDriver):
     def pause(self, ctxt: Any, instance: Any) -> None:
         with self._lock(instance.uuid):
             dom = self._host.get_domain(instance.uuid)
-            self._check_state(dom, instance, "pause", (power_state.RUNNING,))
+            self._check_state(dom, instance, "pause")
             dom.suspend()
 
     def unpause(self, ctxt: Any, instance: Any) -> None:
         with self._lock(instance.uuid):
             dom = self._host.get_domain(instance.uuid)
-            self._check_state(dom, instance, "unpause", (power_state.PAUSED,))
+            self._check_state(dom, instance, "unpause")
             dom.resume()
 
     def suspend(self, ctxt: Any, instance: Any) -> None:
         with self._lock(instance.uuid):
             dom = self._host.get_domain(instance.uuid)
-            self._check_state(dom, instance, "suspend",
-                              (power_state.RUNNING, power_state.PAUSED))
+            self._check_state(dom, instance, "suspend")
             dom.managedSave(0)
 
     def resume(self, ctxt: Any, instance: Any) -> None:
         with self._lock(instance.uuid):
             dom = self._host.get_domain(instance.uuid)
-            self._check_state(dom, instance, "resume", (power_state.SUSPENDED,))
+            self._check_state(dom, instance, "resume")
             dom.create()  # restores the managed save image
             if self._power_state(dom) == power_state.PAUSED:
                 dom.resume()  # it was saved while paused
@@ -337,13 +334,9 @@ class LibvirtDriver(driver.ComputeDriver):
             return power_state.SUSPENDED
         return _STATE_MAP.get(state, power_state.NOSTATE)
 
-    def _check_state(self, dom: libvirt.virDomain, instance: Any, action: str,
-                     allowed: tuple[int, ...]) -> int:
+    def _check_state(self, dom: libvirt.virDomain, instance: Any, action: str) -> int:
         state = self._power_state(dom)
-        if state not in allowed:
-            raise exception.InstanceInvalidState(
-                action=action, instance_uuid=instance.uuid, attr="power_state",
-                state=power_state.NAMES.get(state, state))
+        driver.check_power_state(instance, action, state)
         return state
 
     def _soft_reboot(self, dom: libvirt.virDomain) -> bool:

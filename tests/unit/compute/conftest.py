@@ -7,11 +7,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import oslo_messaging as messaging
 import pytest
 
-from kumo import context, exception
+from kumo import context, exception, rpc
 from kumo.compute import manager as compute_manager
 from kumo.compute import power_state, task_states, vm_states
+from kumo.compute import rpcapi as compute_rpcapi
 from kumo.conf import CONF
 from kumo.objects.compute_node import ComputeNode
 from kumo.objects.instance import Instance
@@ -154,6 +156,27 @@ def driver() -> fake_driver.FakeDriver:
 def compute(conductor: StubConductor,
             driver: fake_driver.FakeDriver) -> compute_manager.ComputeManager:
     return compute_manager.ComputeManager(host=HOST, driver=driver, conductor=conductor)
+
+
+def serve(topic: str, server: str | None, endpoint: Any) -> messaging.MessageHandlingServer:
+    """An RPC server of ``endpoint`` on ``topic`` (the fake bus), started."""
+    rpc_server = rpc.get_server(messaging.Target(topic=topic, server=server), [endpoint])
+    rpc_server.start()
+    return rpc_server
+
+
+def stop(rpc_server: messaging.MessageHandlingServer) -> None:
+    rpc_server.stop()
+    rpc_server.wait()
+
+
+@pytest.fixture
+def compute_on_bus(fake_bus: None,
+                   compute: compute_manager.ComputeManager) -> Iterator[None]:
+    """The ``compute`` manager served on kumo-compute's topic for HOST."""
+    rpc_server = serve(compute_rpcapi.TOPIC, HOST, compute)
+    yield
+    stop(rpc_server)
 
 
 @pytest.fixture

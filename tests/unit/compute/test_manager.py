@@ -16,6 +16,21 @@ from .conftest import HOST, REQUEST_SPEC, StubConductor
 Make = Callable[..., Instance]
 
 
+def build(compute: compute_manager.ComputeManager, ctxt: Any, instance: Instance,
+          node: str = HOST) -> None:
+    compute.build_and_run_instance(ctxt, instance=instance, node=node,
+                                   request_spec=REQUEST_SPEC)
+
+
+def active_server(make_instance: Make, driver: fake_driver.FakeDriver, ctxt: Any,
+                  **values: Any) -> Instance:
+    """An ACTIVE server of this host (idle unless ``values`` say otherwise) whose guest runs."""
+    instance = make_instance(**{"vm_state": vm_states.ACTIVE, "task_state": None,
+                                "power_state": power_state.RUNNING, **values})
+    driver.spawn(ctxt, instance, {}, [], HOST)
+    return instance
+
+
 # -- build ---------------------------------------------------------------------
 
 
@@ -23,8 +38,7 @@ def test_build_spawns_the_guest_and_reports_active(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
     instance = make_instance()
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     assert driver.get_info(instance) == power_state.RUNNING
     [update] = conductor.calls_of("instance_update")
     assert update["instance_uuid"] == instance.uuid
@@ -43,8 +57,7 @@ def test_failed_spawn_is_rescheduled_with_a_fault(
         flags: Callable[..., None]) -> None:
     flags(node_count=2, fail_spawn_on_nodes=[f"{HOST}-node1"])
     instance = make_instance(node=f"{HOST}-node1")
-    compute.build_and_run_instance(ctxt, instance=instance, node=f"{HOST}-node1",
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance, node=f"{HOST}-node1")
     [reschedule] = conductor.calls_of("reschedule_instance")
     assert reschedule["instance_uuid"] == instance.uuid
     assert (reschedule["host"], reschedule["node"]) == (HOST, f"{HOST}-node1")
@@ -65,8 +78,7 @@ def test_unexpected_driver_error_is_rescheduled_too(
 
     monkeypatch.setattr(driver, "spawn", broken_spawn)
     instance = make_instance()
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     [reschedule] = conductor.calls_of("reschedule_instance")
     assert reschedule["fault"]["code"] == 500
     assert reschedule["fault"]["message"] == "disk full"
@@ -77,8 +89,7 @@ def test_build_of_a_server_deleted_meanwhile_destroys_the_guest(
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
     instance = make_instance()
     conductor.instances[instance.uuid].task_state = task_states.DELETING
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     assert driver.list_instance_uuids() == []
     assert conductor.calls_of("instance_destroy") == [{"instance_uuid": instance.uuid}]
 
@@ -88,8 +99,7 @@ def test_build_of_a_server_already_gone_destroys_the_guest(
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
     instance = make_instance()
     del conductor.instances[instance.uuid]
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     assert driver.list_instance_uuids() == []
     assert "reschedule_instance" not in conductor.methods()
 
@@ -99,8 +109,7 @@ def test_build_whose_task_changed_to_something_else_keeps_the_guest(
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
     instance = make_instance()
     conductor.instances[instance.uuid].task_state = task_states.REBOOTING
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     assert driver.list_instance_uuids() == [instance.uuid]
     assert "instance_destroy" not in conductor.methods()
 
@@ -112,8 +121,7 @@ def test_terminate_destroys_the_guest_then_the_row(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
     instance = make_instance()
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     conductor.instances[instance.uuid].task_state = task_states.DELETING
     compute.terminate_instance(ctxt, instance=instance)
     assert driver.list_instance_uuids() == []
@@ -255,9 +263,7 @@ def test_periodic_report_sends_the_nodes_with_the_service_id(
 def test_power_sync_stops_a_server_whose_guest_shut_down(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
-    instance = make_instance(vm_state=vm_states.ACTIVE, task_state=None,
-                             power_state=power_state.RUNNING)
-    driver.spawn(ctxt, instance, {}, [], HOST)
+    instance = active_server(make_instance, driver, ctxt)
     driver.set_power_state(instance.uuid, power_state.SHUTDOWN)
     compute.sync_power_states(ctxt)
     [update] = conductor.calls_of("instance_update")
@@ -270,9 +276,7 @@ def test_power_sync_stops_a_server_whose_guest_shut_down(
 def test_power_sync_leaves_servers_with_a_task_alone(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
-    instance = make_instance(vm_state=vm_states.ACTIVE, task_state=task_states.REBOOTING,
-                             power_state=power_state.RUNNING)
-    driver.spawn(ctxt, instance, {}, [], HOST)
+    instance = active_server(make_instance, driver, ctxt, task_state=task_states.REBOOTING)
     driver.set_power_state(instance.uuid, power_state.SHUTDOWN)
     compute.sync_power_states(ctxt)
     assert "instance_update" not in conductor.methods()
@@ -281,9 +285,7 @@ def test_power_sync_leaves_servers_with_a_task_alone(
 def test_power_sync_loses_quietly_to_a_task_that_starts_meanwhile(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
-    instance = make_instance(vm_state=vm_states.ACTIVE, task_state=None,
-                             power_state=power_state.RUNNING)
-    driver.spawn(ctxt, instance, {}, [], HOST)
+    instance = active_server(make_instance, driver, ctxt)
     driver.set_power_state(instance.uuid, power_state.SHUTDOWN)
     conductor.fail["instance_update"] = exception.UnexpectedTaskStateError(
         instance_uuid=instance.uuid, expected=[None], actual=task_states.POWERING_OFF)
@@ -294,9 +296,7 @@ def test_power_sync_loses_quietly_to_a_task_that_starts_meanwhile(
 def test_power_sync_records_a_paused_guest_without_changing_vm_state(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
-    instance = make_instance(vm_state=vm_states.ACTIVE, task_state=None,
-                             power_state=power_state.RUNNING)
-    driver.spawn(ctxt, instance, {}, [], HOST)
+    instance = active_server(make_instance, driver, ctxt)
     driver.pause(ctxt, instance)
     compute.sync_power_states(ctxt)
     [update] = conductor.calls_of("instance_update")
@@ -306,12 +306,9 @@ def test_power_sync_records_a_paused_guest_without_changing_vm_state(
 def test_power_sync_of_matching_states_updates_nothing(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
-    instance = make_instance(vm_state=vm_states.ACTIVE, task_state=None,
-                             power_state=power_state.RUNNING)
-    driver.spawn(ctxt, instance, {}, [], HOST)
+    active_server(make_instance, driver, ctxt)
     compute.sync_power_states(ctxt)
     assert "instance_update" not in conductor.methods()
-
 
 
 def test_power_sync_reports_a_build_whose_active_report_was_lost(
@@ -320,8 +317,7 @@ def test_power_sync_reports_a_build_whose_active_report_was_lost(
     instance = make_instance()
     conductor.fail["instance_update"] = exception.ServiceUnavailable(
         service="kumo-conductor", method="instance_update", timeout=1)
-    compute.build_and_run_instance(ctxt, instance=instance, node=HOST,
-                                   request_spec=REQUEST_SPEC)
+    build(compute, ctxt, instance)
     assert conductor.instances[instance.uuid].vm_state == vm_states.BUILDING
     del conductor.fail["instance_update"]
     compute.sync_power_states(ctxt)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,20 +12,11 @@ from kumo.compute import task_states, vm_states
 
 from .conftest import HOST, REQUEST_SPEC
 from .test_power import EventConductor
-from .test_rpcapi import serve, stop
 
 
 @pytest.fixture
 def conductor() -> EventConductor:
     return EventConductor()
-
-
-@pytest.fixture
-def compute_on_bus(fake_bus: None,
-                   compute: compute_manager.ComputeManager) -> Iterator[None]:
-    rpc_server = serve(compute_rpcapi.TOPIC, HOST, compute)
-    yield
-    stop(rpc_server)
 
 
 @pytest.mark.usefixtures("compute_on_bus")

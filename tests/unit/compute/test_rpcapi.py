@@ -7,44 +7,23 @@ sends back.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import oslo_messaging as messaging
 import pytest
 
-from kumo import rpc
 from kumo.compute import manager as compute_manager
 from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute import task_states, vm_states
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.virt.fake import driver as fake_driver
 
-from .conftest import HOST, REQUEST_SPEC, StubConductor
+from .conftest import HOST, REQUEST_SPEC, StubConductor, serve, stop
 
 pytestmark = pytest.mark.usefixtures("fake_bus")
 
 
-def serve(topic: str, server: str | None, endpoint: Any) -> messaging.MessageHandlingServer:
-    rpc_server = rpc.get_server(messaging.Target(topic=topic, server=server), [endpoint])
-    rpc_server.start()
-    return rpc_server
-
-
-def stop(rpc_server: messaging.MessageHandlingServer) -> None:
-    rpc_server.stop()
-    rpc_server.wait()
-
-
-@pytest.fixture
-def compute_on_bus(fake_bus: None,
-                   compute: compute_manager.ComputeManager) -> Iterator[None]:
-    rpc_server = serve(compute_rpcapi.TOPIC, HOST, compute)
-    yield
-    stop(rpc_server)
-
-
-def test_client_speaks_version_1_1() -> None:
+def test_client_and_manager_speak_version_1_3() -> None:
     assert compute_rpcapi.ComputeAPI.VERSION == "1.3"
     assert compute_manager.ComputeManager.target.version == "1.3"
 

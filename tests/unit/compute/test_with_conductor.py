@@ -16,7 +16,7 @@ from typing import Any
 import oslo_messaging as messaging
 import pytest
 
-from kumo import context, exception, rpc
+from kumo import context, exception
 from kumo.compute import manager as compute_manager
 from kumo.compute import power_state, task_states, vm_states
 from kumo.compute import rpcapi as compute_rpcapi
@@ -24,6 +24,8 @@ from kumo.conductor import manager as conductor_manager
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.conf import CONF
 from kumo.virt.fake import driver as fake_driver
+
+from .conftest import serve
 
 HOST = "cmp1"
 LIMITS = {"vcpus": 64, "memory_mb": 65536, "disk_gb": 1000}
@@ -56,12 +58,6 @@ class StubScheduler:
                 {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}, LIMITS)
             answers.append(selections[:CONF.scheduler.max_attempts])
         return answers
-
-
-def serve(topic: str, server: str, endpoint: Any) -> messaging.MessageHandlingServer:
-    rpc_server = rpc.get_server(messaging.Target(topic=topic, server=server), [endpoint])
-    rpc_server.start()
-    return rpc_server
 
 
 @pytest.fixture

@@ -153,19 +153,17 @@ def test_power_off_and_on(driver: fake_driver.FakeDriver, ctxt: Any) -> None:
     assert driver.get_info(instance) == power_state.RUNNING
 
 
-def test_pause_and_unpause(driver: fake_driver.FakeDriver, ctxt: Any) -> None:
+@pytest.mark.parametrize(("operation", "state", "undo"), [
+    ("pause", power_state.PAUSED, "unpause"),
+    ("suspend", power_state.SUSPENDED, "resume"),
+])
+def test_pause_and_suspend_are_undone_to_running(
+        driver: fake_driver.FakeDriver, ctxt: Any, operation: str, state: int,
+        undo: str) -> None:
     instance = spawned(driver, ctxt)
-    driver.pause(ctxt, instance)
-    assert driver.get_info(instance) == power_state.PAUSED
-    driver.unpause(ctxt, instance)
-    assert driver.get_info(instance) == power_state.RUNNING
-
-
-def test_suspend_and_resume(driver: fake_driver.FakeDriver, ctxt: Any) -> None:
-    instance = spawned(driver, ctxt)
-    driver.suspend(ctxt, instance)
-    assert driver.get_info(instance) == power_state.SUSPENDED
-    driver.resume(ctxt, instance)
+    getattr(driver, operation)(ctxt, instance)
+    assert driver.get_info(instance) == state
+    getattr(driver, undo)(ctxt, instance)
     assert driver.get_info(instance) == power_state.RUNNING
 
 
