@@ -93,10 +93,6 @@ class ImageNotFound(NotFound):
     msg_fmt = "Image %(image_id)s could not be found."
 
 
-class ComputeHostNotFound(NotFound):
-    msg_fmt = "Compute host %(host)s could not be found."
-
-
 class ComputeNodeNotFound(NotFound):
     msg_fmt = "Compute node %(node)s could not be found."
 
@@ -129,18 +125,6 @@ class ComputeResourcesUnavailable(KumoException):
 class NoValidHost(KumoException):
     msg_fmt = "No valid host was found. %(reason)s"
     code = 500
-
-
-class MaxRetriesExceeded(NoValidHost):
-    msg_fmt = "Exceeded maximum number of retries. %(reason)s"
-
-
-class BuildAbortException(KumoException):
-    msg_fmt = "Build of instance %(instance_uuid)s aborted: %(reason)s"
-
-
-class RescheduledException(KumoException):
-    msg_fmt = "Build of instance %(instance_uuid)s was re-scheduled: %(reason)s"
 
 
 class InstanceFaultInjected(KumoException):

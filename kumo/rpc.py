@@ -153,22 +153,19 @@ class RPCAPIBase:
         self.timeout = timeout if timeout is not None else CONF.rpc_response_timeout
         self.retry = retry
 
-    def _prepare(self, server: str | None = None, version: str | None = None,
-                 timeout: float | None = None, **kwargs: Any) -> messaging.RPCClient:
-        kwargs.setdefault("timeout", timeout if timeout is not None else self.timeout)
+    def _prepare(self, timeout: float | None = None, **kwargs: Any) -> messaging.RPCClient:
+        options = {name: value for name, value in kwargs.items() if value is not None}
+        options["timeout"] = timeout if timeout is not None else self.timeout
         if self.retry is not None:
-            kwargs.setdefault("retry", self.retry)
-        if server is not None:
-            kwargs["server"] = server
-        if version is not None:
-            kwargs["version"] = version
-        return self.client.prepare(**kwargs)
+            options["retry"] = self.retry
+        return self.client.prepare(**options)
 
     def call(self, ctxt: Any, method: str, args: dict[str, Any] | None = None, *,
              server: str | None = None, version: str | None = None,
-             timeout: float | None = None) -> Any:
+             timeout: float | None = None, namespace: str | None = None) -> Any:
         """Call ``method(**args)`` and wait for the answer, at most ``timeout`` seconds."""
-        cctxt = self._prepare(server=server, version=version, timeout=timeout)
+        cctxt = self._prepare(server=server, version=version, timeout=timeout,
+                              namespace=namespace)
         try:
             return cctxt.call(ctxt, method, **(args or {}))
         except messaging.MessagingTimeout as exc:
@@ -192,11 +189,5 @@ class RPCAPIBase:
     def ping(self, ctxt: Any, arg: Any = None, server: str | None = None,
              timeout: float | None = None) -> dict[str, Any]:
         """Ask a server of this topic (a given one, or any) to echo ``arg``."""
-        cctxt = self._prepare(server=server, timeout=timeout, namespace="baseapi",
-                              version="1.0")
-        try:
-            return cctxt.call(ctxt, "ping", arg=arg)
-        except messaging.MessagingTimeout as exc:
-            raise exception.ServiceUnavailable(
-                service=f"kumo-{self.SERVICE}", method="ping", timeout=cctxt.timeout
-            ) from exc
+        return self.call(ctxt, "ping", {"arg": arg}, server=server, version="1.0",
+                         timeout=timeout, namespace=BaseEndpoint.target.namespace)

@@ -68,7 +68,6 @@ class Service:
         self.service_ref: Any = None
         self._stopping = threading.Event()
         self._rpc_server: messaging.MessageHandlingServer | None = None
-        self._threads: list[threading.Thread] = []
         self._context = kumo_context.get_admin_context()
         self._conductor: conductor_rpcapi.ConductorAPI | None = None
         self._heartbeat: threading.Thread | None = None
@@ -113,9 +112,7 @@ class Service:
             self._rpc_server.stop()
         for listener in self.listeners:
             listener.stop()
-        drain = threading.Thread(target=self._drain_requests, name="drain", daemon=True)
-        drain.start()
-        drain.join(timeout)
+        drain = _run_within(self._drain_requests, timeout, "drain")
         if drain.is_alive():
             LOG.error("%s: work in flight did not finish within %ss", self.binary, timeout)
             # Should the process live on (tests), clean up once the work is done.
@@ -127,7 +124,8 @@ class Service:
                 LOG.warning("%s: abandoning a periodic task still running after %ss; "
                             "it runs again at the next start", self.binary, timeout)
                 return True
-        if not _join_within(self.manager.cleanup_host, max(0.0, deadline - time.monotonic())):
+        if _run_within(self.manager.cleanup_host, max(0.0, deadline - time.monotonic()),
+                       "cleanup-host").is_alive():
             LOG.warning("%s: cleaning up the host did not finish within %ss",
                         self.binary, timeout)
         return True
@@ -141,7 +139,6 @@ class Service:
     def _spawn(self, target: Any, name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)
         thread.start()
-        self._threads.append(thread)
         return thread
 
     # -- heartbeat -----------------------------------------------------------
@@ -184,11 +181,15 @@ class Service:
                 LOG.exception("%s: a periodic task failed", self.binary)
 
 
-def _join_within(work: Any, timeout: float) -> bool:
-    thread = threading.Thread(target=work, name="drain", daemon=True)
+def _run_within(work: Any, timeout: float, name: str) -> threading.Thread:
+    """Run ``work`` on a daemon thread and wait for it at most ``timeout`` seconds.
+
+    The thread is returned: still alive when ``work`` overran the bound.
+    """
+    thread = threading.Thread(target=work, name=name, daemon=True)
     thread.start()
     thread.join(timeout)
-    return not thread.is_alive()
+    return thread
 
 
 def serve(service: Service) -> None:
@@ -224,7 +225,7 @@ def serve(service: Service) -> None:
     while not stop_requested.wait(0.5):
         pass
     drained = service.stop()
-    if not _join_within(rpc.cleanup, RPC_CLEANUP_TIMEOUT):
+    if _run_within(rpc.cleanup, RPC_CLEANUP_TIMEOUT, "rpc-cleanup").is_alive():
         LOG.warning("%s: closing the bus connections took over %ss; exiting anyway",
                     service.binary, RPC_CLEANUP_TIMEOUT)
     LOG.info("%s stopped", service.binary)

@@ -39,6 +39,18 @@ def db_version(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print(views: list[dict[str, Any]], columns: list[str], output: str) -> None:
+    """JSON, or a table of each view's first ``len(columns)`` values."""
+    if output == "json":
+        print(json.dumps(views, indent=2, default=str))
+        return
+    table = prettytable.PrettyTable(columns)
+    table.align = "l"
+    for view in views:
+        table.add_row(list(view.values())[:len(columns)])
+    print(table)
+
+
 def _service_view(row: dict[str, Any]) -> dict[str, Any]:
     updated = row.get("last_seen_up") or row.get("updated_at") or row.get("created_at")
     return {
@@ -49,25 +61,20 @@ def _service_view(row: dict[str, Any]) -> dict[str, Any]:
         "status": "disabled" if row["disabled"] else "enabled",
         "state": "up" if servicegroup.is_up(row) else "down",
         "updated_at": updated.isoformat() if updated else None,
-        "disabled_reason": row.get("disabled_reason"),
         "forced_down": bool(row.get("forced_down")),
+        "disabled_reason": row.get("disabled_reason"),
     }
+
+
+_SERVICE_COLUMNS = ["Id", "Binary", "Host", "Zone", "Status", "State", "Updated At",
+                    "Forced Down"]
 
 
 def service_list(args: argparse.Namespace) -> int:
     services = [_service_view(row) for row in
                 _db().service_get_all(host=CONF.category.service_host,
                                        binary=CONF.category.service_binary)]
-    if CONF.category.format == "json":
-        print(json.dumps(services, indent=2))
-        return 0
-    table = prettytable.PrettyTable(
-        ["Id", "Binary", "Host", "Zone", "Status", "State", "Updated At", "Forced Down"])
-    table.align = "l"
-    for svc in services:
-        table.add_row([svc["id"], svc["binary"], svc["host"], svc["zone"], svc["status"],
-                       svc["state"], svc["updated_at"], svc["forced_down"]])
-    print(table)
+    _print(services, _SERVICE_COLUMNS, CONF.category.format)
     return 0
 
 
@@ -100,17 +107,6 @@ def _flavor_view(row: dict[str, Any]) -> dict[str, Any]:
             "disk": row["root_gb"], "ephemeral": row["ephemeral_gb"], "swap": row["swap"],
             "vcpus": row["vcpus"], "is_public": bool(row["is_public"]),
             "description": row.get("description"), "extra_specs": row["extra_specs"]}
-
-
-def _print(views: list[dict[str, Any]], columns: list[str], output: str) -> None:
-    if output == "json":
-        print(json.dumps(views, indent=2, default=str))
-        return
-    table = prettytable.PrettyTable(columns)
-    table.align = "l"
-    for view in views:
-        table.add_row(list(view.values())[:len(columns)])
-    print(table)
 
 
 def flavor_create(args: argparse.Namespace) -> int:
@@ -180,6 +176,10 @@ def image_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=["table", "json"], default="table")
+
+
 def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     db = subparsers.add_parser("db", help="database schema")
     db_cmds = db.add_subparsers(dest="action", required=True)
@@ -194,7 +194,7 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     listing = svc_cmds.add_parser("list", help="every service with its up/down state")
     listing.add_argument("--host", dest="service_host", help="only this host's services")
     listing.add_argument("--binary", dest="service_binary", help="only this binary")
-    listing.add_argument("--format", choices=["table", "json"], default="table")
+    _add_format_option(listing)
     listing.set_defaults(func=service_list)
     delete = svc_cmds.add_parser("delete", help="remove a service row")
     delete.add_argument("service_id", type=int)
@@ -218,10 +218,10 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--description")
     create.add_argument("--property", action="append", metavar="KEY=VALUE",
                         help="extra spec (repeatable)")
-    create.add_argument("--format", choices=["table", "json"], default="table")
+    _add_format_option(create)
     create.set_defaults(func=flavor_create)
     flavors = flavor_cmds.add_parser("list", help="every flavor, private ones too")
-    flavors.add_argument("--format", choices=["table", "json"], default="table")
+    _add_format_option(flavors)
     flavors.set_defaults(func=flavor_list)
 
     image = subparsers.add_parser("image", help="the local image store")
@@ -237,10 +237,10 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     imp.add_argument("--min-ram", type=int, default=0, help="MB")
     imp.add_argument("--property", action="append", metavar="KEY=VALUE",
                      help="image property (repeatable)")
-    imp.add_argument("--format", choices=["table", "json"], default="table")
+    _add_format_option(imp)
     imp.set_defaults(func=image_import)
     images = image_cmds.add_parser("list", help="every image")
-    images.add_argument("--format", choices=["table", "json"], default="table")
+    _add_format_option(images)
     images.set_defaults(func=image_list)
 
 

@@ -48,9 +48,6 @@ opts = [
     cfg.BoolOpt("multi_host", default=False,
                 help="Run kumo-network on every compute host, each serving its own "
                      "instances' gateway and DHCP."),
-    cfg.StrOpt("namespace", default=None,
-               help="Network namespace the plumbing runs in (for tests and "
-                    "experiments); unset: the host's own namespace."),
 ]
 
 

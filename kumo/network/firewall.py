@@ -46,10 +46,10 @@ NAT_OUTPUT = "kumo-OUTPUT"
 NAT_POSTROUTING = "kumo-postrouting"
 NAT_SNAT = "kumo-snat"
 
-# table -> [(built-in chain, our chain)]
 # iptables-save → iptables-restore is a read-modify-write: one at a time.
 _lock = threading.Lock()
 
+# table -> [(built-in chain, our chain)]
 HOOKS = {
     "filter": [("FORWARD", FILTER_TOP)],
     "nat": [("PREROUTING", NAT_PREROUTING), ("OUTPUT", NAT_OUTPUT),
@@ -227,17 +227,23 @@ def existing_chains(saved: str) -> set[str]:
     return {line[1:].split()[0] for line in saved.splitlines() if line.startswith(":")}
 
 
+def _hooked(table: str, saved: str) -> list[tuple[str, str]]:
+    """The (built-in, ours) pairs of ``table`` whose jump is already in ``saved``."""
+    saved_lines = set(saved.splitlines())
+    return [(builtin, ours) for builtin, ours in HOOKS[table]
+            if f"-A {builtin} -j {ours}" in saved_lines]
+
+
 def render_table(table: str, chains: dict[str, list[str]], saved: str) -> str:
     """The ``iptables-restore -n`` input that makes ``table`` hold ``chains``."""
     present = existing_chains(saved)
     stale = sorted(chain for chain in present
                    if chain.startswith(INSTANCE_PREFIX) and chain not in chains)
-    saved_lines = set(saved.splitlines())
+    hooked = _hooked(table, saved)
     lines = [f"*{table}"]
     lines += [f":{chain} - [0:0]" for chain in [*chains, *stale]]
-    for builtin, ours in HOOKS[table]:
-        if f"-A {builtin} -j {ours}" not in saved_lines:
-            lines.append(f"-I {builtin} 1 -j {ours}")
+    lines += [f"-I {builtin} 1 -j {ours}" for builtin, ours in HOOKS[table]
+              if (builtin, ours) not in hooked]
     for chain, body in chains.items():
         lines += [f"-A {chain} {rule}" for rule in body]
     lines += [f"-X {chain}" for chain in stale]
@@ -268,10 +274,7 @@ def _remove_all(namespace: str | None) -> None:
         if not ours:
             continue
         lines = [f"*{table}", *[f":{chain} - [0:0]" for chain in ours]]
-        saved_lines = set(saved.splitlines())
-        for builtin, chain in HOOKS[table]:
-            if f"-A {builtin} -j {chain}" in saved_lines:
-                lines.append(f"-D {builtin} -j {chain}")
+        lines += [f"-D {builtin} -j {chain}" for builtin, chain in _hooked(table, saved)]
         lines += [f"-X {chain}" for chain in ours]
         lines.append("COMMIT")
         privileged.execute(["iptables-restore", "-n"], namespace=namespace,

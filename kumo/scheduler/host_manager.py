@@ -212,10 +212,8 @@ class HostManager:
                   "full" if full else f"changed since {changed_since}", len(nodes),
                   len(self._states))
 
-    def get_all_host_states(self, ctxt: Any | None = None) -> list[HostState]:
-        """Every known host state (refreshed first when ``ctxt`` is given and it is due)."""
-        if ctxt is not None:
-            self.refresh(ctxt)
+    def get_all_host_states(self) -> list[HostState]:
+        """Every known host state, as of the last refresh."""
         return list(self._states.values())
 
     def get(self, node_uuid: str) -> HostState | None:

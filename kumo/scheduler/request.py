@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+# Extra specs the AggregateInstanceExtraSpecsFilter checks: "<scope>:<metadata key>".
+AGGREGATE_SPEC_SCOPE = "aggregate_instance_extra_specs"
+# Image properties naming the hypervisor and architecture: Glance's names first,
+# then the older ones Nova still honours.
+_HYPERVISOR_KEYS = ("img_hv_type", "hypervisor_type")
+_ARCH_KEYS = ("hw_architecture", "architecture")
+
 
 def _get(container: Any, key: str, default: Any = None) -> Any:
     if container is None:
@@ -19,20 +26,27 @@ class SchedulingRequest:
     server-group filters see the hosts picked earlier in the same decision.
     """
 
-    __slots__ = ("spec", "vcpus", "memory_mb", "disk_gb", "extra_specs",
-                 "image_properties", "availability_zone", "group_policy",
-                 "group_hosts", "ignore_hosts", "ignore_nodes", "move", "num_instances",
-                 "chosen_hosts")
+    __slots__ = ("vcpus", "memory_mb", "disk_gb", "aggregate_specs",
+                 "image_hypervisor_type", "image_architecture",
+                 "availability_zone", "group_policy", "group_hosts", "ignore_hosts",
+                 "ignore_nodes", "move", "chosen_hosts")
 
     def __init__(self, request_spec: dict[str, Any]) -> None:
-        self.spec = request_spec
         flavor = _get(request_spec, "flavor", {})
         self.vcpus = int(_get(flavor, "vcpus", 0))
         self.memory_mb = int(_get(flavor, "memory_mb", 0))
         self.disk_gb = disk_gb(flavor)
-        self.extra_specs: dict[str, Any] = dict(_get(flavor, "extra_specs", {}))
+        extra_specs = _get(flavor, "extra_specs", {})
+        prefix = AGGREGATE_SPEC_SCOPE + ":"
+        # Scoped extra specs by metadata key, their values as strings.
+        self.aggregate_specs: dict[str, str] = {
+            key[len(prefix):]: str(value) for key, value in extra_specs.items()
+            if key.startswith(prefix) and value is not None}
         image = _get(request_spec, "image", {})
-        self.image_properties: dict[str, Any] = dict(_get(image, "properties", {}))
+        image_properties = _get(image, "properties", {})
+        # Lower-cased; None when the image does not ask for one.
+        self.image_hypervisor_type = _first(image_properties, _HYPERVISOR_KEYS)
+        self.image_architecture = _first(image_properties, _ARCH_KEYS)
         self.availability_zone: str | None = request_spec.get("availability_zone") or None
         group = request_spec.get("instance_group") or {}
         self.group_policy: str | None = group.get("policy") or None
@@ -42,13 +56,20 @@ class SchedulingRequest:
         # migration claim beside the server's own (kumo.db.migration_claims).
         self.ignore_nodes: set[str] = set(request_spec.get("ignore_nodes") or ())
         self.move = bool(request_spec.get("move"))
-        self.num_instances = int(request_spec.get("num_instances") or 1)
         self.chosen_hosts: list[str] = []
 
     @property
     def resources(self) -> dict[str, int]:
         """What one server claims on its node (the ``resources`` of compute_node_claim)."""
         return {"vcpus": self.vcpus, "memory_mb": self.memory_mb, "disk_gb": self.disk_gb}
+
+
+def _first(properties: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = properties.get(key)
+        if value:
+            return str(value).lower()
+    return None
 
 
 def disk_gb(flavor: Any) -> int:

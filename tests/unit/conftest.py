@@ -1,10 +1,12 @@
-"""Unit-test fixtures: the fake:// bus and an in-memory database, no daemons."""
+"""Unit-test fixtures: the fake:// bus and a fresh SQLite database, no daemons."""
 
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
+import oslo_messaging as messaging
 import pytest
 
 from kumo import objects, process, rpc
@@ -20,6 +22,26 @@ def fake_bus() -> Iterator[None]:
     rpc.init(url="fake://")
     yield
     rpc.cleanup()
+
+
+@pytest.fixture
+def rpc_servers(fake_bus: None) -> Iterator[Callable[[messaging.Target, list[Any]], None]]:
+    """Serve endpoints on the fake bus for one test: ``serve(target, endpoints)``.
+
+    Every server started is stopped, then drained, at the end of the test.
+    """
+    servers: list[messaging.MessageHandlingServer] = []
+
+    def serve(target: messaging.Target, endpoints: list[Any]) -> None:
+        server = rpc.get_server(target, endpoints)
+        server.start()
+        servers.append(server)
+
+    yield serve
+    for server in servers:
+        server.stop()
+    for server in servers:
+        server.wait()
 
 
 @pytest.fixture

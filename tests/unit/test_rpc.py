@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import oslo_messaging as messaging
@@ -38,23 +38,19 @@ class EchoAPI(rpc.RPCAPIBase):
     VERSION = "1.1"
 
 
-def _serve(endpoint: Any) -> Iterator[None]:
-    server = rpc.get_server(messaging.Target(topic=EchoAPI.TOPIC, server="h1"),
-                            [endpoint, rpc.BaseEndpoint("kumo-test", "h1")])
-    server.start()
-    yield
-    server.stop()
-    server.wait()
+def _serve(rpc_servers: Callable[..., None], endpoint: Any) -> None:
+    rpc_servers(messaging.Target(topic=EchoAPI.TOPIC, server="h1"),
+                [endpoint, rpc.BaseEndpoint("kumo-test", "h1")])
 
 
 @pytest.fixture
-def server(fake_bus: None) -> Iterator[None]:
-    yield from _serve(Endpoint())
+def server(rpc_servers: Callable[..., None]) -> None:
+    _serve(rpc_servers, Endpoint())
 
 
 @pytest.fixture
-def old_server(fake_bus: None) -> Iterator[None]:
-    yield from _serve(OldEndpoint())
+def old_server(rpc_servers: Callable[..., None]) -> None:
+    _serve(rpc_servers, OldEndpoint())
 
 
 @pytest.fixture

@@ -2,15 +2,11 @@
 
 An in-process kumo-conductor (its Service and ConductorManager) answers the
 service rows of a second Service, as kumo-conductor does for every daemon.
-The database is an SQLite file, not the in-memory one of ``conductor_db``:
-the conductor serves RPC on several threads at once, and the in-memory
-engine shares one connection between threads without serializing their
-transactions (rows get mixed up under concurrent writes).
 """
 
 from __future__ import annotations
 
-import pathlib
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,12 +15,11 @@ from typing import Any
 import pytest
 from oslo_service import periodic_task
 
-from kumo import context, exception, process, service, servicegroup
+from kumo import context, exception, service, servicegroup
 from kumo.conductor import manager as conductor_manager
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.conf import CONF
 from kumo.db import api as db
-from kumo.db import migration
 from kumo.scheduler import manager as scheduler_manager
 from kumo.scheduler import rpcapi as scheduler_rpcapi
 
@@ -96,6 +91,18 @@ def _live_row() -> dict[str, Any] | None:
         return None
 
 
+@contextlib.contextmanager
+def _rpc_call_in_flight(manager: RecordingManager,
+                        admin: context.RequestContext) -> Iterator[None]:
+    """Within the block, a cast to ``manager`` is running; released on the way out."""
+    scheduler_rpcapi.SchedulerAPI().cast(admin, "hold", server=HOST)
+    _wait_for(manager.holding.is_set, "the cast to start running")
+    try:
+        yield
+    finally:
+        manager.release.set()
+
+
 def _stop(svc: service.Service) -> None:
     svc.stop(timeout=HOLD_LIMIT)
 
@@ -112,19 +119,7 @@ def fast_service_options() -> Iterator[None]:
 
 
 @pytest.fixture
-def conductor_file_db(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """This process may open the database (as kumo-conductor); a fresh SQLite file."""
-    monkeypatch.setattr(process, "_binary", "kumo-conductor")
-    db.reset_engine()
-    CONF.set_override("connection", f"sqlite:///{tmp_path}/kumo.sqlite", group="database")
-    migration.db_sync()
-    yield
-    db.reset_engine()
-    CONF.clear_override("connection", group="database")
-
-
-@pytest.fixture
-def conductor(fake_bus: None, conductor_file_db: None,
+def conductor(fake_bus: None, conductor_db: None,
               fast_service_options: None) -> Iterator[service.Service]:
     """kumo-conductor serving topic "conductor" in this process."""
     svc = service.Service("kumo-conductor", topic=conductor_rpcapi.TOPIC,
@@ -288,15 +283,11 @@ def test_stop_returns_false_while_an_rpc_call_is_still_running(
         run_scheduler: Callable[..., service.Service], admin: context.RequestContext) -> None:
     manager = RecordingManager(host=HOST)
     svc = run_scheduler(manager)
-    scheduler_rpcapi.SchedulerAPI().cast(admin, "hold", server=HOST)
-    _wait_for(manager.holding.is_set, "the cast to start running")
-    try:
+    with _rpc_call_in_flight(manager, admin):
         began = time.monotonic()
         assert svc.stop(timeout=0.5) is False
         assert 0.5 <= time.monotonic() - began < 1.5
         assert not manager.cleaned_up.is_set()
-    finally:
-        manager.release.set()
     # The work in flight finishes after all, and the host is cleaned up then.
     assert manager.cleaned_up.wait(PATIENCE)
 
@@ -306,14 +297,10 @@ def test_stop_waits_at_most_graceful_shutdown_timeout_by_default(
     CONF.set_override("graceful_shutdown_timeout", 1)
     manager = RecordingManager(host=HOST)
     svc = run_scheduler(manager)
-    scheduler_rpcapi.SchedulerAPI().cast(admin, "hold", server=HOST)
-    _wait_for(manager.holding.is_set, "the cast to start running")
-    try:
+    with _rpc_call_in_flight(manager, admin):
         began = time.monotonic()
         assert svc.stop() is False
         assert 1 <= time.monotonic() - began < 2
-    finally:
-        manager.release.set()
     assert manager.cleaned_up.wait(PATIENCE)
 
 

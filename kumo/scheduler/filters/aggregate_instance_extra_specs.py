@@ -15,8 +15,6 @@ from kumo.scheduler.filters import BaseHostFilter
 from kumo.scheduler.host_manager import HostState
 from kumo.scheduler.request import SchedulingRequest
 
-SCOPE = "aggregate_instance_extra_specs"
-
 
 def _number(text: str) -> float | None:
     try:
@@ -49,17 +47,11 @@ def spec_matches(value: str, requirement: str) -> bool:
 
 
 class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
-    @staticmethod
-    def _scoped(request: SchedulingRequest) -> dict[str, str]:
-        prefix = SCOPE + ":"
-        return {key[len(prefix):]: str(value) for key, value in request.extra_specs.items()
-                if key.startswith(prefix) and value is not None}
-
     def applies(self, request: SchedulingRequest) -> bool:
-        return bool(self._scoped(request))
+        return bool(request.aggregate_specs)
 
     def host_passes(self, host: HostState, request: SchedulingRequest) -> bool:
-        for key, requirement in self._scoped(request).items():
+        for key, requirement in request.aggregate_specs.items():
             values = [str(agg["metadata"][key]) for agg in host.aggregates
                       if key in (agg.get("metadata") or {})]
             if not any(spec_matches(value, requirement) for value in values):
@@ -68,5 +60,5 @@ class AggregateInstanceExtraSpecsFilter(BaseHostFilter):
 
     def explain(self, rejected: list[HostState], request: SchedulingRequest) -> str:
         wanted = ", ".join(f"{key}={value}" for key, value in sorted(
-            self._scoped(request).items()))
+            request.aggregate_specs.items()))
         return f"(no aggregate with {wanted})"

@@ -10,37 +10,22 @@ from kumo.scheduler.filters import BaseHostFilter
 from kumo.scheduler.host_manager import HostState
 from kumo.scheduler.request import SchedulingRequest
 
-# Glance's names first, then the older ones Nova still honours.
-_HYPERVISOR_KEYS = ("img_hv_type", "hypervisor_type")
-_ARCH_KEYS = ("hw_architecture", "architecture")
-
-
-def _first(properties: dict, keys: tuple[str, ...]) -> str | None:
-    for key in keys:
-        value = properties.get(key)
-        if value:
-            return str(value).lower()
-    return None
-
 
 class ImagePropertiesFilter(BaseHostFilter):
     def applies(self, request: SchedulingRequest) -> bool:
-        props = request.image_properties
-        return bool(_first(props, _HYPERVISOR_KEYS) or _first(props, _ARCH_KEYS))
+        return bool(request.image_hypervisor_type or request.image_architecture)
 
     def host_passes(self, host: HostState, request: SchedulingRequest) -> bool:
-        props = request.image_properties
-        wanted_hv = _first(props, _HYPERVISOR_KEYS)
+        wanted_hv = request.image_hypervisor_type
         if wanted_hv and host.hypervisor_type and host.hypervisor_type.lower() != wanted_hv:
             return False
-        wanted_arch = _first(props, _ARCH_KEYS)
+        wanted_arch = request.image_architecture
         if wanted_arch and host.cpu_arch and host.cpu_arch.lower() != wanted_arch:
             return False
         return True
 
     def explain(self, rejected: list[HostState], request: SchedulingRequest) -> str:
-        props = request.image_properties
         wanted = [f"{name} {value}" for name, value in (
-            ("hypervisor_type", _first(props, _HYPERVISOR_KEYS)),
-            ("architecture", _first(props, _ARCH_KEYS))) if value]
+            ("hypervisor_type", request.image_hypervisor_type),
+            ("architecture", request.image_architecture)) if value]
         return f"(image requires {', '.join(wanted)})"

@@ -28,7 +28,6 @@ def test_defaults(config: cfg.ConfigOpts) -> None:
     assert config.network.network_manager == "flatdhcp"
     assert config.network.networks_path == "/var/lib/kumo/networks"
     assert config.network.metadata_port == 8775
-    assert config.network.namespace is None
 
 
 def test_unknown_manager_is_refused(config: cfg.ConfigOpts, tmp_path: pathlib.Path) -> None:

@@ -69,8 +69,8 @@ def test_service_state_comes_from_the_compute_services() -> None:
                               [make_service("up"), make_service("down", up=False),
                                make_service("off", disabled=True)])
     manager = HostManager(conductor=conductor)
-    states = {h.host: h for h in manager.get_all_host_states(ctxt=None)}
-    assert not states  # without a context nothing is fetched
+    states = {h.host: h for h in manager.get_all_host_states()}
+    assert not states  # nothing is fetched before a refresh
     manager.refresh(None)
     states = {h.host: h for h in manager.get_all_host_states()}
     assert (states["up"].service_up, states["up"].service_disabled) == (True, False)

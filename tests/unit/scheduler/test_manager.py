@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import oslo_messaging as messaging
 import pytest
 
-from kumo import context, exception, rpc
+from kumo import context, exception
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.scheduler import manager as scheduler_manager
 from kumo.scheduler import rpcapi as scheduler_rpcapi
@@ -23,24 +23,15 @@ class ConductorEndpoint(FakeConductor):
     target = messaging.Target(version="1.1")
 
 
-def _serve(topic: str, endpoint: Any) -> messaging.MessageHandlingServer:
-    server = rpc.get_server(messaging.Target(topic=topic, server="unit", version="1.1"),
-                            [endpoint])
-    server.start()
-    return server
-
-
 @pytest.fixture
-def conductor(fake_bus: None) -> Iterator[ConductorEndpoint]:
+def conductor(rpc_servers: Callable[..., None]) -> ConductorEndpoint:
     endpoint = ConductorEndpoint([make_node("h1", memory_mb=4096, ram_allocation_ratio=1.0),
                                   make_node("h2", memory_mb=4096, ram_allocation_ratio=1.0)])
-    servers = [_serve(conductor_rpcapi.TOPIC, endpoint),
-               _serve(scheduler_rpcapi.TOPIC, scheduler_manager.SchedulerManager(host="unit"))]
-    yield endpoint
-    for server in servers:
-        server.stop()
-    for server in servers:
-        server.wait()
+    for topic, served in ((conductor_rpcapi.TOPIC, endpoint),
+                          (scheduler_rpcapi.TOPIC,
+                           scheduler_manager.SchedulerManager(host="unit"))):
+        rpc_servers(messaging.Target(topic=topic, server="unit", version="1.1"), [served])
+    return endpoint
 
 
 @pytest.fixture
