@@ -19,7 +19,6 @@ import os
 import sys
 import threading
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,18 +35,9 @@ def poll_until(client: common.Client, prefix: str, started: dict[str, float],
     """
     failed: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    query = urllib.parse.urlencode({"name": f"^{prefix}", "limit": 1000})
     while True:
         now_before = time.monotonic()
-        servers = {}
-        marker = None
-        while True:
-            page = client.get(f"/servers/detail?{query}"
-                              + (f"&marker={marker}" if marker else ""))["servers"]
-            servers.update((s["id"], s) for s in page)
-            if len(page) < 1000:
-                break
-            marker = page[-1]["id"]
+        servers = {s["id"]: s for s in client.list_servers(name=f"^{prefix}")}
         seen_at = time.monotonic()
         for uuid in list(started):
             if uuid in done or uuid in failed:

@@ -7,8 +7,8 @@ import threading
 from typing import Any
 
 from tests.functional.harness import Cloud, wait_for
+from tests.functional.servers import action, boot, wait_status
 from tests.functional.test_servers import CLOUD_SETUP as _SERVERS_SETUP
-from tests.functional.test_servers import _image_id, _wait_status
 
 CLOUD_OPTIONS = {
     "fake": {"node_count": 2, "vcpus": 8, "memory_mb": 16384, "local_gb": 400},
@@ -23,17 +23,14 @@ def CLOUD_SETUP(cloud: Cloud) -> None:  # noqa: N802  (a hook the conftest looks
 
 
 def _active_server(cloud: Cloud, name: str, token: str = USER) -> str:
-    request = {"name": name, "imageRef": _image_id(cloud), "flavorRef": "2"}
-    status, body = cloud.api("POST", "/servers", {"server": request}, token=token)
-    assert status == 202, body
-    server_id = body["server"]["id"]
-    _wait_status(cloud, server_id, "ACTIVE")
+    server_id = boot(cloud, name, token=token)["server"]["id"]
+    wait_status(cloud, server_id, "ACTIVE")
     return server_id
 
 
 def _action(cloud: Cloud, server_id: str, body: dict[str, Any],
             token: str = USER) -> tuple[int, Any]:
-    return cloud.api("POST", f"/servers/{server_id}/action", body, token=token)
+    return action(cloud, server_id, body, token)
 
 
 def _act(cloud: Cloud, server_id: str, name: str, wanted: str,
@@ -41,7 +38,7 @@ def _act(cloud: Cloud, server_id: str, name: str, wanted: str,
     status, reply = _action(cloud, server_id, {name: body})
     assert status == 202, reply
     assert reply is None
-    return _wait_status(cloud, server_id, wanted)
+    return wait_status(cloud, server_id, wanted)
 
 
 def test_power_actions_move_the_server_through_its_statuses(cloud: Cloud) -> None:
@@ -94,7 +91,7 @@ def test_two_racing_stops_give_one_202_and_one_409(cloud: Cloud) -> None:
     [conflict] = [reply for status, reply in results if status == 409]
     assert conflict["conflictingRequest"]["message"].startswith(
         f"Cannot 'stop' instance {server_id} while it is in ")
-    _wait_status(cloud, server_id, "SHUTOFF")
+    wait_status(cloud, server_id, "SHUTOFF")
 
 
 def test_a_locked_server_refuses_its_owner_until_unlocked(cloud: Cloud) -> None:

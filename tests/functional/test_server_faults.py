@@ -10,11 +10,15 @@ import time
 from typing import Any
 
 from tests.functional.harness import Cloud, wait_for
-from tests.functional.test_servers import (
+from tests.functional.servers import (
     ACTIVE_BOUND,
-    _boot,
-    _node_usage,
-    _wait_gone,
+    boot,
+    delete_all_and_wait,
+    delete_server,
+    list_servers,
+    node_usage,
+    wait_gone,
+    wait_nodes,
 )
 from tests.functional.test_servers import CLOUD_SETUP as _SERVERS_SETUP
 
@@ -42,14 +46,12 @@ def CLOUD_SETUP(cloud: Cloud) -> None:  # noqa: N802  (a hook the conftest looks
 
 
 def test_a_build_failing_on_one_node_is_retried_on_an_alternate(cloud: Cloud) -> None:
-    wait_for(lambda: len(_node_usage(cloud)) == NODES, 30, message="fake nodes reported")
+    wait_nodes(cloud, NODES)
     # Spreading sends some of six servers to the failing node first.
-    reservation = _boot(cloud, "retry", count=6)["reservation_id"]
+    reservation = boot(cloud, "retry", count=6)["reservation_id"]
 
     def settled() -> list[dict[str, Any]] | None:
-        status, body = cloud.api("GET", f"/servers/detail?reservation_id={reservation}")
-        assert status == 200, body
-        servers = body["servers"]
+        servers = list_servers(cloud, reservation_id=reservation)
         done = len(servers) == 6 and all(s["status"] in ("ACTIVE", "ERROR") for s in servers)
         return servers if done else None
 
@@ -59,19 +61,16 @@ def test_a_build_failing_on_one_node_is_retried_on_an_alternate(cloud: Cloud) ->
     assert [s["status"] for s in servers] == ["ACTIVE"] * 6, servers
     nodes = {s["OS-EXT-SRV-ATTR:hypervisor_hostname"] for s in servers}
     assert _failing_node(cloud) not in nodes
-    usage = _node_usage(cloud)
+    usage = node_usage(cloud)
     assert usage[_failing_node(cloud)] == (0, 0, 0), usage
     # The failures were real: the failing node was tried and gave its claim back.
     assert "Injected failure" in (cloud.daemons[COMPUTE].log_path.read_text())
-    for server in servers:
-        assert cloud.api("DELETE", f"/servers/{server['id']}")[0] == 204
-    for server in servers:
-        _wait_gone(cloud, server["id"])
-    assert set(_node_usage(cloud).values()) == {(0, 0, 0)}, _node_usage(cloud)
+    delete_all_and_wait(cloud, servers)
+    assert set(node_usage(cloud).values()) == {(0, 0, 0)}, node_usage(cloud)
 
 
 def test_compute_killed_during_a_build_leaves_no_server_in_build(cloud: Cloud) -> None:
-    server_id = _boot(cloud, "interrupted")["server"]["id"]
+    server_id = boot(cloud, "interrupted")["server"]["id"]
 
     def spawning() -> bool:
         server = cloud.api("GET", f"/servers/{server_id}")[1]["server"]
@@ -92,17 +91,17 @@ def test_compute_killed_during_a_build_leaves_no_server_in_build(cloud: Cloud) -
           f"{time.monotonic() - started:.1f}s after kumo-compute restarted")
     if server["status"] == "ERROR":
         assert server["fault"]["message"], server
-    assert cloud.api("DELETE", f"/servers/{server_id}")[0] == 204
-    _wait_gone(cloud, server_id)
-    assert set(_node_usage(cloud).values()) == {(0, 0, 0)}, _node_usage(cloud)
+    delete_server(cloud, server_id)
+    wait_gone(cloud, server_id)
+    assert set(node_usage(cloud).values()) == {(0, 0, 0)}, node_usage(cloud)
 
 
 def test_delete_during_build_releases_everything(cloud: Cloud) -> None:
-    server_id = _boot(cloud, "short-lived")["server"]["id"]
-    assert cloud.api("DELETE", f"/servers/{server_id}")[0] == 204
-    _wait_gone(cloud, server_id)
+    server_id = boot(cloud, "short-lived")["server"]["id"]
+    delete_server(cloud, server_id)
+    wait_gone(cloud, server_id)
     # The build may still be sleeping in the driver; its end must not resurrect it.
     time.sleep(SPAWN_DELAY + 1)
     assert cloud.api("GET", f"/servers/{server_id}")[0] == 404
-    wait_for(lambda: set(_node_usage(cloud).values()) == {(0, 0, 0)}, 10,
-             message=lambda: f"usage back to zero: {_node_usage(cloud)}")
+    wait_for(lambda: set(node_usage(cloud).values()) == {(0, 0, 0)}, 10,
+             message=lambda: f"usage back to zero: {node_usage(cloud)}")

@@ -9,18 +9,22 @@ Deleted servers are kept for ``reclaim_instance_interval`` (SOFT_DELETED).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from tests.functional.harness import Cloud, wait_for
-from tests.functional.test_servers import (
+from tests.functional.servers import (
     ACTIVE_BOUND,
-    _boot,
-    _image_id,
-    _node_usage,
-    _servers,
-    _wait_gone,
-    _wait_status,
+    SMALL,
+    action,
+    boot,
+    create_flavors_and_image,
+    delete_server,
+    image_id,
+    list_servers,
+    node_usage,
+    wait_gone,
+    wait_nodes,
+    wait_status,
 )
 
 NODES = 3
@@ -35,68 +39,57 @@ CLOUD_OPTIONS = {
 
 
 def CLOUD_SETUP(cloud: Cloud) -> None:  # noqa: N802  (a hook the conftest looks up)
-    cloud.manage("flavor", "create", "m1.small", "--id", "2", "--ram", "2048",
-                 "--vcpus", "1", "--disk", "20")
-    cloud.manage("flavor", "create", "m1.medium", "--id", "3", "--ram", "4096",
-                 "--vcpus", "2", "--disk", "40")
-    image = Path(cloud.root) / "tiny.img"
-    image.write_bytes(b"kumo test image\n" * 64)
-    cloud.manage("image", "import", str(image), "--name", "tiny", "--disk-format", "raw",
-                 "--public")
-
-
-def _action(cloud: Cloud, server_id: str, body: Any, token: str = "admin:admin") -> Any:
-    return cloud.api("POST", f"/servers/{server_id}/action", body, token=token)
+    create_flavors_and_image(cloud, SMALL, ("m1.medium", "3", 4096, 2, 40))
 
 
 def _active_server(cloud: Cloud, name: str) -> dict[str, Any]:
-    wait_for(lambda: len(_node_usage(cloud)) == NODES, 30, message="three fake nodes")
-    server_id = _boot(cloud, name)["server"]["id"]
-    return _wait_status(cloud, server_id, "ACTIVE")
+    wait_nodes(cloud, NODES)
+    server_id = boot(cloud, name)["server"]["id"]
+    return wait_status(cloud, server_id, "ACTIVE")
 
 
 def _usage(cloud: Cloud) -> dict[str, int]:
     """vCPUs used per node."""
-    return {name: used[0] for name, used in _node_usage(cloud).items()}
+    return {name: used[0] for name, used in node_usage(cloud).items()}
 
 
 def test_resize_holds_both_nodes_until_confirmed_then_only_the_new_one(cloud: Cloud) -> None:
     server = _active_server(cloud, "grow")
     source = server["OS-EXT-SRV-ATTR:hypervisor_hostname"]
 
-    status, body = _action(cloud, server["id"], {"resize": {"flavorRef": "3"}})
+    status, body = action(cloud, server["id"], {"resize": {"flavorRef": "3"}})
     assert status == 202, body
-    resized = _wait_status(cloud, server["id"], "VERIFY_RESIZE")
+    resized = wait_status(cloud, server["id"], "VERIFY_RESIZE")
     target = resized["OS-EXT-SRV-ATTR:hypervisor_hostname"]
 
     assert target != source
     assert resized["flavor"]["id"] == "3"
     assert _usage(cloud)[source] >= 1 and _usage(cloud)[target] >= 2
 
-    status, body = _action(cloud, server["id"], {"confirmResize": None})
+    status, body = action(cloud, server["id"], {"confirmResize": None})
     assert status == 204, body
-    _wait_status(cloud, server["id"], "ACTIVE")
+    wait_status(cloud, server["id"], "ACTIVE")
     wait_for(lambda: _usage(cloud)[source] == 0, 15, message="source claim given back")
     assert _usage(cloud)[target] == 2
-    assert _servers(cloud, name="grow")[0]["flavor"]["id"] == "3"
+    assert list_servers(cloud, name="grow")[0]["flavor"]["id"] == "3"
     # Same flavor again is refused.
-    assert _action(cloud, server["id"], {"resize": {"flavorRef": "3"}})[0] == 400
+    assert action(cloud, server["id"], {"resize": {"flavorRef": "3"}})[0] == 400
 
 
 def test_revert_resize_brings_the_server_back_with_its_old_flavor(cloud: Cloud) -> None:
     server = _active_server(cloud, "undo")
     source = server["OS-EXT-SRV-ATTR:hypervisor_hostname"]
-    assert _action(cloud, server["id"], {"resize": {"flavorRef": "3"}})[0] == 202
-    _wait_status(cloud, server["id"], "VERIFY_RESIZE")
+    assert action(cloud, server["id"], {"resize": {"flavorRef": "3"}})[0] == 202
+    wait_status(cloud, server["id"], "VERIFY_RESIZE")
 
-    status, body = _action(cloud, server["id"], {"revertResize": None})
+    status, body = action(cloud, server["id"], {"revertResize": None})
     assert status == 202, body
-    back = _wait_status(cloud, server["id"], "ACTIVE")
+    back = wait_status(cloud, server["id"], "ACTIVE")
 
     assert back["OS-EXT-SRV-ATTR:hypervisor_hostname"] == source
     assert back["flavor"]["id"] == "2"
     # Confirming what is no longer resized is a conflict.
-    status, body = _action(cloud, server["id"], {"confirmResize": None})
+    status, body = action(cloud, server["id"], {"confirmResize": None})
     assert status == 409 and "vm_state active" in body["conflictingRequest"]["message"]
 
 
@@ -104,19 +97,19 @@ def test_migrate_is_for_admins_and_moves_the_server_to_another_node(cloud: Cloud
     server = _active_server(cloud, "travel")
     source = server["OS-EXT-SRV-ATTR:hypervisor_hostname"]
 
-    assert _action(cloud, server["id"], {"migrate": None}, token="bob:admin")[0] == 403
-    status, body = _action(cloud, server["id"], {"migrate": None})
+    assert action(cloud, server["id"], {"migrate": None}, token="bob:admin")[0] == 403
+    status, body = action(cloud, server["id"], {"migrate": None})
     assert status == 202, body
-    moved = _wait_status(cloud, server["id"], "VERIFY_RESIZE")
+    moved = wait_status(cloud, server["id"], "VERIFY_RESIZE")
     assert moved["OS-EXT-SRV-ATTR:hypervisor_hostname"] != source
-    assert _action(cloud, server["id"], {"confirmResize": None})[0] == 204
-    _wait_status(cloud, server["id"], "ACTIVE")
+    assert action(cloud, server["id"], {"confirmResize": None})[0] == 204
+    wait_status(cloud, server["id"], "ACTIVE")
 
 
 def test_rebuild_and_create_image(cloud: Cloud) -> None:
     server = _active_server(cloud, "snap")
 
-    status, body = _action(cloud, server["id"], {"createImage": {
+    status, body = action(cloud, server["id"], {"createImage": {
         "name": "snap-image", "metadata": {"purpose": "test"}}})
     assert status == 202, body
 
@@ -128,38 +121,38 @@ def test_rebuild_and_create_image(cloud: Cloud) -> None:
     image = wait_for(snapshot, ACTIVE_BOUND, interval=0.3, message="snapshot ACTIVE")
     assert image["metadata"]["instance_uuid"] == server["id"]
     assert image["metadata"]["image_type"] == "snapshot"
-    _wait_status(cloud, server["id"], "ACTIVE")
+    wait_status(cloud, server["id"], "ACTIVE")
 
-    status, body = _action(cloud, server["id"], {"rebuild": {"imageRef": image["id"],
+    status, body = action(cloud, server["id"], {"rebuild": {"imageRef": image["id"],
                                                              "name": "rebuilt"}})
     assert status == 202, body
     assert body["server"]["status"] == "REBUILD"
-    rebuilt = _wait_status(cloud, server["id"], "ACTIVE")
+    rebuilt = wait_status(cloud, server["id"], "ACTIVE")
     assert rebuilt["image"]["id"] == image["id"] and rebuilt["name"] == "rebuilt"
-    assert image["id"] != _image_id(cloud)
+    assert image["id"] != image_id(cloud)
 
 
 def test_soft_delete_restore_and_force_delete(cloud: Cloud) -> None:
     server = _active_server(cloud, "keep")
 
-    assert cloud.api("DELETE", f"/servers/{server['id']}")[0] == 204
-    _wait_status(cloud, server["id"], "SOFT_DELETED")
-    assert _action(cloud, server["id"], {"restore": None})[0] == 202
-    _wait_status(cloud, server["id"], "ACTIVE")
+    delete_server(cloud, server["id"])
+    wait_status(cloud, server["id"], "SOFT_DELETED")
+    assert action(cloud, server["id"], {"restore": None})[0] == 202
+    wait_status(cloud, server["id"], "ACTIVE")
 
-    assert cloud.api("DELETE", f"/servers/{server['id']}")[0] == 204
-    _wait_status(cloud, server["id"], "SOFT_DELETED")
-    assert _action(cloud, server["id"], {"forceDelete": None})[0] == 202
-    _wait_gone(cloud, server["id"])
+    delete_server(cloud, server["id"])
+    wait_status(cloud, server["id"], "SOFT_DELETED")
+    assert action(cloud, server["id"], {"forceDelete": None})[0] == 202
+    wait_gone(cloud, server["id"])
 
 
 def test_shelve_offloads_the_server_and_unshelve_places_it_again(cloud: Cloud) -> None:
     server = _active_server(cloud, "nap")
     before = sum(_usage(cloud).values())
 
-    status, body = _action(cloud, server["id"], {"shelve": None})
+    status, body = action(cloud, server["id"], {"shelve": None})
     assert status == 202, body
-    shelved = _wait_status(cloud, server["id"], "SHELVED_OFFLOADED")
+    shelved = wait_status(cloud, server["id"], "SHELVED_OFFLOADED")
     assert shelved["OS-EXT-SRV-ATTR:hypervisor_hostname"] is None
     wait_for(lambda: sum(_usage(cloud).values()) == before - 1, 15,
              message="the offloaded server's claim given back")
@@ -167,9 +160,9 @@ def test_shelve_offloads_the_server_and_unshelve_places_it_again(cloud: Cloud) -
     assert any(image["name"] == "nap-shelved" and image["status"] == "ACTIVE"
                for image in images)
 
-    status, body = _action(cloud, server["id"], {"unshelve": None})
+    status, body = action(cloud, server["id"], {"unshelve": None})
     assert status == 202, body
-    back = _wait_status(cloud, server["id"], "ACTIVE")
+    back = wait_status(cloud, server["id"], "ACTIVE")
     assert back["OS-EXT-SRV-ATTR:hypervisor_hostname"]
     assert sum(_usage(cloud).values()) == before
     # The shelved snapshot is gone once the server runs again.
@@ -183,32 +176,32 @@ def test_live_migration_moves_a_running_server_to_the_named_host(cloud: Cloud) -
     host = server["OS-EXT-SRV-ATTR:host"]
     body = {"os-migrateLive": {"host": host, "block_migration": "auto"}}
 
-    assert _action(cloud, server["id"], body, token="bob:admin")[0] == 403
-    status, reply = _action(cloud, server["id"], body)
+    assert action(cloud, server["id"], body, token="bob:admin")[0] == 403
+    status, reply = action(cloud, server["id"], body)
     assert status == 202, reply
-    moved = _wait_status(cloud, server["id"], "ACTIVE")
+    moved = wait_status(cloud, server["id"], "ACTIVE")
     wait_for(lambda: cloud.api("GET", f"/servers/{server['id']}")[1]["server"][
         "OS-EXT-SRV-ATTR:hypervisor_hostname"] != source, 30, message="moved")
     assert moved["OS-EXT-SRV-ATTR:host"] == host
 
-    status, reply = _action(cloud, server["id"], {"os-migrateLive": {
+    status, reply = action(cloud, server["id"], {"os-migrateLive": {
         "host": "no-such-host", "block_migration": False}})
     assert status == 202, reply
     # An ACTIVE server shows no fault in the API (Nova's rule); the row has it.
     wait_for(lambda: cloud.query("SELECT message FROM instance_faults WHERE instance_uuid = ?"
                                  " AND message LIKE 'Live migration failed%'", server["id"]),
              30, message="a fault for the impossible migration")
-    stayed = _wait_status(cloud, server["id"], "ACTIVE")
+    stayed = wait_status(cloud, server["id"], "ACTIVE")
     assert stayed["OS-EXT-SRV-ATTR:hypervisor_hostname"] == moved[
         "OS-EXT-SRV-ATTR:hypervisor_hostname"]
 
 
 def test_deleting_everything_gives_every_claim_back(cloud: Cloud) -> None:
-    for server in _servers(cloud):
+    for server in list_servers(cloud):
         if server["status"] != "SOFT_DELETED":
-            assert cloud.api("DELETE", f"/servers/{server['id']}")[0] == 204
+            delete_server(cloud, server["id"])
     # Soft-deleted servers are reclaimed by kumo-compute's periodic task.
-    for server in _servers(cloud):
-        _wait_gone(cloud, server["id"], timeout=RECLAIM_SECONDS + 30)
-    wait_for(lambda: set(_node_usage(cloud).values()) == {(0, 0, 0)}, 15,
-             message=lambda: f"every node unused: {_node_usage(cloud)}")
+    for server in list_servers(cloud):
+        wait_gone(cloud, server["id"], timeout=RECLAIM_SECONDS + 30)
+    wait_for(lambda: set(node_usage(cloud).values()) == {(0, 0, 0)}, 15,
+             message=lambda: f"every node unused: {node_usage(cloud)}")
