@@ -45,7 +45,7 @@ class NoAuthMiddleware:
             return _unauthorized("The request you have made requires authentication.")
         user_id, _sep, project_id = token.partition(":")
         project_id = project_id or user_id
-        roles = ["admin"] if user_id == "admin" else ["member"]
+        roles = ["admin", "member", "reader"] if user_id == "admin" else ["member", "reader"]
         req.environ[CONTEXT_KEY] = kumo_context.RequestContext(
             user_id=user_id, project_id=project_id, roles=roles, auth_token=token,
             request_id=req.environ.get("openstack.request_id"), overwrite=True)

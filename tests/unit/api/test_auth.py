@@ -44,7 +44,7 @@ def test_noauth2_token_names_user_and_project() -> None:
     response, context = _context_seen(auth.NoAuthMiddleware, "alice:project-a")
     assert response.status_int == 200
     assert (context.user_id, context.project_id) == ("alice", "project-a")
-    assert context.roles == ["member"] and not context.is_admin
+    assert context.roles == ["member", "reader"] and not context.is_admin
     assert context.request_id == "req-1"
 
 
