@@ -41,7 +41,7 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 
 
 class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
-    target = messaging.Target(version="1.3")
+    target = messaging.Target(version="1.8")
 
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:
         super().__init__(host=host, binary=binary)

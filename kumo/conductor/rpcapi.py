@@ -20,6 +20,11 @@ API version history:
   compute_node_claim_migration, compute_node_release_migration,
   compute_node_confirm_migration; casts resize_instance, confirm_resize,
   revert_resize, unshelve_instance, live_migrate_instance.
+* 1.4 - Server groups, aggregates and availability zones (rpcapi_groups.py).
+* 1.5 - Keypairs and quotas (rpcapi_quotas.py).
+* 1.6 - Networks: networks, fixed/floating IPs, VIFs, security groups (rpcapi_network.py).
+* 1.7 - Reconcile and lifecycle leftovers (rpcapi_lifecycle.py).
+* 1.8 - Flavor management, service and hypervisor reads (rpcapi_admin.py).
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ UNSET: Any = _Unset()
 class ConductorAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
-    VERSION = "1.3"
+    VERSION = "1.8"
 
     def service_register(self, ctxt: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> Any:
