@@ -34,8 +34,10 @@ def tiny(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext) -> Any:
                                           "extra_specs": {"hw:cpu_policy": "shared"}})
 
 
-def test_rpcapi_version_is_1_3() -> None:
-    assert rpcapi.ConductorAPI.VERSION == "1.3"
+def test_client_and_endpoint_speak_the_same_newest_version() -> None:
+    from kumo.conductor import manager
+
+    assert rpcapi.ConductorAPI.VERSION == manager.ConductorManager.target.version == "1.8"
 
 
 def test_flavors_over_rpc(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext,
