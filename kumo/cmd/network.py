@@ -11,4 +11,4 @@ def main() -> None:
     from kumo.network import manager, rpcapi
 
     common.launch(BINARY, lambda: service.Service(
-        BINARY, topic=rpcapi.TOPIC, manager=manager.NetworkManager()))
+        BINARY, topic=rpcapi.TOPIC, manager=manager.load_manager()))

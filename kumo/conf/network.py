@@ -5,6 +5,12 @@ from oslo_config import cfg
 network_group = cfg.OptGroup("network", title="kumo-network options")
 
 opts = [
+    cfg.BoolOpt("enabled", default=False,
+                help="kumo-compute asks kumo-network for addresses when it builds a "
+                     "server and releases them when it deletes one. Off by default so "
+                     "that a cloud without kumo-network (the fake driver, unit and "
+                     "functional tests) still boots servers; devstack turns it on "
+                     "when it starts kumo-network (docs/decisions.md)."),
     cfg.StrOpt(
         "network_manager",
         default="flatdhcp",
@@ -29,6 +35,20 @@ opts = [
                help="Physical interface that carries the VLANs of the vlan manager."),
     cfg.IntOpt("vlan_start", default=100, min=1, max=4094,
                help="First VLAN id the vlan manager hands out."),
+    cfg.StrOpt("default_floating_pool", default="nova",
+               help="Pool of POST /os-floating-ips without a pool."),
+    cfg.StrOpt("fixed_range_v4", default="10.0.0.0/16",
+               help="Range the vlan manager carves each project's network out of."),
+    cfg.IntOpt("network_size", default=256, min=4,
+               help="Addresses in each network the vlan manager creates (a power "
+                    "of two)."),
+    cfg.StrOpt("namespace", default=None,
+               help="Network namespace in which kumo-network builds its bridges, "
+                    "dnsmasq and iptables rules (unset: the host's own). For tests "
+                    "and for hosts that keep guest networking in a namespace."),
+    cfg.IntOpt("rpc_timeout", default=60, min=1,
+               help="Seconds kumo-compute waits for kumo-network to allocate or "
+                    "release a server's addresses."),
     cfg.StrOpt("networks_path", default="$state_path/networks",
                help="Directory of dnsmasq's per-network files (hosts, options, "
                     "pid and lease files)."),

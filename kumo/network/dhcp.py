@@ -163,6 +163,17 @@ def _update_dhcp(network: DhcpNetwork, hosts: list[DhcpHost], namespace: str | N
                                  opts_file_contents(network))
     command = dnsmasq_command(network)
     pid = running_pid(network.bridge)
+    stale = stale_leases(network.bridge, hosts)
+    if stale:
+        # dnsmasq keeps its leases in memory and would refuse a released
+        # address to its next owner until the old lease expires: stop it,
+        # drop the leases of addresses that changed hands, start it again.
+        if pid is not None:
+            _stop(pid)
+        _drop_leases(network.bridge, stale)
+        action = "restarted" if pid is not None else "started"
+        privileged.execute(command, namespace=namespace, detach=True)
+        return action
     if pid is not None:
         if _cmdline(pid) == command:
             if not changed:
@@ -204,6 +215,30 @@ def _stop_dhcp(bridge: str, remove_files: bool) -> None:
                 os.unlink(network_file(bridge, kind))
             except FileNotFoundError:
                 pass
+
+
+def stale_leases(bridge: str, hosts: list[DhcpHost]) -> list[dict]:
+    """Leases whose (MAC, IP) pair is no longer in the hosts file."""
+    wanted = {(host.mac.lower(), host.ip) for host in hosts}
+    return [lease for lease in read_leases(bridge)
+            if (lease["mac"].lower(), lease["ip"]) not in wanted]
+
+
+def _drop_leases(bridge: str, leases: list[dict]) -> None:
+    drop = {(lease["mac"].lower(), lease["ip"]) for lease in leases}
+    path = network_file(bridge, "leases")
+    kept = []
+    with open(path) as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) >= 3 and (parts[1].lower(), parts[2]) in drop:
+                continue
+            kept.append(line)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as handle:
+        handle.writelines(kept)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
 
 
 def read_leases(bridge: str) -> list[dict]:

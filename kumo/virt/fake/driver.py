@@ -45,6 +45,8 @@ class FakeGuest:
     memory_mb: int
     power_state: int = power_state.RUNNING
     console: list[str] = dataclasses.field(default_factory=list)
+    # The VIFs kumo-network gave the server (its network_info), as plugged.
+    network_info: list[Any] = dataclasses.field(default_factory=list)
 
 
 def node_names(host: str, count: int) -> list[str]:
@@ -121,6 +123,7 @@ class FakeDriver(driver.ComputeDriver):
             and instance.display_name else instance.uuid,
             vcpus=instance.vcpus if instance.obj_attr_is_set("vcpus") else 1,
             memory_mb=instance.memory_mb if instance.obj_attr_is_set("memory_mb") else 512,
+            network_info=list(network_info or []),
         )
         guest.console.append(f"fake guest {guest.name} booted on {node} "
                              f"from image {image_meta.get('id')}")
