@@ -5,7 +5,12 @@
 # is reused, what is missing is started.
 #
 # Environment:
-#   KUMO_VIRT          fake (default) or libvirt
+#   KUMO_VIRT          fake (default) or libvirt (real QEMU/KVM guests; see below)
+#   KUMO_LIBVIRT_VIRT_TYPE  [libvirt] virt_type with KUMO_VIRT=libvirt: auto
+#                      (default: kvm only if a probe guest really boots under
+#                      KVM, else qemu), kvm or qemu
+#   KUMO_TINY_IMAGE_DIR  where the tiny test guest is built and cached
+#                      (default /var/cache/kumo/tiny-image)
 #   KUMO_FAKE_NODES    fake hypervisor nodes kumo-compute serves (default 1)
 #   KUMO_FAKE_NODE_VCPUS / KUMO_FAKE_NODE_RAM_MB / KUMO_FAKE_NODE_DISK_GB
 #                      size of each fake node (default 16 / 65536 / 1024)
@@ -25,6 +30,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/functions.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/cloud.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cloud.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/tiny_image.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tiny_image.sh"
 
 KUMO_VIRT=${KUMO_VIRT:-fake}
 KUMO_FAKE_NODES=${KUMO_FAKE_NODES:-1}
@@ -47,6 +54,7 @@ PID_DIR=$KUMO_DATA_DIR/pids
 STATE_DIR=$KUMO_DATA_DIR/state
 RABBIT_MARKER=$KUMO_DATA_DIR/rabbitmq.started-by-devstack
 LIBVIRT_MARKER=$KUMO_DATA_DIR/libvirt.started-by-devstack
+TINY_IMAGE_DIR=${KUMO_TINY_IMAGE_DIR:-/var/cache/kumo/tiny-image}
 MANAGE=$KUMO_VENV/bin/kumo-manage
 API_URL=http://127.0.0.1:8774/v2.1
 
@@ -76,8 +84,9 @@ install_packages() {
     local -a pkgs=(rabbitmq-server)
     if [[ $KUMO_VIRT == libvirt ]]; then
         # libvirt-python compiles against libvirt's headers.
-        pkgs+=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-            qemu-system-x86 qemu-utils libvirt-dev pkg-config gcc)
+        # libvirt-daemon-system brings the libvirt-qemu user QEMU runs as.
+        pkgs+=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system
+            libvirt-clients qemu-system-x86 qemu-utils libvirt-dev pkg-config gcc)
         if [[ $(command -v python3) == /usr/bin/python3 ]]; then
             pkgs+=(python3-dev)
         fi
@@ -165,9 +174,17 @@ EOF
         sed -i "/^\[DEFAULT\]/a executor_thread_pool_size = $KUMO_RPC_POOL_SIZE" "$KUMO_CONF"
     fi
     if [[ $KUMO_VIRT == libvirt ]]; then
-        # Plain QEMU (TCG): KVM may exist yet hang guests under nested
-        # virtualisation. Set KUMO_LIBVIRT_VIRT_TYPE=kvm on real hardware.
-        printf '\n[libvirt]\nvirt_type = %s\n' "${KUMO_LIBVIRT_VIRT_TYPE:-qemu}" >>"$KUMO_CONF"
+        # auto boots the tiny guest's kernel under KVM once when kumo-compute
+        # starts and takes kvm only if it prints its banner in time: /dev/kvm
+        # exists yet hangs guests under nested virtualisation.
+        cat >>"$KUMO_CONF" <<EOF
+
+[libvirt]
+connection_uri = qemu:///system
+virt_type = ${KUMO_LIBVIRT_VIRT_TYPE:-auto}
+kvm_probe_kernel = $TINY_IMAGE_DIR/vmlinuz
+instances_path = $STATE_DIR/instances
+EOF
     fi
     log "wrote $KUMO_CONF"
 }
@@ -279,6 +296,8 @@ rabbitmq_start "$RABBIT_MARKER" "$LOG_DIR/rabbitmq.log"
 rabbitmq_ensure_vhost_user "$KUMO_RABBIT_VHOST" "$KUMO_RABBIT_USER" "$KUMO_RABBIT_PASSWORD"
 if [[ $KUMO_VIRT == libvirt ]]; then
     start_libvirt
+    log "building the tiny test guest (cached in $TINY_IMAGE_DIR)"
+    build_tiny_image "$TINY_IMAGE_DIR" >/dev/null || die "building the tiny test guest failed"
 fi
 
 write_config
@@ -289,6 +308,9 @@ if ! "$MANAGE" --config-file "$KUMO_CONF" db sync >>"$LOG_DIR/kumo-manage.log" 2
 fi
 ensure_default_flavors "$KUMO_CONF" "$LOG_DIR/kumo-manage.log"
 ensure_default_image "$KUMO_CONF" "$LOG_DIR/kumo-manage.log" "$STATE_DIR"
+if [[ $KUMO_VIRT == libvirt ]]; then
+    ensure_tiny_image "$KUMO_CONF" "$LOG_DIR/kumo-manage.log" "$TINY_IMAGE_DIR"
+fi
 
 check_ports_free "${KUMO_DAEMONS[@]}"
 : >"$LOG_DIR/stack-service-list.log"

@@ -59,3 +59,39 @@ ensure_default_image() {
     fi
     rm -f "$file"
 }
+
+KUMO_TINY_IMAGE_NAME=${KUMO_TINY_IMAGE_NAME:-tiny}
+
+# Print the id of the image "$1" imported from file "$2" (disk format $3; the
+# remaining arguments are extra `kumo-manage image import` options).
+_import_image() {
+    local conf=$1 log_file=$2 name=$3 file=$4 format=$5
+    shift 5
+    "$MANAGE" --config-file "$conf" image import "$file" --name "$name" \
+        --disk-format "$format" --container-format "$format" --public --format json "$@" \
+        2>>"$log_file" | _json_field id
+}
+
+# Import the tiny test guest built by lib/tiny_image.sh in directory $3, AKI/ARI/AMI
+# style, unless an image named KUMO_TINY_IMAGE_NAME exists: the kernel
+# (<name>-kernel), the initramfs (<name>-ramdisk) and the machine image <name>
+# whose kernel_id/ramdisk_id properties point at them, so that libvirt boots
+# the kernel directly with the initramfs.
+ensure_tiny_image() {
+    local conf=$1 log_file=$2 dir=$3 kernel ramdisk
+    if "$MANAGE" --config-file "$conf" image list --format json 2>>"$log_file" |
+        _json_field name | grep -qxF "$KUMO_TINY_IMAGE_NAME"; then
+        return 0
+    fi
+    log "importing the tiny test guest as image $KUMO_TINY_IMAGE_NAME (from $dir)"
+    kernel=$(_import_image "$conf" "$log_file" "$KUMO_TINY_IMAGE_NAME-kernel" "$dir/vmlinuz" aki) ||
+        kernel=""
+    [[ -n $kernel ]] || die "importing $dir/vmlinuz failed; see $log_file"
+    ramdisk=$(_import_image "$conf" "$log_file" "$KUMO_TINY_IMAGE_NAME-ramdisk" "$dir/initrd.gz" ari) ||
+        ramdisk=""
+    [[ -n $ramdisk ]] || die "importing $dir/initrd.gz failed; see $log_file"
+    _import_image "$conf" "$log_file" "$KUMO_TINY_IMAGE_NAME" "$dir/disk.raw" ami \
+        --property "kernel_id=$kernel" --property "ramdisk_id=$ramdisk" \
+        --property "os_command_line=console=ttyS0" >/dev/null ||
+        die "importing the tiny machine image failed; see $log_file"
+}

@@ -35,6 +35,9 @@ opts = [
     cfg.IntOpt("remove_unused_base_images_age", default=86400, min=0,
                help="Seconds an unused cached base image is kept before the cache "
                     "cleaner removes it."),
+    cfg.IntOpt("image_cache_clean_interval", default=2400, min=0,
+               help="Seconds between two runs of the base-image cache cleaner in "
+                    "kumo-compute; 0 disables it."),
     cfg.BoolOpt("vnc_enabled", default=True, help="Give guests a VNC display."),
     cfg.StrOpt("vnc_listen", default="127.0.0.1",
                help="Address the guests' VNC displays listen on."),

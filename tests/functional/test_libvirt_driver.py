@@ -469,3 +469,69 @@ def test_real_qemu_guest_boots_prints_and_is_cleaned_up(real_driver, ctxt,
     real_driver.destroy(ctxt, instance)
     assert real_driver.list_instance_uuids() == []
     assert not (tmp_path / "instances" / instance.uuid).exists()
+
+
+def test_the_cache_cleaner_removes_unused_bases_periodically(
+        tmp_path: pathlib.Path, store: local.LocalStore, ctxt) -> None:
+    overrides = {
+        ("connection_uri", "libvirt"): "test:///default",
+        ("instances_path", "libvirt"): str(tmp_path / "instances"),
+        ("base_images_path", "libvirt"): str(tmp_path / "instances" / "_base"),
+        ("local_store_path", "image"): str(tmp_path / "images"),
+        ("image_cache_clean_interval", "libvirt"): 1,
+        ("remove_unused_base_images_age", "libvirt"): 0,
+    }
+    with _started_driver(overrides) as lv:
+        instance = spawn(lv, ctxt)
+        base = tmp_path / "instances" / "_base"
+        assert len(list(base.iterdir())) == 1
+        time.sleep(1.5)  # a guest uses it: the cleaner keeps it
+        assert len(list(base.iterdir())) == 1
+        lv.destroy(ctxt, instance)
+        assert _wait_for(lambda: not list(base.iterdir()), 10)
+
+
+def _qemu_io(path: pathlib.Path, command: str) -> str:
+    import subprocess
+
+    result = subprocess.run(["qemu-io", "-f", "qcow2", "-c", command, str(path)],
+                            capture_output=True, text=True, check=False, timeout=60)
+    assert result.returncode == 0 and "Pattern verification failed" not in result.stdout, \
+        result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("qemu-io") is None, reason="qemu-io (qemu-utils) missing")
+def test_resize_keeps_the_disk_grows_it_and_revert_gives_it_back(
+        driver, ctxt, tmp_path: pathlib.Path) -> None:
+    from kumo.compute import task_states
+
+    instances = tmp_path / "instances"
+    instance = spawn(driver, ctxt, root_gb=1)
+    disk_path = instances / instance.uuid / "disk"
+    _qemu_io(disk_path, "write -P 0x5a 0 64k")  # what the guest wrote
+    kept = instances / f"{instance.uuid}_resize"
+
+    instance.task_state = task_states.RESIZE_MIGRATING  # the source takes it down
+    driver.destroy(ctxt, instance)
+    assert not (instances / instance.uuid).exists() and (kept / "disk").is_file()
+
+    instance.task_state = task_states.RESIZE_MIGRATED  # the destination, new flavor
+    instance.root_gb = 2
+    driver.spawn(ctxt, instance, IMAGE_META, [], HOST)
+    assert disk.image_info(disk_path)["virtual-size"] == 2 * disk.GiB
+    _qemu_io(disk_path, "read -P 0x5a 0 64k")
+    _qemu_io(disk_path, "write -P 0x33 0 64k")  # written after the resize
+
+    instance.task_state = task_states.RESIZE_REVERTING  # the revert: back to the old disk
+    driver.destroy(ctxt, instance)
+    assert (kept / "disk").is_file()
+    instance.root_gb = 1
+    driver.spawn(ctxt, instance, IMAGE_META, [], HOST)
+    assert disk.image_info(disk_path)["virtual-size"] == disk.GiB
+    _qemu_io(disk_path, "read -P 0x5a 0 64k")
+    assert not kept.exists()
+
+    instance.task_state = task_states.DELETING
+    driver.destroy(ctxt, instance)
+    assert not (instances / instance.uuid).exists() and not kept.exists()

@@ -33,16 +33,24 @@ except ImportError as _exc:  # an optional extra: kumo[libvirt]
         reason="compute_driver libvirt needs libvirt-python: pip install 'kumo[libvirt]' "
                "(it builds against the Debian packages libvirt-dev and pkg-config)"
     ) from _exc
-from kumo.compute import power_state
+from kumo.compute import power_state, task_states
+from kumo.image import api as image_api
 from kumo.image import local as image_local
 from kumo.virt import driver
 from kumo.virt.libvirt import config as vconfig
 from kumo.virt.libvirt import disk as vdisk
 from kumo.virt.libvirt import host as vhost
+from kumo.virt.libvirt import power_sync
+from kumo.virt.libvirt import resize as vresize
 from kumo.virt.libvirt import virt_type as vtype
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
+
+# Seconds between two ACPI shutdown requests while a soft reboot waits.
+SHUTDOWN_RETRY_INTERVAL = 5
+# What a snapshot of a kernel-booted guest inherits from the image it was taken from.
+KERNEL_BOOT_PROPERTIES = ("kernel_id", "ramdisk_id", "os_command_line")
 
 _STATE_MAP = {
     libvirt.VIR_DOMAIN_NOSTATE: power_state.NOSTATE,
@@ -56,12 +64,10 @@ _STATE_MAP = {
 }
 
 
-def local_store_fetch(image_id: str, destination: pathlib.Path) -> None:
-    """Copy an image's bytes from the local image store (``[image] local_store_path``)."""
-    store = image_local.LocalStore()
-    with open(destination, "wb") as out:
-        for chunk in store.read(image_id):
-            out.write(chunk)
+def image_service_fetch(image_id: str, destination: pathlib.Path) -> None:
+    """Copy an image's bytes from the image service (``[image] backend``: the local
+    store's ``local_store_path``, or Glance)."""
+    image_api.ImageAPI().download(image_id, destination)
 
 
 def _attr(instance: Any, name: str, default: Any = None) -> Any:
@@ -76,9 +82,12 @@ class LibvirtDriver(driver.ComputeDriver):
                  image_store: image_local.LocalStore | None = None) -> None:
         self.host = CONF.host
         self._host = vhost.Host(CONF.libvirt.connection_uri)
-        self._fetch = fetch or local_store_fetch
+        self._fetch = fetch or image_service_fetch
         self._image_store = image_store
         self._virt_type: str | None = None
+        self._power_sync: power_sync.LifecycleSync | None = None
+        self._stopping = threading.Event()
+        self._cache_cleaner: threading.Thread | None = None
         self._locks_guard = threading.Lock()
         self._locks: dict[str, threading.RLock] = {}
 
@@ -110,13 +119,32 @@ class LibvirtDriver(driver.ComputeDriver):
         self._host.get_connection()
         LOG.info("libvirt driver on %s: domain type %s", CONF.libvirt.connection_uri,
                  self.virt_type)
+        if CONF.libvirt.image_cache_clean_interval and self._cache_cleaner is None:
+            self._stopping.clear()
+            self._cache_cleaner = threading.Thread(
+                target=self._clean_image_cache_periodically, name="kumo-image-cache",
+                daemon=True)
+            self._cache_cleaner.start()
 
     def cleanup_host(self, host: str) -> None:
+        self._stopping.set()
+        if self._cache_cleaner is not None:
+            self._cache_cleaner.join(timeout=10)
+            self._cache_cleaner = None
+        if self._power_sync is not None:
+            self._power_sync.stop()
         self._host.close()
 
     def add_lifecycle_listener(self, listener: vhost.LifecycleListener) -> None:
         """Call ``listener(instance_uuid, power_state)`` on libvirt lifecycle events."""
         self._host.add_lifecycle_listener(listener)
+
+    def register_power_sync(self, manager: Any) -> None:
+        """Sync a server's power state through ``manager`` (kumo-compute) as soon as
+        libvirt reports a lifecycle event of its guest, not only periodically."""
+        if self._power_sync is None:
+            self._power_sync = power_sync.LifecycleSync(manager)
+            self.add_lifecycle_listener(self._power_sync)
 
     def get_available_nodes(self) -> list[str]:
         return [self.host]
@@ -160,16 +188,20 @@ class LibvirtDriver(driver.ComputeDriver):
                 raise exception.InstanceInvalidState(
                     action="spawn", instance_uuid=instance.uuid, attr="guest",
                     state="existing")
+            image_meta = self._complete_image_meta(ctxt, image_meta)
             instance_dir = self.instances_path / instance.uuid
             plan = None
             dom = None
             try:
                 plan = self._plan_disks(instance, image_meta, instance_dir)
                 plan.execute()
+                reverted = self._reuse_resized_disks(instance, instance_dir)
                 xml = vconfig.build_domain_xml(
                     self._guest_config(instance, image_meta, network_info, plan))
                 dom = self._host.call(lambda conn: conn.defineXML(xml))
                 dom.create()
+                if reverted:
+                    vresize.discard(vresize.kept_dir(self.instances_path, instance.uuid))
             except BaseException:
                 LOG.exception("Spawning the guest of %s failed; cleaning up", instance.uuid)
                 if dom is not None:
@@ -191,6 +223,13 @@ class LibvirtDriver(driver.ComputeDriver):
             if dom is not None:
                 self._undefine(dom)
             instance_dir = self.instances_path / instance.uuid
+            kept = vresize.kept_dir(self.instances_path, instance.uuid)
+            task = _attr(instance, "task_state")
+            if task == task_states.RESIZE_MIGRATING:
+                vresize.keep(instance_dir, kept)
+            elif task not in (task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH,
+                              task_states.RESIZE_REVERTING):
+                vresize.discard(kept)
             vdisk.DiskPlan(instance_dir, None, None, None).remove()
         LOG.info("Guest of %s destroyed with its disks", instance.uuid)
 
@@ -273,7 +312,9 @@ class LibvirtDriver(driver.ComputeDriver):
         return ports[kind]
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
-        """Flatten the root disk into the local image store (a cold snapshot).
+        """Flatten the root disk into the image service (a cold snapshot): the local
+        image store, or Glance with ``[image] backend = glance`` (the image there
+        must exist, queued).
 
         A running or paused guest is saved (managed save) meanwhile -- QEMU
         then has flushed and closed the disk -- and restored afterwards in
@@ -304,10 +345,23 @@ class LibvirtDriver(driver.ComputeDriver):
                             dom.resume()
                         elif before == power_state.PAUSED and state == power_state.RUNNING:
                             dom.suspend()
-                written = store.write_file(image_id, flat)
-        LOG.info("Snapshot %s of %s: %s bytes", image_id, instance.uuid, written.size)
-        return {"disk_format": "qcow2", "container_format": "bare", "size": written.size,
-                "checksum": written.checksum}
+                glance = self._glance_client()
+                if glance is not None:
+                    with open(flat, "rb") as data:
+                        image = glance.upload(ctxt, image_id, data)
+                    size, checksum = image.get("size"), image.get("checksum")
+                else:
+                    written = store.write_file(image_id, flat)
+                    size, checksum = written.size, written.checksum
+        LOG.info("Snapshot %s of %s: %s bytes", image_id, instance.uuid, size)
+        return {"disk_format": "qcow2", "container_format": "bare", "size": size,
+                "checksum": checksum}
+
+    def _glance_client(self) -> Any:
+        """Where snapshots go with ``[image] backend = glance`` (None: the local store)."""
+        if self._image_store is not None:
+            return None
+        return image_api.ImageAPI().glance
 
     # -- the base-image cache --------------------------------------------------
 
@@ -320,6 +374,16 @@ class LibvirtDriver(driver.ComputeDriver):
                 if backing:
                     in_use.add(backing)
         return self.image_cache.clean(in_use, CONF.libvirt.remove_unused_base_images_age)
+
+    def _clean_image_cache_periodically(self) -> None:
+        while not self._stopping.wait(CONF.libvirt.image_cache_clean_interval):
+            try:
+                removed = self.clean_image_cache()
+            except Exception:
+                LOG.exception("Cleaning the base-image cache failed")
+                continue
+            if removed:
+                LOG.info("Image cache cleaner removed %d unused base images", len(removed))
 
     # -- helpers -------------------------------------------------------------
 
@@ -340,15 +404,25 @@ class LibvirtDriver(driver.ComputeDriver):
         return state
 
     def _soft_reboot(self, dom: libvirt.virDomain) -> bool:
-        """ACPI shutdown, wait for it, start again; False if it did not shut down."""
+        """ACPI shutdown, wait for it, start again; False if it did not shut down.
+
+        The request is repeated every few seconds: a guest still booting may
+        not listen to its power button yet, and one press is then lost.
+        """
         dom.shutdown()
-        deadline = time.monotonic() + CONF.libvirt.soft_reboot_timeout
+        pressed = time.monotonic()
+        deadline = pressed + CONF.libvirt.soft_reboot_timeout
         while True:
             if dom.state(0)[0] == libvirt.VIR_DOMAIN_SHUTOFF:
                 dom.create()
                 return True
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 return False
+            if now - pressed >= SHUTDOWN_RETRY_INTERVAL:
+                with contextlib.suppress(libvirt.libvirtError):  # it may just have stopped
+                    dom.shutdown()
+                pressed = now
             time.sleep(0.5)
 
     @staticmethod
@@ -368,6 +442,69 @@ class LibvirtDriver(driver.ComputeDriver):
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise
+
+    def _reuse_resized_disks(self, instance: Any, instance_dir: pathlib.Path) -> bool:
+        """In a resize or its revert, boot from the disks the source kept (see
+        :mod:`kumo.virt.libvirt.resize`); True for a revert."""
+        task = _attr(instance, "task_state")
+        kept = vresize.kept_dir(self.instances_path, instance.uuid)
+        if task in (task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH):
+            vresize.use_for_resize(kept, instance_dir, int(_attr(instance, "root_gb", 0)),
+                                   int(_attr(instance, "ephemeral_gb", 0)))
+        elif task == task_states.RESIZE_REVERTING:
+            return vresize.use_for_resize(kept, instance_dir, 0, 0)
+        return False
+
+    @staticmethod
+    def _complete_image_meta(ctxt: Any, image_meta: dict[str, Any]) -> dict[str, Any]:
+        """The image meta with what booting needs from the image service.
+
+        * The image's properties (kernel_id, ramdisk_id, hw_*) when the caller
+          only knew its id: a resize, unshelve or migration spawns from
+          ``{"id": ...}``.
+        * For a snapshot of a guest booted from a kernel (AKI/ARI/AMI), the
+          kernel, ramdisk and command line of the image it was taken from
+          (its ``base_image_ref``, followed through snapshots of snapshots):
+          the snapshot holds only the disk.
+        """
+        images = image_api.ImageAPI()
+
+        def fetch(image_id: str) -> Any:
+            try:
+                return images.get(ctxt, image_id)
+            except exception.ImageNotFound:
+                raise
+            except Exception as exc:
+                LOG.warning("Could not read image %s: %s; booting without its "
+                            "properties", image_id, exc)
+                return None
+
+        image_meta = dict(image_meta)
+        if "properties" not in image_meta and image_meta.get("id"):
+            image = fetch(image_meta["id"])
+            if image is not None:
+                image_meta["properties"] = dict(image.get("properties") or {})
+                image_meta.setdefault("checksum", image.get("checksum"))
+        properties = dict(image_meta.get("properties") or {})
+        base_ref = properties.get("base_image_ref")
+        seen = {image_meta.get("id")}
+        while base_ref and "kernel_id" not in properties and base_ref not in seen:
+            seen.add(base_ref)
+            try:
+                base = fetch(base_ref)
+            except exception.ImageNotFound:
+                LOG.warning("Base image %s of image %s is gone", base_ref, image_meta.get("id"))
+                break
+            if base is None:
+                break
+            base_properties = dict(base.get("properties") or {})
+            for key in KERNEL_BOOT_PROPERTIES:
+                if key in base_properties:
+                    properties.setdefault(key, base_properties[key])
+            base_ref = base_properties.get("base_image_ref")
+        if properties:
+            image_meta["properties"] = properties
+        return image_meta
 
     def _plan_disks(self, instance: Any, image_meta: dict[str, Any],
                     instance_dir: pathlib.Path) -> vdisk.DiskPlan:
