@@ -1,91 +1,75 @@
-"""`kumo`: the user's command line over the compute API, authenticated by keystoneauth1.
+"""`kumo`: the user's command line over the Compute API, nova-style.
 
-Endpoint and credentials come from the usual ``OS_*`` variables: with
-``OS_COMPUTE_API_URL`` and ``OS_TOKEN`` (e.g. ``admin:admin`` against a
-noauth2 cloud) no Identity service is asked; otherwise a password session
-is made from ``OS_AUTH_URL``, ``OS_USERNAME``, ``OS_PASSWORD``, … .
+Endpoint and credentials come from the usual ``OS_*`` variables (or the
+matching ``--os-*`` options): ``OS_COMPUTE_API_URL`` with ``OS_TOKEN`` (e.g.
+``admin:admin`` against a noauth2 cloud) asks no Identity service; otherwise a
+Keystone password session is made from ``OS_AUTH_URL``, ``OS_USERNAME``,
+``OS_PASSWORD``, ``OS_PROJECT_NAME`` and the endpoint comes from its catalog.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
-from typing import Any
-
-import prettytable
-from keystoneauth1 import exceptions as ks_exc
-from keystoneauth1 import loading, session
-from keystoneauth1.identity import generic
-from keystoneauth1.noauth import NoAuth
 
 import kumo
+from kumo.cli import commands  # noqa: F401  (fills the registry)
+from kumo.cli.client import Client, CommandError, make_session
+from kumo.cli.registry import COMMANDS
 
 
-def _session(args: argparse.Namespace) -> tuple[session.Session, str | None]:
-    if args.os_token and args.os_compute_api_url:
-        sess = session.Session(auth=NoAuth())
-        sess.additional_headers["X-Auth-Token"] = args.os_token
-        return sess, args.os_compute_api_url
-    if not args.os_auth_url:
-        raise SystemExit("kumo: set OS_COMPUTE_API_URL and OS_TOKEN, or OS_AUTH_URL "
-                         "with OS_USERNAME/OS_PASSWORD/OS_PROJECT_NAME")
-    auth = generic.Password(
-        auth_url=args.os_auth_url, username=args.os_username, password=args.os_password,
-        project_name=args.os_project_name,
-        user_domain_name=os.environ.get("OS_USER_DOMAIN_NAME", "Default"),
-        project_domain_name=os.environ.get("OS_PROJECT_DOMAIN_NAME", "Default"))
-    return loading.load_session_from_argparse_arguments(args, auth=auth), None
-
-
-def _root_url(endpoint: str) -> str:
-    return endpoint.rstrip("/").removesuffix("/v2.1")
-
-
-def version_list(sess: session.Session, endpoint: str | None, args: argparse.Namespace) -> None:
-    """Print the API versions the cloud offers."""
-    if endpoint:
-        resp = sess.get(_root_url(endpoint) + "/")
-    else:
-        resp = sess.get("/", endpoint_filter={"service_type": "compute"})
-    table = prettytable.PrettyTable(["Id", "Status", "Min Version", "Max Version"])
-    table.align = "l"
-    for version in resp.json()["versions"]:
-        table.add_row([version["id"], version["status"], version["min_version"],
-                       version["version"]])
-    print(table)
-
-
-COMMANDS: dict[str, Any] = {"version-list": version_list}
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kumo", description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every global option and sub-command."""
+    parser = argparse.ArgumentParser(prog="kumo", description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--version", action="version", version=kumo.__version__)
     env = os.environ.get
-    parser.add_argument("--os-compute-api-url", default=env("OS_COMPUTE_API_URL"))
+    parser.add_argument("--os-compute-api-url", default=env("OS_COMPUTE_API_URL"),
+                        help="the compute endpoint (…/v2.1); with --os-token, no Keystone")
     parser.add_argument("--os-token", default=env("OS_TOKEN"))
     parser.add_argument("--os-auth-url", default=env("OS_AUTH_URL"))
     parser.add_argument("--os-username", default=env("OS_USERNAME"))
     parser.add_argument("--os-password", default=env("OS_PASSWORD"))
-    parser.add_argument("--os-project-name", default=env("OS_PROJECT_NAME"))
-    loading.register_session_argparse_arguments(parser)
-    sub = parser.add_subparsers(dest="command", required=True)
-    for name, func in COMMANDS.items():
-        sub.add_parser(name, help=func.__doc__)
+    parser.add_argument("--os-project-name", default=env("OS_PROJECT_NAME")
+                        or env("OS_TENANT_NAME"))
+    parser.add_argument("--os-user-domain-name",
+                        default=env("OS_USER_DOMAIN_NAME", "Default"))
+    parser.add_argument("--os-project-domain-name",
+                        default=env("OS_PROJECT_DOMAIN_NAME", "Default"))
+    parser.add_argument("--os-region-name", default=env("OS_REGION_NAME"))
+    parser.add_argument("--os-interface", default=env("OS_INTERFACE", "public"))
+    parser.add_argument("--os-compute-api-version",
+                        default=env("OS_COMPUTE_API_VERSION", "latest"),
+                        help="microversion to ask for (default: the latest the cloud offers)")
+    parser.add_argument("--debug", action="store_true",
+                        help="log every HTTP request and answer on stderr")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds to wait for one HTTP answer")
+    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    for name in sorted(COMMANDS):
+        cmd = COMMANDS[name]
+        child = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        for argument in cmd.arguments:
+            child.add_argument(*argument.flags, **argument.options)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    sess, endpoint = _session(args)
+    """Run one command; 0 on success, 1 with ``ERROR: <message>`` on stderr otherwise."""
+    args = build_parser().parse_args(argv)
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    version = args.os_compute_api_version
+    if version != "latest" and version.startswith("2") and "." not in version:
+        version = "2.1"
     try:
-        COMMANDS[args.command](sess, endpoint, args)
-    except ks_exc.HttpError as exc:
-        print(f"ERROR: {exc.message} (HTTP {exc.http_status})", file=sys.stderr)
-        return 1
-    except ks_exc.ConnectFailure as exc:
-        print(f"ERROR: cannot reach the compute API: {exc}", file=sys.stderr)
+        sess, endpoint = make_session(args)
+        client = Client(sess, endpoint, api_version=version, interface=args.os_interface,
+                        region_name=args.os_region_name)
+        COMMANDS[args.command].handler(client, args)
+    except CommandError as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
         return 1
     return 0
 

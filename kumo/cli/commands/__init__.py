@@ -1,0 +1,11 @@
+"""The CLI's commands, one module per area; importing them fills the registry."""
+
+from kumo.cli.commands import (  # noqa: F401  (imported for their @command declarations)
+    admin,
+    flavors,
+    groups,
+    images,
+    keypairs,
+    quotas,
+    servers,
+)
