@@ -142,6 +142,7 @@ def main() -> int:
     args = parser.parse_args()
 
     client = common.Client(args.endpoint, args.token)
+    client.lift_quotas()
     flavor = client.flavor_id(args.flavor)
     image = client.image_id(args.image)
     prefix = f"bench-boot-{os.getpid()}-{int(time.time())}"

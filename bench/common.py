@@ -97,6 +97,13 @@ class Client:
                 return image["id"]
         raise SystemExit(f"no image named {name!r}")
 
+    def lift_quotas(self) -> None:
+        """Make the benchmark's project's server quotas unlimited (the defaults allow
+        10 servers); needs an admin token."""
+        project = self.token.partition(":")[2] or self.token.partition(":")[0]
+        self.request("PUT", f"/os-quota-sets/{project}", {"quota_set": {
+            "instances": -1, "cores": -1, "ram": -1}})
+
     def list_servers(self, detail: bool = True, **params: Any) -> list[dict[str, Any]]:
         """Every server (following the pagination markers)."""
         out: list[dict[str, Any]] = []
