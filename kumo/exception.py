@@ -150,3 +150,176 @@ class InstanceNotReady(Conflict):
     """The server has no host yet, so nothing can act on its guest (409)."""
 
     msg_fmt = "Instance %(instance_id)s is not ready"
+
+
+# --- kumo-network ----------------------------------------------------------------------
+
+
+class NetworkNotFound(NotFound):
+    msg_fmt = "Network %(network_id)s could not be found."
+
+
+class NetworkExists(Conflict):
+    msg_fmt = "A network with %(reason)s already exists."
+
+
+class NetworkInUse(Conflict):
+    msg_fmt = "Network %(network_id)s is still in use."
+
+
+class NoMoreFixedIps(KumoException):
+    msg_fmt = "No fixed IP addresses available for network: %(network_id)s"
+    code = 400
+
+
+class FixedIpAlreadyInUse(Conflict):
+    msg_fmt = "Fixed IP address %(address)s is already in use on network %(network_id)s."
+
+
+class FixedIpNotFoundForNetwork(Invalid):
+    msg_fmt = "Fixed IP address %(address)s does not belong to network %(network_id)s."
+
+
+# --- keypairs and quotas -----------------------------------------------------------------
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = "Keypair %(name)s not found for user %(user_id)s"
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class InvalidKeypair(Invalid):
+    msg_fmt = "Keypair data is invalid: %(reason)s"
+
+
+class OverQuota(Forbidden):
+    """A request needs more than a quota leaves; the API answers 403 ``overLimit``."""
+
+    msg_fmt = "Quota exceeded for resources: %(overs)s"
+    fault_name = "overLimit"
+
+
+class TooManyInstances(OverQuota):
+    msg_fmt = ("Quota exceeded for %(overs)s: Requested %(req)s, but already used "
+               "%(used)s of %(allowed)s %(resource)s")
+
+
+class KeypairLimitExceeded(OverQuota):
+    msg_fmt = "Quota exceeded, too many key pairs."
+
+
+class MetadataLimitExceeded(Forbidden):
+    """Too many metadata items for the metadata_items quota (403 forbidden, as Nova)."""
+
+    msg_fmt = "Maximum number of metadata items exceeds %(allowed)d"
+
+
+class QuotaClassNotFound(NotFound):
+    msg_fmt = "Quota class %(class_name)s could not be found."
+
+
+# --- server groups, host aggregates, availability zones ---------------------------------
+
+
+class InstanceGroupNotFound(NotFound):
+    msg_fmt = "Instance group %(group_uuid)s could not be found."
+
+
+class InstanceGroupPolicyViolation(Conflict):
+    """Placing a member on a host would break its server group's policy."""
+
+    msg_fmt = "%(reason)s"
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s could not be found."
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_name)s already exists."
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = "Aggregate %(aggregate_id)s already has host %(host)s."
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = "Aggregate %(aggregate_id)s has no host %(host)s."
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class InvalidAggregateAction(Invalid):
+    msg_fmt = "Unacceptable parameters."
+
+
+class InvalidAggregateActionAdd(InvalidAggregateAction):
+    """Adding the host would put it in two availability zones (409, as Nova)."""
+
+    msg_fmt = "Cannot add host to aggregate %(aggregate_id)s. Reason: %(reason)s."
+    code = 409
+
+
+class InvalidAggregateActionDelete(InvalidAggregateAction):
+    msg_fmt = "Cannot remove aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+class InvalidAggregateActionUpdate(InvalidAggregateAction):
+    msg_fmt = "Cannot update aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+class InvalidAggregateActionUpdateMeta(InvalidAggregateAction):
+    msg_fmt = "Cannot update metadata of aggregate %(aggregate_id)s. Reason: %(reason)s."
+
+
+# --- flavor management, services, hypervisors (conductor 1.8) --------------------------
+
+
+class FlavorExtraSpecsNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(extra_specs_key)s."
+
+
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s and project "
+               "%(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = "Flavor access not found for %(flavor_id)s / %(project_id)s combination."
+
+
+class ServiceHasInstances(Conflict):
+    """A compute service still hosts servers, so deleting it would orphan them."""
+
+    msg_fmt = ("Unable to delete compute service that is hosting instances. Migrate or "
+               "delete the instances first.")
+
+
+class HypervisorNotFound(NotFound):
+    msg_fmt = "Hypervisor with ID '%(hypervisor_id)s' could not be found."
+
+
+class HypervisorNotMatched(NotFound):
+    msg_fmt = "No hypervisor matching '%(pattern)s' could be found."
+
+
+class HypervisorUptimeNotImplemented(KumoException):
+    """The node's virt driver cannot tell its host's uptime (the API answers 501)."""
+
+    msg_fmt = "Virt driver does not implement uptime function."
+    code = 501
+
+
+class TooManyInstanceTags(Invalid):
+    """More than the per-server limit of tags (microversion 2.26)."""
+
+    msg_fmt = "The number of tags exceeded the per-server limit %(limit)d"
+
+
+class InstanceTagNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s has no tag '%(tag)s'"

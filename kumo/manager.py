@@ -28,6 +28,9 @@ class Manager(periodic_task.PeriodicTasks):
     def init_host(self) -> None:
         """Prepare the host before the service takes RPC messages."""
 
+    def post_start_hook(self) -> None:
+        """Work that needs the service's own RPC server up (called right after it starts)."""
+
     def cleanup_host(self) -> None:
         """Release what init_host took; called once the RPC server has stopped."""
 

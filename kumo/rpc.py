@@ -13,6 +13,8 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_messaging.rpc import dispatcher as rpc_dispatcher
+from oslo_messaging.rpc import server as rpc_server
 
 from kumo import context as kumo_context
 from kumo import exception
@@ -83,20 +85,65 @@ class RequestContextSerializer(messaging.Serializer):
         return kumo_context.RequestContext.from_dict(ctxt, overwrite=True)
 
 
-def get_server(target: messaging.Target, endpoints: list[Any]) -> messaging.MessageHandlingServer:
-    """An RPC server for ``target`` dispatching to ``endpoints``."""
-    kwargs: dict[str, Any] = {}
+class InFlight:
+    """Counts the RPC requests whose handler is running.
+
+    A request's reply is sent after its handler returns; while the broker is
+    away oslo.messaging retries a reply without bound. A graceful stop waits
+    for the handlers (work in flight), and for the replies only a short while:
+    see :class:`kumo.service.Service.stop` and docs/decisions.md.
+    """
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> InFlight:
+        with self._idle:
+            self._count += 1
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        with self._idle:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    @property
+    def count(self) -> int:
+        with self._idle:
+            return self._count
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until no handler runs; False if ``timeout`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
+    """oslo.messaging's dispatcher, counting the handlers that run in :class:`InFlight`."""
+
+    def __init__(self, *args: Any, in_flight: InFlight, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.in_flight = in_flight
+
+    def dispatch(self, incoming: Any) -> Any:
+        with self.in_flight:
+            return super().dispatch(incoming)
+
+
+def get_server(target: messaging.Target, endpoints: list[Any],
+               in_flight: InFlight | None = None) -> messaging.MessageHandlingServer:
+    """An RPC server for ``target`` dispatching to ``endpoints``; ``in_flight``
+    counts the handlers running (what a graceful stop waits for)."""
+    executor = None
     if CONF.rpc_executor != "threading":
         # oslo.messaging warns whenever the argument is given; threading is its default.
-        kwargs["executor"] = CONF.rpc_executor
-    return messaging.get_rpc_server(
-        get_transport(),
-        target,
-        endpoints,
-        serializer=RequestContextSerializer(),
-        access_policy=messaging.DefaultRPCAccessPolicy,
-        **kwargs,
-    )
+        executor = CONF.rpc_executor
+    dispatcher = _CountingDispatcher(
+        endpoints, RequestContextSerializer(), messaging.DefaultRPCAccessPolicy,
+        in_flight=in_flight or InFlight())
+    return rpc_server.RPCServer(get_transport(), target, dispatcher, executor)
 
 
 def get_notifier(publisher_id: str) -> messaging.Notifier:

@@ -10,6 +10,7 @@ itself, and a failed heartbeat is logged and retried on the next round.
 
 from __future__ import annotations
 
+import logging as logging_std
 import os
 import signal
 import sys
@@ -42,6 +43,11 @@ HEARTBEAT_RPC_RETRY = 1
 # Closing the bus connections must not hold up the exit of a stopped service.
 RPC_CLEANUP_TIMEOUT = 5.0
 
+# Once no handler runs, how long a stop waits for their replies to go out. While
+# the broker is away oslo.messaging retries a reply for ever; its caller gives
+# up after its own timeout anyway (docs/decisions.md, "Shutdown").
+REPLY_DRAIN_TIMEOUT = 5.0
+
 
 class Listener(Protocol):
     """Something besides RPC a service serves, e.g. an HTTP server."""
@@ -68,6 +74,7 @@ class Service:
         self.service_ref: Any = None
         self._stopping = threading.Event()
         self._rpc_server: messaging.MessageHandlingServer | None = None
+        self._in_flight = rpc.InFlight()
         self._context = kumo_context.get_admin_context()
         self._conductor: conductor_rpcapi.ConductorAPI | None = None
         self._heartbeat: threading.Thread | None = None
@@ -87,8 +94,9 @@ class Service:
             target = messaging.Target(topic=self.topic, server=self.host,
                                       version=self.manager.target.version)
             endpoints = [self.manager, rpc.BaseEndpoint(self.binary, self.host)]
-            self._rpc_server = rpc.get_server(target, endpoints)
+            self._rpc_server = rpc.get_server(target, endpoints, in_flight=self._in_flight)
             self._rpc_server.start()
+        self.manager.post_start_hook()
         for listener in self.listeners:
             listener.start()
         self._heartbeat = self._spawn(self._heartbeat_loop, "heartbeat")
@@ -118,6 +126,8 @@ class Service:
             # Should the process live on (tests), clean up once the work is done.
             self._spawn(lambda: (drain.join(), self.manager.cleanup_host()), "late-cleanup")
             return False
+        if not self._drain_replies(deadline):
+            return False
         if self._periodic is not None:
             self._periodic.join(max(0.0, deadline - time.monotonic()))
             if self._periodic.is_alive():
@@ -131,10 +141,30 @@ class Service:
         return True
 
     def _drain_requests(self) -> None:
-        if self._rpc_server is not None:
-            self._rpc_server.wait()
+        # The handlers only: a reply the broker cannot take is not work in flight.
+        self._in_flight.wait()
         for listener in self.listeners:
             listener.wait()
+
+    def _drain_replies(self, deadline: float) -> bool:
+        """Give the replies of finished handlers a short while to go out; False if a
+        handler that started during the stop overran ``deadline``."""
+        if self._rpc_server is None:
+            return True
+        replies = _run_within(self._rpc_server.wait,
+                              min(REPLY_DRAIN_TIMEOUT, max(0.0, deadline - time.monotonic())),
+                              "replies")
+        if not replies.is_alive():
+            return True
+        # A request taken just before the stop may have started its handler since.
+        if not self._in_flight.wait(max(0.0, deadline - time.monotonic())):
+            LOG.error("%s: work in flight did not finish in time", self.binary)
+            return False
+        replies.join(min(REPLY_DRAIN_TIMEOUT, max(0.0, deadline - time.monotonic())))
+        if replies.is_alive():
+            LOG.warning("%s: abandoning replies the message bus did not take within %ss "
+                        "(their callers time out)", self.binary, REPLY_DRAIN_TIMEOUT)
+        return True
 
     def _spawn(self, target: Any, name: str) -> threading.Thread:
         thread = threading.Thread(target=target, name=f"{self.binary}-{name}", daemon=True)
@@ -229,4 +259,14 @@ def serve(service: Service) -> None:
         LOG.warning("%s: closing the bus connections took over %ss; exiting anyway",
                     service.binary, RPC_CLEANUP_TIMEOUT)
     LOG.info("%s stopped", service.binary)
-    sys.exit(0 if drained else 1)
+    code = 0 if drained else 1
+    stuck = [thread.name for thread in threading.enumerate()
+             if not thread.daemon and thread is not threading.main_thread()]
+    if stuck:
+        # E.g. a reply oslo.messaging retries for ever while the broker is away:
+        # the interpreter would wait for it at exit, so leave without waiting.
+        LOG.warning("%s: exiting without waiting for threads %s", service.binary,
+                    ", ".join(sorted(stuck)))
+        logging_std.shutdown()
+        os._exit(code)
+    sys.exit(code)

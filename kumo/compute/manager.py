@@ -11,6 +11,9 @@ something failed, so no server is left in a task state nobody will finish:
   destroyed puts the server in ERROR (a second delete may retry);
 * at start (``init_host``) the servers this host was working on when it went
   down are finished: builds without a guest are rescheduled, deletes completed.
+* a task of this host that nothing here runs for ``[compute] task_timeout`` (its
+  cast was lost) is handled the same way; resized servers are confirmed after
+  ``[DEFAULT] resize_confirm_window`` (both in :mod:`kumo.compute.expiry`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ from oslo_utils import timeutils
 
 from kumo import context as kumo_context
 from kumo import exception, manager, virt
-from kumo.compute import power_state, resource_tracker, task_states, vm_states
+from kumo.compute import expiry, power_state, resource_tracker, task_states, vm_states
 from kumo.compute.faults import fault_from_exception
-from kumo.compute.move_actions import MoveActionsMixin
+from kumo.compute.move_actions import MoveActionsMixin, note_failure, recorded
 from kumo.compute.power import PowerActionsMixin
+from kumo.network import api as network_api  # kumo-network (H5)
 from kumo.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -88,6 +92,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
     def init_host(self) -> None:
         """Connect the driver, report the nodes, finish what a previous run left."""
         self.driver.init_host(self.host)
+        # libvirt (H6): guests' lifecycle events sync their power state at once.
+        getattr(self.driver, "register_power_sync", lambda manager: None)(self)
         LOG.info("Compute driver %s serves nodes %s", CONF.compute.compute_driver,
                  ", ".join(self.driver.get_available_nodes()))
         ctxt = kumo_context.get_admin_context()
@@ -108,6 +114,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
 
     # -- RPC API ---------------------------------------------------------------
 
+    @recorded
     def build_and_run_instance(self, context: Any, instance: Any, node: str,
                                request_spec: dict[str, Any]) -> None:
         """Spawn the server's guest on ``node`` and report it ACTIVE, or reschedule."""
@@ -120,11 +127,14 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
             with self._building_lock:
                 self._building.discard(uuid)
 
+    @recorded
     def terminate_instance(self, context: Any, instance: Any) -> None:
         """Destroy the server's guest (a missing one is fine), then its row."""
         LOG.info("Deleting server %s", instance.uuid)
         try:
             self.driver.destroy(context, instance)
+            # kumo-network (H5): release the addresses once the guest is gone.
+            network_api.deallocate_for_instance(context, instance, self.host)
         except Exception as exc:
             LOG.exception("Could not destroy the guest of server %s", instance.uuid)
             self._set_error(context, instance, exc, "Deleting the server failed: "
@@ -144,11 +154,15 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         uuid = instance.uuid
         LOG.info("Building server %s on node %s", uuid, node)
         try:
+            # kumo-network (H5): addresses first, so the driver plugs the VIFs.
+            network_info = network_api.allocate_for_instance(context, instance, self.host,
+                                                             request_spec)
             self.driver.spawn(context, instance, request_spec.get("image") or {},
-                              network_info=[], node=node)
+                              network_info=network_info, node=node)
         except Exception as exc:
             LOG.warning("Spawning server %s on node %s failed: %s", uuid, node, exc)
             self._destroy_quietly(context, instance)
+            self._deallocate_network_quietly(context, instance)
             self._reschedule(context, instance, node, fault_from_exception(exc))
             return
         try:
@@ -185,6 +199,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         LOG.info("Server %s was deleted while it was built; destroying its guest",
                  instance.uuid)
         self._destroy_quietly(context, instance)
+        self._deallocate_network_quietly(context, instance)
         # The delete's own terminate_instance may be behind us or done
         # already; instance_destroy is idempotent, so finish it here too.
         try:
@@ -196,6 +211,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
                     fault: dict[str, Any]) -> None:
         LOG.info("Handing server %s back to the conductor to try another host",
                  instance.uuid)
+        note_failure(str(fault.get("message")))
         try:
             self.conductor.reschedule_instance(
                 context, instance_uuid=instance.uuid, host=self.host, node=node,
@@ -213,6 +229,14 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         except Exception:
             LOG.exception("Could not destroy the guest of server %s", instance.uuid)
 
+    def _deallocate_network_quietly(self, context: Any, instance: Any) -> None:
+        """kumo-network (H5): release addresses on a path that already failed or
+        lost (another host allocates again; deleting retries the release)."""
+        try:
+            network_api.deallocate_for_instance(context, instance, self.host)
+        except Exception:
+            LOG.exception("Could not release the addresses of server %s", instance.uuid)
+
     def _instance_or_none(self, context: Any, uuid: str) -> Any:
         try:
             return self.conductor.instance_get(context, instance_uuid=uuid)
@@ -221,6 +245,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
 
     def _set_error(self, context: Any, instance: Any, exc: BaseException, message: str,
                    expected_task_state: Any) -> None:
+        note_failure(message)
         fault = fault_from_exception(exc, message)
         self.conductor.instance_fault_create(
             context, instance_uuid=instance.uuid, code=fault["code"],
@@ -260,7 +285,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
                         uuid, self.host)
         self._reconcile_pending = False
 
-    def _reconcile_one(self, context: Any, instance: Any, has_guest: bool) -> None:
+    def _reconcile_one(self, context: Any, instance: Any, has_guest: bool,
+                       reason: str = RESTARTED_DURING_BUILD) -> None:
         if self.reconcile_move(context, instance):
             return
         if instance.task_state == task_states.DELETING:
@@ -280,7 +306,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
             LOG.info("Server %s was being built when kumo-compute stopped; rescheduling",
                      instance.uuid)
             self._reschedule(context, instance, instance.node, {
-                "code": 500, "message": RESTARTED_DURING_BUILD,
+                "code": 500, "message": reason,
                 "details": f"host {self.host}, node {instance.node}, "
                            f"task_state {instance.task_state}"})
 
@@ -299,6 +325,16 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         offload SHELVED ones older than [DEFAULT] shelved_offload_time."""
         self.reclaim_queued_deletes(context)
         self.offload_shelved(context)
+
+    @periodic_task.periodic_task(spacing=10, run_immediately=False)
+    def confirm_resizes(self, context: Any) -> None:
+        """Confirm resizes waiting longer than [DEFAULT] resize_confirm_window."""
+        expiry.confirm_resizes(self, context)
+
+    @periodic_task.periodic_task(spacing=60, run_immediately=False)
+    def expire_stuck_tasks(self, context: Any) -> None:
+        """Handle tasks idle longer than [compute] task_timeout as interrupted."""
+        expiry.expire_stuck_tasks(self, context)
 
     @periodic_task.periodic_task(spacing=60, run_immediately=False)
     def sync_power_states(self, context: Any) -> None:

@@ -8,9 +8,13 @@ fault; a move that fails gives its destination claim back.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
-from typing import Any
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -45,6 +49,47 @@ INTERRUPTIBLE_TASK_STATES = (
 
 _SIZES = ("vcpus", "memory_mb", "root_gb", "ephemeral_gb", "swap")
 
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+# The failures noted while an RPC method runs (one list per method call, innermost
+# last): a method that handles its own failure still records its event as Error.
+_failures = threading.local()
+
+
+def note_failure(message: str) -> None:
+    """Mark the running recorded RPC method as failed (its event's result Error)."""
+    stack = getattr(_failures, "stack", None)
+    if stack:
+        stack[-1].append(message)
+
+
+def recorded(method: _Method) -> _Method:
+    """Record the RPC method as the event ``compute_<name>`` of the request's instance
+    action (os-instance-actions): start, then finish Success or Error."""
+    event = f"compute_{method.__name__}"
+
+    @functools.wraps(method)
+    def wrapper(self: Any, context: Any, *args: Any, **kwargs: Any) -> Any:
+        instance = kwargs["instance"] if "instance" in kwargs else args[0]
+        self._event(context, instance, "start", event)
+        stack = _failures.__dict__.setdefault("stack", [])
+        stack.append([])
+        try:
+            result = method(self, context, *args, **kwargs)
+        except Exception as exc:
+            stack.pop()
+            self._event(context, instance, "finish", event, result="Error",
+                        traceback="".join(traceback.format_exception(exc)))
+            raise
+        failures = stack.pop()
+        if failures:
+            self._event(context, instance, "finish", event, result="Error",
+                        traceback="\n".join(failures))
+        else:
+            self._event(context, instance, "finish", event, result="Success")
+        return result
+
+    return wrapper  # type: ignore[return-value]
+
 
 def _flavor_columns(flavor: dict[str, Any]) -> dict[str, Any]:
     columns = {name: flavor.get(name, 0) or 0 for name in _SIZES}
@@ -77,12 +122,14 @@ class MoveActionsMixin:
     conductor: Any
     driver: Any
     host: str
+    _event: Callable[..., None]  # PowerActionsMixin's
 
     def _compute_rpc(self) -> compute_rpcapi.ComputeAPI:
         return compute_rpcapi.ComputeAPI()
 
     # -- resize and cold migration -------------------------------------------------------
 
+    @recorded
     def resize_instance(self, context: Any, instance: Any, dest_host: str, dest_node: str,
                         flavor: dict[str, Any]) -> None:
         """Source side: take the guest down, hand the server to the destination host."""
@@ -104,6 +151,7 @@ class MoveActionsMixin:
         self._compute_rpc().finish_resize(context, instance=instance, node=dest_node,
                                           flavor=flavor, host=dest_host)
 
+    @recorded
     def finish_resize(self, context: Any, instance: Any, node: str,
                       flavor: dict[str, Any]) -> None:
         """Destination side: start the guest on ``node`` with the new flavor: VERIFY_RESIZE."""
@@ -121,6 +169,7 @@ class MoveActionsMixin:
             return
         LOG.info("Server %s moved to %s/%s, waiting for confirmation", uuid, self.host, node)
 
+    @recorded
     def revert_resize(self, context: Any, instance: Any) -> None:
         """Destination side of a revert: take the guest down, hand back to the source."""
         source = _system_metadata(instance).get(OLD_HOST)
@@ -136,6 +185,7 @@ class MoveActionsMixin:
             return
         self._compute_rpc().finish_revert_resize(context, instance=instance, host=source)
 
+    @recorded
     def finish_revert_resize(self, context: Any, instance: Any) -> None:
         """Source side of a revert: start the guest with the old flavor on the old node."""
         system_metadata = _system_metadata(instance)
@@ -169,6 +219,7 @@ class MoveActionsMixin:
 
     # -- rebuild ---------------------------------------------------------------------------
 
+    @recorded
     def rebuild_instance(self, context: Any, instance: Any, image: dict[str, Any]) -> None:
         """Replace the guest with one booted from ``image``: ACTIVE (or ERROR with a fault)."""
         LOG.info("Rebuilding server %s from image %s", instance.uuid, image.get("id"))
@@ -189,6 +240,7 @@ class MoveActionsMixin:
 
     # -- snapshot ----------------------------------------------------------------------------
 
+    @recorded
     def snapshot_instance(self, context: Any, instance: Any, image_id: str) -> None:
         """Capture the guest into the queued image ``image_id``; the image goes active,
         or is deleted when the snapshot fails. The server's task is cleared either way."""
@@ -204,6 +256,7 @@ class MoveActionsMixin:
 
     # -- shelve -------------------------------------------------------------------------------
 
+    @recorded
     def shelve_instance(self, context: Any, instance: Any, image_id: str) -> None:
         """Power off, snapshot into ``image_id``: SHELVED; with [DEFAULT]
         shelved_offload_time 0, offloaded at once: SHELVED_OFFLOADED."""
@@ -231,13 +284,19 @@ class MoveActionsMixin:
         if CONF.shelved_offload_time == 0:
             self.shelve_offload_instance(context, instance)
 
+    @recorded
     def shelve_offload_instance(self, context: Any, instance: Any) -> None:
-        """Destroy a SHELVED server's guest, give back its claim, forget its host."""
+        """Destroy a SHELVED server's guest, give back its claim, forget its host.
+
+        The API's shelveOffload set the task already; the shelve itself and the
+        periodic offload take it here.
+        """
         try:
-            instance = self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"task_state": task_states.SHELVING_OFFLOADING},
-                expected_task_state=[None], expected_vm_state=[vm_states.SHELVED])
+            if instance.task_state != task_states.SHELVING_OFFLOADING:
+                instance = self.conductor.instance_update(
+                    context, instance_uuid=instance.uuid,
+                    values={"task_state": task_states.SHELVING_OFFLOADING},
+                    expected_task_state=[None], expected_vm_state=[vm_states.SHELVED])
             self.driver.destroy(context, instance)
             claimed = _system_metadata(instance).get("claimed_node")
             self.conductor.instance_update(
@@ -257,6 +316,7 @@ class MoveActionsMixin:
                                                 instance_uuid=instance.uuid)
         LOG.info("Server %s shelved and offloaded", instance.uuid)
 
+    @recorded
     def unshelve_instance(self, context: Any, instance: Any, node: str | None) -> None:
         """Start a shelved server again: on ``node`` from its shelved image (offloaded,
         the node already claimed by the conductor) or, ``node`` None, power its guest on."""
@@ -328,6 +388,7 @@ class MoveActionsMixin:
 
     # -- live migration ------------------------------------------------------------------------
 
+    @recorded
     def live_migrate_instance(self, context: Any, instance: Any, dest_host: str,
                               dest_node: str) -> None:
         """Source side: take the guest down and have the destination run it."""
@@ -344,6 +405,7 @@ class MoveActionsMixin:
             context, instance=instance, node=dest_node, source_host=self.host, power=power,
             host=dest_host)
 
+    @recorded
     def finish_live_migration(self, context: Any, instance: Any, node: str,
                               source_host: str, power: int) -> None:
         """Destination side: run the guest on ``node``; the server's claim moves here."""
@@ -355,6 +417,7 @@ class MoveActionsMixin:
         except Exception as exc:
             LOG.warning("Live migration of %s failed on the destination: %s",
                         instance.uuid, exc)
+            note_failure(f"Live migration failed: {exc}")
             self._destroy_quietly(context, instance)
             self._compute_rpc().rollback_live_migration(
                 context, instance=instance, power=power,
@@ -371,6 +434,7 @@ class MoveActionsMixin:
             return
         LOG.info("Server %s live-migrated to %s/%s", instance.uuid, self.host, node)
 
+    @recorded
     def rollback_live_migration(self, context: Any, instance: Any, power: int,
                                 fault: dict[str, Any]) -> None:
         """Source side: the destination failed; run the guest here again, with a fault."""
@@ -385,6 +449,7 @@ class MoveActionsMixin:
                             f"{fault.get('message')}; rolling back failed too: {exc}",
                             expected_task_state=task_states.MIGRATING)
             return
+        note_failure(str(fault.get("message")))
         self.conductor.instance_fault_create(
             context, instance_uuid=instance.uuid, code=fault.get("code") or 500,
             message=fault.get("message"), details=fault.get("details"), host=self.host)
@@ -400,6 +465,7 @@ class MoveActionsMixin:
 
     # -- soft delete ---------------------------------------------------------------------------
 
+    @recorded
     def soft_delete_instance(self, context: Any, instance: Any) -> None:
         """Power the guest off and keep the server (SOFT_DELETED) with its claim."""
         try:
@@ -417,6 +483,7 @@ class MoveActionsMixin:
                 task_states.SOFT_DELETING) is not None:
             LOG.info("Server %s soft-deleted", instance.uuid)
 
+    @recorded
     def restore_instance(self, context: Any, instance: Any) -> None:
         """Power a SOFT_DELETED server's guest on again: ACTIVE."""
         try:
@@ -551,6 +618,7 @@ class MoveActionsMixin:
             LOG.exception("Could not give back the destination claim of %s", instance.uuid)
 
     def _fault(self, context: Any, instance: Any, exc: BaseException, message: str) -> None:
+        note_failure(message)
         fault = fault_from_exception(exc, message)
         try:
             self.conductor.instance_fault_create(

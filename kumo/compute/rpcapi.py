@@ -11,7 +11,9 @@ API version history:
 * 1.3 - Move actions: resize_instance, finish_resize, revert_resize,
   finish_revert_resize, rebuild_instance, snapshot_instance,
   soft_delete_instance, restore_instance, shelve_instance, unshelve_instance,
-  live_migrate_instance, finish_live_migration, rollback_live_migration.
+  live_migrate_instance, finish_live_migration, rollback_live_migration;
+  shelve_offload_instance (the endpoint's since 1.3; the client's with the
+  API's shelveOffload).
 """
 
 from __future__ import annotations
@@ -127,6 +129,12 @@ class ComputeAPI(rpc.RPCAPIBase):
         """Power off and snapshot into ``image_id``; offload per [DEFAULT] shelved_offload_time."""
         self.cast(ctxt, "shelve_instance", {"instance": instance, "image_id": image_id},
                   server=host, version="1.3")
+
+    def shelve_offload_instance(self, ctxt: Any, instance: Any, host: str) -> None:
+        """On ``host``: destroy a SHELVED server's guest and give back its resources
+        (the API's shelveOffload; the endpoint has served it since 1.3)."""
+        self.cast(ctxt, "shelve_offload_instance", {"instance": instance}, server=host,
+                  version="1.3")
 
     def unshelve_instance(self, ctxt: Any, instance: Any, node: str | None,
                           host: str) -> None:

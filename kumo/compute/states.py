@@ -92,6 +92,8 @@ TRANSITIONS: dict[str, Transition] = {
     "shelve": _move("shelve", _ANY_POWER_STATE, task_states.SHELVING),
     "unshelve": _move("unshelve", (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED),
                       task_states.UNSHELVING),
+    "shelveOffload": _move("shelve_offload", (vm_states.SHELVED,),
+                           task_states.SHELVING_OFFLOADING),
     "os-migrateLive": _move("live_migrate", (vm_states.ACTIVE, vm_states.PAUSED),
                             task_states.MIGRATING),
     # The real delete of a SOFT_DELETED server: it sets no task state.

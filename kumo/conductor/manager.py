@@ -15,14 +15,21 @@ from oslo_log import log as logging
 from kumo import exception, manager
 from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows, task_pool
+from kumo.conductor.admin import AdminMixin
+from kumo.conductor.groups import GroupsMixin
+from kumo.conductor.lifecycle import LifecycleMixin
 from kumo.conductor.move_actions import MoveActionsMixin
+from kumo.conductor.network import NetworkMixin
+from kumo.conductor.quotas import QuotasMixin
 from kumo.conductor.rpcapi import UNSET
 from kumo.conductor.server_actions import ServerActionsMixin
+from kumo.conductor.tags import TagsMixin
 from kumo.conductor.tasks import build
 from kumo.db import api as db
 from kumo.db import compute_nodes as compute_node_db
 from kumo.db import flavors as flavor_db
 from kumo.db import images as image_db
+from kumo.db import instance_groups as group_db
 from kumo.db import instances as instance_db
 from kumo.image import local as image_store
 from kumo.objects import compute_node as compute_node_obj
@@ -40,7 +47,8 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 )
 
 
-class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
+class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, NetworkMixin,
+                       QuotasMixin, AdminMixin, LifecycleMixin, TagsMixin, manager.Manager):
     target = messaging.Target(version="1.8")
 
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:
@@ -57,6 +65,13 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
 
     def service_register(self, context: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> service_obj.Service:
+        service = self._service_register(host, binary, topic, service_version)
+        if binary == "kumo-compute":
+            compute_node_db.compute_nodes_adopt(host, service.id)
+        return service
+
+    def _service_register(self, host: str, binary: str, topic: str | None,
+                          service_version: int) -> service_obj.Service:
         try:
             row = db.service_get_by_host_and_binary(host, binary)
         except exception.HostBinaryNotFound:
@@ -171,6 +186,7 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, manager.Manager):
 
     def instance_destroy(self, context: Any, instance_uuid: str) -> instance_obj.Instance:
         instance = rows.instance(instance_db.instance_destroy(instance_uuid))
+        group_db.members_delete_by_instance(instance_uuid)
         # A shelved server's snapshot belongs to the server: it goes with it.
         image_id = (instance.system_metadata or {}).get(SHELVED_IMAGE_ID)
         if image_id:

@@ -31,9 +31,9 @@ class MoveActionsMixin:
         migration_claims.migration_claim_release(instance_uuid)
 
     def resize_instance(self, context: Any, instance_uuid: str,
-                        flavor: dict[str, Any] | None) -> None:
+                        flavor: dict[str, Any] | None, host: str | None = None) -> None:
         self.tasks.submit("resize_instance", context, resize.resize_instance,
-                          instance_uuid, flavor)
+                          instance_uuid, flavor, host)
 
     def confirm_resize(self, context: Any, instance_uuid: str) -> None:
         self.tasks.submit("confirm_resize", context, resize.confirm_resize, instance_uuid)
@@ -41,9 +41,11 @@ class MoveActionsMixin:
     def revert_resize(self, context: Any, instance_uuid: str) -> None:
         self.tasks.submit("revert_resize", context, resize.revert_resize, instance_uuid)
 
-    def unshelve_instance(self, context: Any, instance_uuid: str) -> None:
+    def unshelve_instance(self, context: Any, instance_uuid: str,
+                          **destination: Any) -> None:
+        # 1.8: "availability_zone" and/or "host" (2.77/2.91), only the ones asked for.
         self.tasks.submit("unshelve_instance", context, shelve.unshelve_instance,
-                          instance_uuid)
+                          instance_uuid, destination)
 
     def live_migrate_instance(self, context: Any, instance_uuid: str, host: str | None,
                               block_migration: Any) -> None:

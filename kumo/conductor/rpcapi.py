@@ -20,11 +20,18 @@ API version history:
   compute_node_claim_migration, compute_node_release_migration,
   compute_node_confirm_migration; casts resize_instance, confirm_resize,
   revert_resize, unshelve_instance, live_migrate_instance.
-* 1.4 - Server groups, aggregates and availability zones (rpcapi_groups.py).
+* 1.4 - Server groups, aggregates and availability zones (rpcapi_groups.py):
+  instance_group_create/get/get_all/delete/members_add, aggregate_create/get/
+  get_all/update/delete/host_add/host_delete/metadata_set,
+  availability_zone_get_all.
 * 1.5 - Keypairs and quotas (rpcapi_quotas.py).
 * 1.6 - Networks: networks, fixed/floating IPs, VIFs, security groups (rpcapi_network.py).
 * 1.7 - Reconcile and lifecycle leftovers (rpcapi_lifecycle.py).
-* 1.8 - Flavor management, service and hypervisor reads (rpcapi_admin.py).
+* 1.8 - Flavor management, service and hypervisor reads (rpcapi_admin.py:
+  flavor_update, flavor_destroy, flavor_extra_specs_update/_delete,
+  flavor_access_get_all/_add/_remove, service_get, service_delete,
+  hypervisor_get_all, instance_get_active_by_window);
+  server tags (rpcapi_tags.py).
 """
 
 from __future__ import annotations
@@ -32,6 +39,12 @@ from __future__ import annotations
 from typing import Any
 
 from kumo import rpc
+from kumo.conductor.rpcapi_admin import AdminAPIMixin
+from kumo.conductor.rpcapi_groups import GroupsAPIMixin
+from kumo.conductor.rpcapi_lifecycle import LifecycleAPIMixin
+from kumo.conductor.rpcapi_network import NetworkAPIMixin
+from kumo.conductor.rpcapi_quotas import QuotasAPIMixin
+from kumo.conductor.rpcapi_tags import TagsAPIMixin
 
 TOPIC = "conductor"
 
@@ -58,7 +71,9 @@ class _Unset:
 UNSET: Any = _Unset()
 
 
-class ConductorAPI(rpc.RPCAPIBase):
+class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixin,
+                   LifecycleAPIMixin, TagsAPIMixin,
+                   rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
     VERSION = "1.8"
@@ -290,11 +305,15 @@ class ConductorAPI(rpc.RPCAPIBase):
                   version="1.3")
 
     def resize_instance(self, ctxt: Any, instance_uuid: str,
-                        flavor: dict[str, Any] | None) -> None:
+                        flavor: dict[str, Any] | None, host: str | None = None) -> None:
         """Schedule the server (in task resize_prep) elsewhere with ``flavor`` (None: a
-        migration, same flavor) and move it there (cast)."""
-        self.cast(ctxt, "resize_instance", {"instance_uuid": instance_uuid, "flavor": flavor},
-                  version="1.3")
+        migration, same flavor) and move it there (cast); ``host`` (1.8, microversion
+        2.56's cold migration to a named host) limits the choice to that host."""
+        args: dict[str, Any] = {"instance_uuid": instance_uuid, "flavor": flavor}
+        if host is None:
+            self.cast(ctxt, "resize_instance", args, version="1.3")
+        else:
+            self.cast(ctxt, "resize_instance", {**args, "host": host}, version="1.8")
 
     def confirm_resize(self, ctxt: Any, instance_uuid: str) -> None:
         """Keep the resized server where it is: give back the source claim (cast)."""
@@ -304,9 +323,15 @@ class ConductorAPI(rpc.RPCAPIBase):
         """Move the resized server back to its source node and old flavor (cast)."""
         self.cast(ctxt, "revert_resize", {"instance_uuid": instance_uuid}, version="1.3")
 
-    def unshelve_instance(self, ctxt: Any, instance_uuid: str) -> None:
-        """Schedule the offloaded server (in task unshelving) and start it there (cast)."""
-        self.cast(ctxt, "unshelve_instance", {"instance_uuid": instance_uuid}, version="1.3")
+    def unshelve_instance(self, ctxt: Any, instance_uuid: str, **destination: Any) -> None:
+        """Schedule the offloaded server (in task unshelving) and start it there (cast);
+        ``availability_zone`` / ``host`` (1.8, microversions 2.77 / 2.91), when given,
+        say where (a zone None unpins the server)."""
+        args = {"instance_uuid": instance_uuid}
+        if not destination:
+            self.cast(ctxt, "unshelve_instance", args, version="1.3")
+        else:
+            self.cast(ctxt, "unshelve_instance", {**args, **destination}, version="1.8")
 
     def compute_node_confirm_migration(self, ctxt: Any, instance_uuid: str) -> None:
         """The move is done: give back the source claim, keep the destination's."""

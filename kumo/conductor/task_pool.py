@@ -9,6 +9,7 @@ pool and return at once.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import threading
 from collections.abc import Callable
@@ -25,10 +26,18 @@ class TaskPool:
             max_workers=workers, thread_name_prefix="conductor-task")
         self._lock = threading.Lock()
         self._running: set[concurrent.futures.Future[None]] = set()
+        # Servers a queued or running task works on (the reconciliation leaves them be).
+        self._instances: collections.Counter[str] = collections.Counter()
 
     def submit(self, name: str, context: Any, task: Callable[..., None],
                *args: Any) -> concurrent.futures.Future[None]:
-        """Run ``task(context, *args)`` on the pool; its errors are logged."""
+        """Run ``task(context, *args)`` on the pool; its errors are logged.
+
+        Every task's first argument names the server(s) it works on (a uuid or a
+        list of them): :meth:`working_on` answers from it.
+        """
+        first = args[0] if args else None
+        uuids = [first] if isinstance(first, str) else list(first or [])
 
         def run() -> None:
             # The request's context, for the request id on every log line.
@@ -39,15 +48,26 @@ class TaskPool:
             except Exception:
                 LOG.exception("Conductor task %s failed", name)
 
+        with self._lock:
+            self._instances.update(uuids)
         future = self._executor.submit(run)
         with self._lock:
             self._running.add(future)
-        future.add_done_callback(self._forget)
+        future.add_done_callback(lambda done: self._forget(done, uuids))
         return future
 
-    def _forget(self, future: concurrent.futures.Future[None]) -> None:
+    def _forget(self, future: concurrent.futures.Future[None], uuids: list[str]) -> None:
         with self._lock:
             self._running.discard(future)
+            self._instances.subtract(uuids)
+            for uuid in uuids:
+                if self._instances[uuid] <= 0:
+                    del self._instances[uuid]
+
+    def working_on(self, instance_uuid: str) -> bool:
+        """Whether a task of this pool is queued or running for the server."""
+        with self._lock:
+            return self._instances[instance_uuid] > 0
 
     @property
     def busy(self) -> int:

@@ -17,6 +17,7 @@ from kumo.conf import (
     image,
     libvirt,
     network,
+    quota,
     scheduler,
     upgrade_levels,
 )
@@ -25,7 +26,7 @@ CONF = cfg.CONF
 
 _MODULES = (
     default, database, api, compute, conductor, console, fake, image, libvirt, network,
-    scheduler, upgrade_levels,
+    quota, scheduler, upgrade_levels,
 )
 
 for _module in _MODULES:

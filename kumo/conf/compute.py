@@ -34,13 +34,29 @@ opts = [
     cfg.FloatOpt("disk_allocation_ratio", default=None, min=0.0,
                  help="Disk overcommit of this host's nodes; unset: the scheduler's "
                       "[scheduler] disk_allocation_ratio."),
+    cfg.IntOpt("task_timeout", default=3600, min=0,
+               help="Seconds a server on this host may stay in one of kumo-compute's "
+                    "task states (spawning, resize_migrating, shelving, ...) while this "
+                    "process is not working on it, before it is handled like a task a "
+                    "restart interrupted (a build is rescheduled, a move goes to ERROR "
+                    "with a fault, a power action is finished). It catches casts lost "
+                    "while the broker restarted; keep it above the longest operation "
+                    "of the driver. 0: never."),
+]
+
+# Options of kumo-compute kept in [DEFAULT], where Nova has them.
+default_opts = [
+    cfg.IntOpt("resize_confirm_window", default=0, min=0,
+               help="Seconds after which kumo-compute confirms a resized server still "
+                    "waiting for confirmation (VERIFY_RESIZE) by itself. 0: never."),
 ]
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_group(compute_group)
     conf.register_opts(opts, group=compute_group)
+    conf.register_opts(default_opts)
 
 
 def list_opts() -> dict:
-    return {compute_group: opts}
+    return {compute_group: opts, "DEFAULT": default_opts}

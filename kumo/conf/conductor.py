@@ -10,6 +10,24 @@ opts = [
                     "live migration). They are apart from the RPC dispatch threads, so a "
                     "task waiting on the scheduler never starves the database calls the "
                     "scheduler itself makes to the conductor."),
+    cfg.IntOpt("reconcile_interval", default=60, min=0,
+               help="Seconds between two passes of the conductor's reconciliation of "
+                    "servers whose task nobody is running any more (a conductor that "
+                    "stopped mid-task, a compute host that is down). One pass also runs "
+                    "at start-up. 0 turns the periodic pass off (the start-up one "
+                    "stays)."),
+    cfg.IntOpt("reconcile_grace_period", default=180, min=0,
+               help="A server's row must be unchanged for this many seconds before the "
+                    "reconciliation touches it, so that with several conductors one never "
+                    "takes over a task another is still running. Keep it above "
+                    "rpc_response_timeout (a task's longest wait, on the scheduler)."),
+    cfg.IntOpt("compute_down_task_timeout", default=600, min=0,
+               help="A server whose kumo-compute host has not heartbeated for this many "
+                    "seconds while the server is in one of that host's tasks (spawning, "
+                    "resize_migrating, powering-off, ...) is given up: a build or move "
+                    "goes to ERROR with a fault, a power action or snapshot loses its "
+                    "task (with a fault), a delete is finished without the host. 0: "
+                    "never."),
 ]
 
 

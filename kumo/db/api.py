@@ -32,6 +32,7 @@ __all__ = [
     "key_values",
     "reset_engine",
     "service_create",
+    "service_delete",
     "service_destroy",
     "service_get",
     "service_get_all",
@@ -328,3 +329,38 @@ def service_destroy(service_id: int) -> None:
             .where(compute_nodes.c.service_id == service_id, compute_nodes.c.deleted == 0)
             .values(deleted=compute_nodes.c.id, deleted_at=now)
         )
+
+
+def service_delete(service_id: int, compute_binary: str = "kumo-compute") -> None:
+    """Soft-delete a service as an operator asked (``DELETE /os-services/{id}``),
+    refusing a compute service whose host still has live instances.
+
+    One guarded UPDATE, so a server placed on the host at the same moment either
+    blocks the delete or finds the service gone. Its compute nodes go with it.
+
+    :raises ServiceNotFound: there is no live service with this id.
+    :raises ServiceHasInstances: a compute service whose host has live instances.
+    """
+    instances = models.Instance.__table__
+    compute_nodes = models.ComputeNode.__table__
+    hosting = sa.exists().where(instances.c.host == _services.c.host, instances.c.deleted == 0)
+    now = utcnow()
+    with session() as db_session:
+        result = db_session.execute(
+            sa.update(_services)
+            .where(_services.c.id == service_id, _services.c.deleted == 0,
+                   sa.or_(_services.c.binary != compute_binary, ~hosting))
+            .values(deleted=_services.c.id, deleted_at=now))
+        if result.rowcount == 0:
+            _service_get(db_session, service_id)  # raises ServiceNotFound
+            raise exception.ServiceHasInstances()
+        service = db_session.execute(sa.select(_services.c.host, _services.c.binary).where(
+            _services.c.id == service_id)).one()
+        # A node reported before its service registered names no service: its host does.
+        owned = compute_nodes.c.service_id == service_id
+        if service.binary == compute_binary:
+            owned = sa.or_(owned, sa.and_(compute_nodes.c.service_id.is_(None),
+                                          compute_nodes.c.host == service.host))
+        db_session.execute(
+            sa.update(compute_nodes).where(owned, compute_nodes.c.deleted == 0)
+            .values(deleted=compute_nodes.c.id, deleted_at=now))

@@ -271,3 +271,17 @@ def compute_node_release(node_uuid: str, instance_uuid: str) -> dict[str, Any]:
         _lock_instance(db_session, instance_uuid, live_only=False)
         release_claim(db_session, instance_uuid, node_uuid)
         return _get_by_uuid(db_session, node_uuid)
+
+
+def compute_nodes_adopt(host: str, service_id: int) -> int:
+    """Give ``host``'s nodes that name no service to ``service_id``; how many there were.
+
+    kumo-compute reports its nodes before its first heartbeat registers the
+    service, so those first rows carry no service_id until the registration
+    links them here (instead of waiting for the next periodic report).
+    """
+    with session() as db_session:
+        return db_session.execute(
+            sa.update(_nodes).where(_nodes.c.host == host, _nodes.c.service_id.is_(None),
+                                    _nodes.c.deleted == 0)
+            .values(service_id=service_id)).rowcount

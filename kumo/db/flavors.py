@@ -127,3 +127,127 @@ def flavor_access_add(flavor_id: str, project_id: str) -> None:
         if exists is None:
             db_session.execute(sa.insert(_projects).values(
                 flavor_id=internal_id, project_id=project_id))
+
+
+# --- flavor management (conductor 1.8) ----------------------------------------------------
+
+
+def _internal_id(db_session: orm.Session, flavor_id: str) -> int:
+    internal_id = db_session.execute(
+        sa.select(_flavors.c.id).where(_flavors.c.flavorid == str(flavor_id))).scalar()
+    if internal_id is None:
+        raise exception.FlavorNotFound(flavor_id=flavor_id)
+    return internal_id
+
+
+def _get(db_session: orm.Session, internal_id: int) -> dict[str, Any]:
+    row = db_session.execute(
+        sa.select(_flavors).where(_flavors.c.id == internal_id)).mappings().one()
+    return _with_extra_specs(db_session, [row])[0]
+
+
+def flavor_update(flavor_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Change a flavor's ``description`` (the one field the API may change, 2.55).
+
+    :raises FlavorNotFound: there is no such flavor.
+    :raises Invalid: another field was given.
+    """
+    unknown = set(values) - {"description"}
+    if unknown:
+        raise exception.Invalid(reason=f"cannot update flavor fields {sorted(unknown)}")
+    with session() as db_session:
+        internal_id = _internal_id(db_session, flavor_id)
+        db_session.execute(sa.update(_flavors).where(_flavors.c.id == internal_id)
+                           .values(**values))
+        return _get(db_session, internal_id)
+
+
+def flavor_destroy(flavor_id: str) -> None:
+    """Delete a flavor with its extra specs and access list (servers keep their copy).
+
+    :raises FlavorNotFound: there is no such flavor.
+    """
+    with session() as db_session:
+        internal_id = _internal_id(db_session, flavor_id)
+        # Children first: SQLite enforces ON DELETE CASCADE only with foreign keys on.
+        db_session.execute(sa.delete(_extra_specs).where(_extra_specs.c.flavor_id == internal_id))
+        db_session.execute(sa.delete(_projects).where(_projects.c.flavor_id == internal_id))
+        db_session.execute(sa.delete(_flavors).where(_flavors.c.id == internal_id))
+
+
+def flavor_extra_specs_update(flavor_id: str, extra_specs: Mapping[str, str]
+                              ) -> dict[str, Any]:
+    """Set these extra specs (others stay); returns all of the flavor's extra specs.
+
+    :raises FlavorNotFound: there is no such flavor.
+    """
+    with session() as db_session:
+        internal_id = _internal_id(db_session, flavor_id)
+        for key, value in extra_specs.items():
+            updated = db_session.execute(sa.update(_extra_specs).where(
+                _extra_specs.c.flavor_id == internal_id, _extra_specs.c.key == key)
+                .values(value=value))
+            if updated.rowcount == 0:
+                db_session.execute(sa.insert(_extra_specs).values(
+                    flavor_id=internal_id, key=key, value=value))
+        return _get(db_session, internal_id)["extra_specs"]
+
+
+def flavor_extra_specs_delete(flavor_id: str, key: str) -> None:
+    """Remove one extra spec.
+
+    :raises FlavorNotFound: there is no such flavor.
+    :raises FlavorExtraSpecsNotFound: the flavor has no such key.
+    """
+    with session() as db_session:
+        internal_id = _internal_id(db_session, flavor_id)
+        deleted = db_session.execute(sa.delete(_extra_specs).where(
+            _extra_specs.c.flavor_id == internal_id, _extra_specs.c.key == key))
+        if deleted.rowcount == 0:
+            raise exception.FlavorExtraSpecsNotFound(flavor_id=flavor_id,
+                                                     extra_specs_key=key)
+
+
+def flavor_access_get_all(flavor_id: str) -> list[str]:
+    """The projects that may use the flavor, sorted.
+
+    :raises FlavorNotFound: there is no such flavor.
+    """
+    with session() as db_session:
+        internal_id = _internal_id(db_session, flavor_id)
+        return list(db_session.execute(sa.select(_projects.c.project_id).where(
+            _projects.c.flavor_id == internal_id).order_by(_projects.c.project_id)).scalars())
+
+
+def flavor_access_grant(flavor_id: str, project_id: str) -> list[str]:
+    """Let a project use the flavor (``addTenantAccess``); returns the access list.
+
+    :raises FlavorNotFound: there is no such flavor.
+    :raises FlavorAccessExists: the project has access already.
+    """
+    try:
+        with session() as db_session:
+            internal_id = _internal_id(db_session, flavor_id)
+            db_session.execute(sa.insert(_projects).values(
+                flavor_id=internal_id, project_id=project_id))
+    except exc.IntegrityError as error:
+        if not is_duplicate_entry(error):
+            raise
+        raise exception.FlavorAccessExists(flavor_id=flavor_id,
+                                           project_id=project_id) from error
+    return flavor_access_get_all(flavor_id)
+
+
+def flavor_access_revoke(flavor_id: str, project_id: str) -> list[str]:
+    """Take a project's access away (``removeTenantAccess``); returns the access list.
+
+    :raises FlavorNotFound: there is no such flavor.
+    :raises FlavorAccessNotFound: the project had no access.
+    """
+    with session() as db_session:
+        internal_id = _internal_id(db_session, flavor_id)
+        deleted = db_session.execute(sa.delete(_projects).where(
+            _projects.c.flavor_id == internal_id, _projects.c.project_id == project_id))
+        if deleted.rowcount == 0:
+            raise exception.FlavorAccessNotFound(flavor_id=flavor_id, project_id=project_id)
+    return flavor_access_get_all(flavor_id)

@@ -25,7 +25,7 @@ from sqlalchemy import orm
 
 from kumo import exception
 from kumo.compute import task_states, vm_states
-from kumo.db import models
+from kumo.db import models, tags
 from kumo.db.api import key_values, session
 from kumo.db.clock import utcnow
 
@@ -139,14 +139,29 @@ def _set_metadata(db_session: orm.Session, instance_uuid: str,
 # --- create and read ---------------------------------------------------------------------
 
 
-def instance_create(values_list: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def instance_create(values_list: Sequence[Mapping[str, Any]],
+                    min_count: int | None = None) -> list[dict[str, Any]]:
     """Insert the instances of one request in one transaction.
 
     Each ``values`` may carry ``metadata`` (a dict, stored as instance_metadata
     rows); ``uuid`` defaults to a uuid4, vm_state to building, task_state to
     scheduling, ``flavor``/``system_metadata`` (dicts) are stored as JSON.
+
+    With ``min_count`` the quota is enforced in the same transaction: only as
+    many of ``values_list`` as the project's quota allows are created (at least
+    ``min_count``, or :class:`~kumo.exception.TooManyInstances`).
     """
     with session() as db_session:
+        # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
+        if min_count is not None and values_list:
+            from kumo.db import quotas
+
+            first = values_list[0]
+            quotas.lock(db_session, f"project:{first['project_id']}")
+            values_list = values_list[:quotas.instances_allowed(
+                db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
+                int(first["memory_mb"]), min_count, len(values_list))]
+        # --- end quota ---
         uuids = []
         for values in values_list:
             values = dict(values)
@@ -197,10 +212,11 @@ def _filtered(filters: Mapping[str, Any]) -> sa.Select:
     filters = dict(filters)
     statement = sa.select(_instances)
     changes_since = filters.pop("changes_since", None)
+    changes_before = filters.pop("changes_before", None)
     deleted = filters.pop("deleted", None)
     if deleted is None:
-        # A changes-since listing shows what was deleted since, too.
-        deleted = None if changes_since is not None else False
+        # A changes-since (or -before) listing shows what was deleted then, too.
+        deleted = None if changes_since is not None or changes_before is not None else False
     if deleted is True:
         statement = statement.where(_instances.c.deleted != 0)
     elif deleted is False:
@@ -210,6 +226,11 @@ def _filtered(filters: Mapping[str, Any]) -> sa.Select:
         statement = statement.where(sa.or_(
             _instances.c.updated_at >= since,
             sa.and_(_instances.c.updated_at.is_(None), _instances.c.created_at >= since)))
+    if changes_before is not None:
+        before = _as_datetime(changes_before)
+        statement = statement.where(sa.or_(
+            _instances.c.updated_at <= before,
+            sa.and_(_instances.c.updated_at.is_(None), _instances.c.created_at <= before)))
     for name, value in filters.items():
         if value is None:
             continue
@@ -223,8 +244,11 @@ def _filtered(filters: Mapping[str, Any]) -> sa.Select:
             internal = sa.select(_flavors.c.id).where(_flavors.c.flavorid == str(value))
             statement = statement.where(_instances.c.flavor_id.in_(internal))
         elif name in ("vm_state", "task_state", "uuid", "project_id", "user_id", "image_ref",
-                      "host", "node", "reservation_id", "availability_zone"):
+                      "host", "node", "reservation_id", "availability_zone", "locked"):
             statement = statement.where(_in(_instances.c[name], value))
+        elif name in ("tags", "tags_any", "not_tags", "not_tags_any"):
+            statement = statement.where(tags.filter_clause(name, _one_or_list(value),
+                                                           _instances.c.uuid))
         else:
             raise exception.Invalid(reason=f"cannot filter servers by {name}")
     return statement
@@ -260,9 +284,12 @@ def instance_get_all(filters: Mapping[str, Any] | None = None,
 
     Filters: project_id, user_id, name (a regex on the display name), vm_state,
     task_state, uuid, image_ref, host, node, reservation_id, availability_zone
-    (a value or a list each), flavor_id (the API's flavorid), changes_since
+    (a value or a list each), flavor_id (the API's flavorid), changes_before
+    (updated at or before; includes deleted instances), changes_since
     (updated since; includes deleted instances), deleted (True, False; default
-    False unless changes_since is given).
+    False unless changes_since is given);
+    tags, tags_any, not_tags, not_tags_any (lists of tags: has all, has one,
+    lacks one, has none).
 
     :raises MarkerNotFound: ``marker`` is not the uuid of an instance of this listing.
     :raises Invalid: an unknown filter or sort key.
@@ -398,6 +425,7 @@ def instance_destroy(instance_uuid: str) -> dict[str, Any]:
             from kumo.db import migration_claims
 
             migration_claims.release_migration_claim_in(db_session, instance_uuid)
+            tags.delete_in(db_session, instance_uuid)
         return _get(db_session, instance_uuid, read_deleted=True)
 
 

@@ -472,6 +472,9 @@ class InstanceGroupMember(Base, TimestampMixin):
         ForeignKey("instance_groups.id", ondelete="CASCADE"), index=True
     )
     instance_uuid: Mapped[str] = mapped_column(String(UUID), index=True)
+    # The host the member was placed on, recorded under the group's lock at build
+    # time (before the server's own row says so): the anti-affinity guard reads it.
+    host: Mapped[str | None] = mapped_column(String(NAME))
 
 
 # --- host aggregates ---------------------------------------------------------------------
@@ -516,3 +519,165 @@ class AggregateMetadata(Base, TimestampMixin):
     )
     key: Mapped[str] = mapped_column(String(NAME))
     value: Mapped[str] = mapped_column(String(NAME))
+
+
+# --- nova-network: networks, addresses, interfaces, security groups ----------------------
+# (kumo-network's data; see kumo/db/networks.py and docs/network.md)
+
+
+class Network(Base, TimestampMixin):
+    """A fixed network: its IPv4 range, bridge, optional VLAN and owning project.
+
+    Operators create and delete networks (kumo-manage, os-networks); the vlan
+    manager also creates one per project on first use. Deleted for real, with
+    its fixed IPs; a network with allocated addresses cannot be deleted.
+    """
+
+    __tablename__ = "networks"
+    __table_args__ = (UniqueConstraint("uuid"), UniqueConstraint("vlan"),
+                      UniqueConstraint("cidr"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(UUID))
+    label: Mapped[str | None] = mapped_column(String(NAME))
+    cidr: Mapped[str] = mapped_column(String(43))
+    netmask: Mapped[str | None] = mapped_column(String(IP_ADDRESS))
+    gateway: Mapped[str | None] = mapped_column(String(IP_ADDRESS))
+    broadcast: Mapped[str | None] = mapped_column(String(IP_ADDRESS))
+    dns1: Mapped[str | None] = mapped_column(String(IP_ADDRESS))
+    dns2: Mapped[str | None] = mapped_column(String(IP_ADDRESS))
+    bridge: Mapped[str | None] = mapped_column(String(NAME))
+    bridge_interface: Mapped[str | None] = mapped_column(String(NAME))
+    vlan: Mapped[int | None] = mapped_column(Integer)
+    project_id: Mapped[str | None] = mapped_column(String(NAME), index=True)
+    multi_host: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The kumo-network host serving the network when it is not multi_host.
+    host: Mapped[str | None] = mapped_column(String(NAME))
+
+
+class FixedIp(Base, TimestampMixin):
+    """One address of a network; allocated to an instance by a guarded UPDATE."""
+
+    __tablename__ = "fixed_ips"
+    __table_args__ = (
+        UniqueConstraint("network_id", "address"),
+        Index("ix_fixed_ips_instance_uuid", "instance_uuid"),
+        Index("ix_fixed_ips_network_id_allocated", "network_id", "allocated"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(IP_ADDRESS))
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id", ondelete="CASCADE"))
+    instance_uuid: Mapped[str | None] = mapped_column(String(UUID))
+    virtual_interface_id: Mapped[int | None] = mapped_column(Integer)
+    # The compute host of the instance (multi_host networks serve it there).
+    host: Mapped[str | None] = mapped_column(String(NAME))
+    allocated: Mapped[bool] = mapped_column(Boolean, default=False)
+    leased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Network, gateway and broadcast addresses: never handed out.
+    reserved: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class VirtualInterface(Base, TimestampMixin):
+    """An instance's NIC on one network: its MAC (unique) and uuid."""
+
+    __tablename__ = "virtual_interfaces"
+    __table_args__ = (UniqueConstraint("address"), UniqueConstraint("uuid"),
+                      Index("ix_virtual_interfaces_instance_uuid", "instance_uuid"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(UUID))
+    address: Mapped[str] = mapped_column(String(17))
+    network_id: Mapped[int | None] = mapped_column(
+        ForeignKey("networks.id", ondelete="CASCADE"))
+    instance_uuid: Mapped[str] = mapped_column(String(UUID))
+
+
+class InstanceInfoCache(Base, TimestampMixin):
+    """The network_info (JSON list of VIFs) last given to an instance."""
+
+    __tablename__ = "instance_info_caches"
+    __table_args__ = (UniqueConstraint("instance_uuid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_uuid: Mapped[str] = mapped_column(String(UUID))
+    network_info: Mapped[str | None] = mapped_column(Text)
+
+
+class FloatingIp(Base, TimestampMixin):
+    """A public address of a pool; allocated to a project, associated to a fixed IP."""
+
+    __tablename__ = "floating_ips"
+    __table_args__ = (UniqueConstraint("address"),
+                      Index("ix_floating_ips_project_id", "project_id"),
+                      Index("ix_floating_ips_pool", "pool"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(IP_ADDRESS))
+    fixed_ip_id: Mapped[int | None] = mapped_column(
+        ForeignKey("fixed_ips.id", ondelete="SET NULL"))
+    project_id: Mapped[str | None] = mapped_column(String(NAME))
+    host: Mapped[str | None] = mapped_column(String(NAME))
+    auto_assigned: Mapped[bool] = mapped_column(Boolean, default=False)
+    pool: Mapped[str] = mapped_column(String(NAME))
+    interface: Mapped[str | None] = mapped_column(String(NAME))
+
+
+class SecurityGroup(Base, TimestampMixin):
+    """A project's named set of ingress rules."""
+
+    __tablename__ = "security_groups"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME))
+    description: Mapped[str | None] = mapped_column(String(NAME))
+    user_id: Mapped[str | None] = mapped_column(String(NAME))
+    project_id: Mapped[str] = mapped_column(String(NAME))
+
+
+class SecurityGroupRule(Base, TimestampMixin):
+    """An ingress rule: protocol and ports from a CIDR or from a source group's members."""
+
+    __tablename__ = "security_group_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_group_id: Mapped[int] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"), index=True)
+    protocol: Mapped[str | None] = mapped_column(String(16))
+    from_port: Mapped[int | None] = mapped_column(Integer)
+    to_port: Mapped[int | None] = mapped_column(Integer)
+    cidr: Mapped[str | None] = mapped_column(String(43))
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE"))
+
+
+class SecurityGroupInstanceAssociation(Base, TimestampMixin):
+    """A security group applied to an instance."""
+
+    __tablename__ = "security_group_instance_association"
+    # Names spelled out: the conventional ones exceed PostgreSQL's 63 characters.
+    __table_args__ = (UniqueConstraint("security_group_id", "instance_uuid",
+                                       name="uq_sg_instance_association_group_instance"),
+                      Index("ix_security_group_instance_association_instance_uuid",
+                            "instance_uuid"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    security_group_id: Mapped[int] = mapped_column(
+        ForeignKey("security_groups.id", ondelete="CASCADE",
+                   name="fk_sg_instance_association_security_group_id"))
+    instance_uuid: Mapped[str] = mapped_column(String(UUID))
+
+
+# --- server tags (microversion 2.26) -----------------------------------------------------
+
+
+class Tag(Base):
+    """A tag of a server (``/servers/{id}/tags``): one row per (server, tag), no
+    history: a removed tag is deleted."""
+
+    __tablename__ = "tags"
+    __table_args__ = (Index("ix_tags_tag", "tag"),)
+
+    resource_id: Mapped[str] = mapped_column(String(UUID), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -53,27 +53,40 @@ class FilterScheduler:
 
         :raises NoValidHost: some instance fits nowhere; nothing stays claimed.
         """
-        request = SchedulingRequest(request_spec)
         with self._lock:
-            self.host_manager.refresh(ctxt)
-            placed: list[tuple[str, HostState]] = []
-            alternates: list[list[HostState]] = []
+            fresh = self.host_manager.refresh(ctxt)
             try:
-                for index, instance_uuid in enumerate(instance_uuids):
-                    chosen, others = self._place_one(
-                        ctxt, request, instance_uuid, index, len(instance_uuids),
-                        return_alternates)
-                    placed.append((instance_uuid, chosen))
-                    alternates.append(others)
-                    request.chosen_hosts.append(chosen.host)
-            except Exception:
-                # NoValidHost, or an RPC failure half way: give back what this
-                # request took, so a failed multi-create leaves nothing claimed.
-                self._release(ctxt, request, placed)
-                raise
-            self._keep_group_policy(request, placed, alternates)
-            return [[chosen.selection()] + [alt.selection() for alt in others]
-                    for (_, chosen), others in zip(placed, alternates, strict=True)]
+                return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
+            except exception.NoValidHost:
+                if fresh or not _uses_aggregates(request_spec):
+                    raise
+            # The aggregates may be up to host_state_refresh_interval old: a zone or
+            # aggregate set up just before this boot is not in them yet.
+            self.host_manager.refresh_aggregates(ctxt)
+            return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
+
+    def _decide(self, ctxt: Any, request_spec: dict[str, Any], instance_uuids: list[str],
+                return_alternates: bool) -> list[list[dict[str, Any]]]:
+        """select_destinations on the cache as it is (the lock held)."""
+        request = SchedulingRequest(request_spec)
+        placed: list[tuple[str, HostState]] = []
+        alternates: list[list[HostState]] = []
+        try:
+            for index, instance_uuid in enumerate(instance_uuids):
+                chosen, others = self._place_one(
+                    ctxt, request, instance_uuid, index, len(instance_uuids),
+                    return_alternates)
+                placed.append((instance_uuid, chosen))
+                alternates.append(others)
+                request.chosen_hosts.append(chosen.host)
+        except Exception:
+            # NoValidHost, or an RPC failure half way: give back what this
+            # request took, so a failed multi-create leaves nothing claimed.
+            self._release(ctxt, request, placed)
+            raise
+        self._keep_group_policy(request, placed, alternates)
+        return [[chosen.selection()] + [alt.selection() for alt in others]
+                for (_, chosen), others in zip(placed, alternates, strict=True)]
 
     @staticmethod
     def _keep_group_policy(request: SchedulingRequest, placed: list[tuple[str, HostState]],
@@ -91,8 +104,9 @@ class FilterScheduler:
             if request.group_policy == "affinity":
                 others[:] = [alt for alt in others if alt.host == chosen.host]
             else:
-                others[:] = [alt for alt in others if alt.host not in request.group_hosts
-                             and members[alt.host] - (alt.host == chosen.host) == 0]
+                others[:] = [alt for alt in others
+                             if request.group_host_counts[alt.host] + members[alt.host]
+                             - (alt.host == chosen.host) < request.group_max_per_host]
 
     def _candidates(self, request: SchedulingRequest, raced: set[str]
                     ) -> tuple[int, list[HostState], list[host_filters.Rejection], int]:
@@ -110,7 +124,8 @@ class FilterScheduler:
         if raced:
             hosts = [h for h in hosts if h.node_uuid not in raced]
         passed, rejections = host_filters.filter_hosts(self.filters, hosts, request)
-        return total, host_weights.weigh_hosts(self.weighers, passed), rejections, ignored
+        ranked = _soft_group_order(request, host_weights.weigh_hosts(self.weighers, passed))
+        return total, ranked, rejections, ignored
 
     def _place_one(self, ctxt: Any, request: SchedulingRequest, instance_uuid: str,
                    index: int, count: int, return_alternates: bool
@@ -173,3 +188,24 @@ class FilterScheduler:
         if count > 1:
             reason += f" (placing server {index + 1} of {count})"
         return reason
+
+
+def _soft_group_order(request: SchedulingRequest, ranked: list[HostState]) -> list[HostState]:
+    """Soft server-group policies (2.15) as a preference over the weighed ranking:
+    fewest members first for soft-anti-affinity, most first for soft-affinity
+    (a stable sort, so the weighers still break ties)."""
+    if request.group_policy not in ("soft-affinity", "soft-anti-affinity") or len(ranked) < 2:
+        return ranked
+    sign = 1 if request.group_policy == "soft-anti-affinity" else -1
+
+    def members(host: HostState) -> int:
+        return sign * (request.group_host_counts[host.host]
+                       + request.chosen_hosts.count(host.host))
+
+    return sorted(ranked, key=members)
+
+
+def _uses_aggregates(request_spec: dict[str, Any]) -> bool:
+    """Whether the request asks for a zone or aggregate metadata."""
+    request = SchedulingRequest(request_spec)
+    return bool(request.availability_zone or request.aggregate_specs)

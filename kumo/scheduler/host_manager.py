@@ -41,8 +41,8 @@ class HostState:
     ``free_*`` what is left under them (over-commit included).
 
     ``availability_zone`` and ``aggregates`` (a list of ``{"name", "metadata"}``
-    dicts) are the hooks for host aggregates: until they exist every host is in
-    ``[scheduler] default_availability_zone`` and in no aggregate.
+    dicts) come from the host aggregates the host is in; a host in no zoned
+    aggregate is in ``[scheduler] default_availability_zone``.
     """
 
     __slots__ = ("node_uuid", "host", "nodename", "hypervisor_type", "cpu_arch",
@@ -155,6 +155,8 @@ class HostManager:
         self._last_full_refresh: float | None = None
         self._newest_update: datetime.datetime | None = None
         self._services: dict[str, tuple[bool, bool]] = {}
+        # host -> (zone, [{"name", "metadata"}]) of the aggregates it is in.
+        self._placement: dict[str, tuple[str, list[dict[str, Any]]]] = {}
 
     # -- feeding the cache ----------------------------------------------
     def load_nodes(self, nodes: Iterable[Any], full: bool = False) -> None:
@@ -169,6 +171,7 @@ class HostManager:
             if state is None:
                 state = states[uuid] = HostState(node)
                 self._apply_service(state)
+                self._apply_aggregates(state)
             else:
                 state.update_from_compute_node(node)
             if state.updated_at is not None and (newest is None or state.updated_at > newest):
@@ -187,30 +190,65 @@ class HostManager:
         for state in self._states.values():
             self._apply_service(state)
 
+    def load_aggregates(self, aggregates: Iterable[Any]) -> None:
+        """Record each host's zone and aggregates from the conductor's aggregate list."""
+        default_zone = CONF.scheduler.default_availability_zone
+        placement: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        for aggregate in aggregates:
+            metadata = dict(aggregate.get("metadata") or {})
+            entry = {"name": aggregate.get("name"), "metadata": metadata}
+            zone = aggregate.get("availability_zone") or metadata.get("availability_zone")
+            for host in aggregate.get("hosts") or ():
+                known_zone, members = placement.get(host, (default_zone, []))
+                members.append(entry)
+                placement[host] = (zone or known_zone, members)
+        self._placement = placement
+        for state in self._states.values():
+            self._apply_aggregates(state)
+
+    def _apply_aggregates(self, state: HostState) -> None:
+        zone, aggregates = self._placement.get(
+            state.host, (CONF.scheduler.default_availability_zone, []))
+        state.availability_zone, state.aggregates = zone, aggregates
+
     def _apply_service(self, state: HostState) -> None:
         # A node without a compute service row is treated as down.
         state.service_up, state.service_disabled = self._services.get(state.host, (False, False))
 
     # -- refreshing through the conductor ---------------------------------
-    def refresh(self, ctxt: Any, force: bool = False) -> None:
-        """Fetch what changed, unless the cache is younger than the refresh interval."""
+    def refresh(self, ctxt: Any, force: bool = False) -> bool:
+        """Fetch what changed, unless the cache is younger than the refresh interval.
+
+        Returns whether it fetched.
+        """
         now = self._clock()
         conf = CONF.scheduler
         if (not force and self._last_refresh is not None
                 and now - self._last_refresh < conf.host_state_refresh_interval):
-            return
+            return False
         full = (self._last_full_refresh is None or self._newest_update is None
                 or now - self._last_full_refresh >= conf.host_state_full_refresh_interval)
         changed_since = None if full else self._newest_update
         nodes = self.conductor.compute_node_get_all(ctxt, changed_since=changed_since)
         self.load_nodes(nodes, full=full)
         self.load_services(self.conductor.service_get_all(ctxt, binary=COMPUTE_BINARY))
+        self.refresh_aggregates(ctxt)
         self._last_refresh = now
         if full:
             self._last_full_refresh = now
         LOG.debug("Refreshed host states (%s): %d nodes fetched, %d known",
                   "full" if full else f"changed since {changed_since}", len(nodes),
                   len(self._states))
+        return True
+
+    def refresh_aggregates(self, ctxt: Any) -> None:
+        """Fetch every aggregate (they are few and change rarely).
+
+        A synthetic conductor (benchmarks) may have none to offer.
+        """
+        aggregate_get_all = getattr(self.conductor, "aggregate_get_all", None)
+        if aggregate_get_all is not None:
+            self.load_aggregates(aggregate_get_all(ctxt))
 
     def get_all_host_states(self) -> list[HostState]:
         """Every known host state, as of the last refresh."""

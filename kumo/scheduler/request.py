@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 # Extra specs the AggregateInstanceExtraSpecsFilter checks: "<scope>:<metadata key>".
@@ -28,7 +29,8 @@ class SchedulingRequest:
 
     __slots__ = ("vcpus", "memory_mb", "disk_gb", "aggregate_specs",
                  "image_hypervisor_type", "image_architecture",
-                 "availability_zone", "group_policy", "group_hosts", "ignore_hosts",
+                 "availability_zone", "group_policy", "group_hosts", "group_host_counts",
+                 "group_max_per_host", "ignore_hosts",
                  "ignore_nodes", "move", "chosen_hosts")
 
     def __init__(self, request_spec: dict[str, Any]) -> None:
@@ -51,6 +53,10 @@ class SchedulingRequest:
         group = request_spec.get("instance_group") or {}
         self.group_policy: str | None = group.get("policy") or None
         self.group_hosts: set[str] = set(group.get("hosts") or ())
+        # "hosts" names a host once per member on it: anti-affinity's
+        # max_server_per_host rule (2.64) counts them.
+        self.group_host_counts: Counter[str] = Counter(group.get("hosts") or ())
+        self.group_max_per_host: int = _max_per_host(group.get("rules"))
         self.ignore_hosts: set[str] = set(request_spec.get("ignore_hosts") or ())
         # A resize or migration: nodes it must leave (names), and its claim is a
         # migration claim beside the server's own (kumo.db.migration_claims).
@@ -62,6 +68,13 @@ class SchedulingRequest:
     def resources(self) -> dict[str, int]:
         """What one server claims on its node (the ``resources`` of compute_node_claim)."""
         return {"vcpus": self.vcpus, "memory_mb": self.memory_mb, "disk_gb": self.disk_gb}
+
+
+def _max_per_host(rules: Any) -> int:
+    try:
+        return max(1, int((rules or {}).get("max_server_per_host", 1)))
+    except (AttributeError, TypeError, ValueError):
+        return 1
 
 
 def _first(properties: dict[str, Any], keys: tuple[str, ...]) -> str | None:

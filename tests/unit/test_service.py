@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from oslo_service import periodic_task
 
-from kumo import context, exception, service, servicegroup
+from kumo import context, exception, rpc, service, servicegroup
 from kumo.conductor import manager as conductor_manager
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.conf import CONF
@@ -333,3 +333,30 @@ def test_stop_waits_for_a_periodic_task_that_ends_within_the_bound(
 
     assert svc.stop(timeout=5) is True
     assert manager.cleaned_up.is_set()
+
+
+def test_stop_does_not_wait_for_a_reply_the_bus_cannot_take(
+        run_scheduler: Callable[..., service.Service], monkeypatch: pytest.MonkeyPatch) -> None:
+    # oslo.messaging retries a reply for ever while the broker is away; the RPC
+    # server's wait() then never returns although no handler runs any more.
+    monkeypatch.setattr(service, "REPLY_DRAIN_TIMEOUT", 0.3)
+    manager = RecordingManager(host=HOST)
+    svc = run_scheduler(manager)
+    stuck = threading.Event()
+    assert svc._rpc_server is not None
+    monkeypatch.setattr(svc._rpc_server, "wait", lambda: stuck.wait(HOLD_LIMIT))
+
+    began = time.monotonic()
+    assert svc.stop(timeout=2) is True
+    assert time.monotonic() - began < 1.5
+    assert manager.cleaned_up.wait(PATIENCE)
+    stuck.set()
+
+
+def test_in_flight_counts_running_handlers() -> None:
+    in_flight = rpc.InFlight()
+    assert in_flight.wait(0) is True
+    with in_flight:
+        assert in_flight.count == 1
+        assert in_flight.wait(0.05) is False
+    assert in_flight.count == 0 and in_flight.wait(0) is True

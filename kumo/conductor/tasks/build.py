@@ -28,7 +28,8 @@ from oslo_log import log as logging
 from kumo import exception
 from kumo.compute import task_states, vm_states
 from kumo.conductor import rows
-from kumo.conductor.tasks import common
+from kumo.conductor.tasks import common, groups
+from kumo.db import aggregates as aggregate_db
 from kumo.db import compute_nodes as compute_node_db
 from kumo.db import instance_actions
 from kumo.db import instances as instance_db
@@ -56,6 +57,10 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
     """Place and start building each instance of one request (see the module docstring)."""
     events = {uuid: _event_start(ctxt, uuid, "conductor_schedule_and_build_instances")
               for uuid in instance_uuids}
+    if groups.group_uuid(request_spec):
+        for instance_uuid in instance_uuids:
+            _build_group_member(ctxt, instance_uuid, request_spec, events[instance_uuid])
+        return
     try:
         selections = common.scheduler().select_destinations(
             ctxt, request_spec=request_spec, instance_uuids=instance_uuids,
@@ -94,6 +99,49 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
                       None if started else "deleted while it was scheduled")
 
 
+def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str, Any],
+                        event: int | None) -> None:
+    """Place one member of a server group, then start its build.
+
+    Members are placed one at a time, each seeing the hosts of the members
+    placed before it, so the members that fit start building and only the
+    ones that cannot be placed go to ERROR (not the whole request). The host
+    is recorded on the member under the group's lock before the build
+    starts; a concurrent build that took the host first makes the claim give
+    back the node and schedule again.
+    """
+    message = "No valid host was found."
+    for _ in range(CONF.scheduler.max_attempts):
+        spec = groups.with_group_hosts(request_spec, exclude=instance_uuid)
+        try:
+            candidates = common.scheduler().select_destinations(
+                ctxt, request_spec=spec, instance_uuids=[instance_uuid],
+                return_alternates=True)[0]
+        except exception.NoValidHost as error:
+            LOG.info("No valid host for group member %s: %s", instance_uuid, error.message)
+            message = error.message
+            break
+        except Exception as error:
+            LOG.exception("Scheduling %s failed", instance_uuid)
+            message = f"Scheduling failed: {common.error_message(error)}"
+            break
+        selected, alternates = candidates[0], list(candidates[1:])
+        refused = groups.refuse_host(spec, instance_uuid, selected["host"])
+        if refused:
+            LOG.info("Group member %s lost %s to a concurrent build: %s", instance_uuid,
+                     selected["host"], refused)
+            common.release(selected.get("node_uuid"), instance_uuid)
+            message = refused
+            continue
+        attempts = [{"host": selected["host"], "node": selected["nodename"]}]
+        started = _start(ctxt, instance_uuid, selected, alternates, attempts, spec,
+                         expected_task_state=task_states.SCHEDULING)
+        _event_finish(event, None if started else "deleted while it was scheduled")
+        return
+    _fail(instance_uuid, 500, message)
+    _event_finish(event, message)
+
+
 def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
            alternates: list[Any], attempts: list[Any], request_spec: Any,
            expected_task_state: Any) -> bool:
@@ -105,6 +153,9 @@ def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
         instance = instance_db.instance_update(
             instance_uuid,
             {"host": selection["host"], "node": selection["nodename"],
+             # The server is in its host's zone (OS-EXT-AZ), asked for or not.
+             "availability_zone": (aggregate_db.host_availability_zone(selection["host"])
+                                   or CONF.scheduler.default_availability_zone),
              "task_state": task_states.SPAWNING, "scheduled_at": utcnow(),
              "system_metadata": {
                  ALTERNATES: json.dumps(alternates), ATTEMPTS: json.dumps(attempts),
@@ -157,6 +208,10 @@ def reschedule_instance(ctxt: Any, instance_uuid: str, host: str, node: str,
     while alternates and len(attempts) < CONF.scheduler.max_attempts:
         alternate = alternates.pop(0)
         attempt = {"host": alternate["host"], "node": alternate["nodename"]}
+        refused = groups.refuse_host(request_spec, instance_uuid, alternate["host"])
+        if refused:
+            attempts.append({**attempt, "message": refused})
+            continue
         try:
             compute_node_db.compute_node_claim(
                 alternate["node_uuid"], instance_uuid, resources, alternate.get("limits"))

@@ -12,6 +12,7 @@ from oslo_log import log as logging
 from kumo import exception
 from kumo.compute import rpcapi as compute_rpcapi
 from kumo.conductor import rows
+from kumo.conductor.tasks import groups
 from kumo.db import compute_nodes as compute_node_db
 from kumo.db import instances as instance_db
 from kumo.scheduler import rpcapi as scheduler_rpcapi
@@ -66,6 +67,8 @@ def select_one(ctxt: Any, instance_uuid: str, spec: Mapping[str, Any]) -> dict[s
 
     :raises NoValidHost: there is none; anything the scheduler call raises.
     """
+    # A member of a server group moves under the group's policy as it is now.
+    spec = groups.with_group_hosts(spec, exclude=instance_uuid)
     return scheduler().select_destinations(
         ctxt, request_spec=spec, instance_uuids=[instance_uuid],
         return_alternates=False)[0][0]

@@ -25,6 +25,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import exception
@@ -39,14 +40,17 @@ from kumo.compute.system_metadata import (
 )
 from kumo.conductor import rows
 from kumo.conductor.tasks import common
+from kumo.db import instance_actions, migration_claims
 from kumo.db import instances as instance_db
-from kumo.db import migration_claims
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 
 
-def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | None) -> None:
-    """Schedule and start the move of a server in task ``resize_prep`` (module docstring)."""
+def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | None,
+                    host: str | None = None) -> None:
+    """Schedule and start the move of a server in task ``resize_prep`` (module docstring);
+    only onto ``host``'s nodes when one is named (a 2.56 cold migration)."""
     try:
         instance = instance_db.instance_get(instance_uuid)
     except exception.InstanceNotFound:
@@ -56,6 +60,12 @@ def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | N
     request_spec = common.request_spec(instance)
     request_spec.update({"flavor": new_flavor, "num_instances": 1, "move": True,
                          "ignore_nodes": [instance["node"]] if instance.get("node") else []})
+    if host:
+        from kumo.db import compute_nodes as compute_node_db
+
+        request_spec["ignore_nodes"] += [
+            node["hypervisor_hostname"] for node in compute_node_db.compute_node_get_all()
+            if node["host"] != host]
     try:
         selected = common.select_one(ctxt, instance_uuid, request_spec)
     except exception.NoValidHost as error:
@@ -90,12 +100,26 @@ def resize_instance(ctxt: Any, instance_uuid: str, flavor: Mapping[str, Any] | N
 
 
 def confirm_resize(ctxt: Any, instance_uuid: str) -> None:
-    """Keep a resized server (task ``resize_confirming``) where it is now."""
+    """Keep a resized server (task ``resize_confirming``) where it is now.
+
+    Recorded as the event ``conductor_confirm_resize`` of the request's
+    ``confirmResize`` action (the confirmation has no compute step).
+    """
+    event = _event_start(ctxt, instance_uuid, "confirmResize", "conductor_confirm_resize")
     try:
         instance = instance_db.instance_get(instance_uuid)
         migration_claims.migration_claim_confirm(instance_uuid)
     except exception.InstanceNotFound:
         return
+    try:
+        _confirm(instance_uuid, instance)
+    except Exception as error:
+        _event_finish(event, common.error_message(error))
+        raise
+    _event_finish(event, None)
+
+
+def _confirm(instance_uuid: str, instance: Mapping[str, Any]) -> None:
     old_vm_state = instance["system_metadata"].get(OLD_VM_STATE) or vm_states.ACTIVE
     try:
         instance_db.instance_update(instance_uuid, {
@@ -116,6 +140,22 @@ def revert_resize(ctxt: Any, instance_uuid: str) -> None:
     except exception.InstanceNotFound:
         return
     common.compute().revert_resize(ctxt, instance=rows.instance(instance), host=instance["host"])
+
+
+def _event_start(ctxt: Any, instance_uuid: str, action: str, event: str) -> int | None:
+    """Start a step of the request's instance action (None: no request to record on)."""
+    request_id = getattr(ctxt, "request_id", None)
+    if not request_id:
+        return None
+    return instance_actions.action_event_start(
+        instance_uuid, action, request_id, getattr(ctxt, "user_id", None),
+        getattr(ctxt, "project_id", None), event, host=CONF.host)
+
+
+def _event_finish(event_id: int | None, error: str | None) -> None:
+    if event_id is not None:
+        instance_actions.event_finish(event_id, "Error" if error else "Success",
+                                      traceback=error)
 
 
 def abort(instance_uuid: str, expected_task_state: Any, code: int, message: str,

@@ -1,7 +1,9 @@
 """ServerGroupAffinityFilter and ServerGroupAntiAffinityFilter.
 
-The group's members are on ``instance_group["hosts"]``; the hosts chosen
-earlier in the same multi-create count as members too.
+The group's members are on ``instance_group["hosts"]`` (a host once per
+member); the hosts chosen earlier in the same multi-create count as members
+too. Anti-affinity allows ``rules["max_server_per_host"]`` members a host
+(microversion 2.64; 1 by default).
 """
 
 from __future__ import annotations
@@ -34,7 +36,12 @@ class ServerGroupAntiAffinityFilter(BaseHostFilter):
             request.group_hosts or request.chosen_hosts)
 
     def host_passes(self, host: HostState, request: SchedulingRequest) -> bool:
-        return host.host not in request.group_hosts and host.host not in request.chosen_hosts
+        members = (request.group_host_counts[host.host]
+                   + request.chosen_hosts.count(host.host))
+        return members < request.group_max_per_host
 
     def explain(self, rejected: list[HostState], request: SchedulingRequest) -> str:
+        if request.group_max_per_host > 1:
+            return (f"(server group anti-affinity: host already has "
+                    f"{request.group_max_per_host} members)")
         return "(server group anti-affinity: host already has a member)"

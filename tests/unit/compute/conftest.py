@@ -60,6 +60,19 @@ class StubConductor:
 
     # -- the contract's methods ---------------------------------------------------
 
+    def instance_action_event_start(self, ctxt: Any, instance_uuid: str, request_id: str,
+                                    event: str, host: str | None = None) -> None:
+        self._record("instance_action_event_start", instance_uuid=instance_uuid,
+                     request_id=request_id, event=event, host=host)
+
+    def instance_action_event_finish(self, ctxt: Any, instance_uuid: str, request_id: str,
+                                     event: str, host: str | None = None,
+                                     result: str | None = None,
+                                     traceback: str | None = None) -> None:
+        self._record("instance_action_event_finish", instance_uuid=instance_uuid,
+                     request_id=request_id, event=event, host=host, result=result,
+                     traceback=traceback)
+
     def instance_get(self, ctxt: Any, instance_uuid: str, project_id: Any = None) -> Instance:
         self._record("instance_get", instance_uuid=instance_uuid, project_id=project_id)
         if instance_uuid not in self.instances:

@@ -152,8 +152,9 @@ def test_spawn_failing_everywhere_ends_in_error_with_a_fault(
     flags(fail_spawn_on_nodes=[f"{HOST}-node0", f"{HOST}-node1"])
     conductor, driver = cloud["conductor"], cloud["driver"]
     uuid = boot(conductor, ctxt)
-    failed = wait_for(conductor, ctxt, uuid,
-                      lambda i: i is not None and i.vm_state == vm_states.ERROR)
+    # The conductor sets ERROR, then records the fault: wait for both.
+    failed = wait_for(conductor, ctxt, uuid, lambda i: i is not None
+                      and i.vm_state == vm_states.ERROR and i.fault is not None)
     assert failed.task_state is None
     assert "Injected failure of spawn" in failed.fault.message
     assert driver.list_instance_uuids() == []

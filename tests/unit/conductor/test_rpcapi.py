@@ -153,3 +153,15 @@ def test_report_without_a_service_id_finds_the_compute_service(
         "vcpus": 1, "memory_mb": 1024, "local_gb": 10}])[0]
 
     assert node.service_id == service.id
+
+
+def test_nodes_reported_before_the_service_registered_are_adopted_by_it(
+        conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext) -> None:
+    conductor.compute_nodes_report(ctxt, "host2", None, [{
+        "hypervisor_hostname": "node2", "hypervisor_type": "fake", "hypervisor_version": 1,
+        "vcpus": 1, "memory_mb": 1024, "local_gb": 10}])
+
+    service = conductor.service_register(ctxt, "host2", "kumo-compute", "compute", 1)
+
+    [node] = [n for n in conductor.compute_node_get_all(ctxt) if n.host == "host2"]
+    assert node.service_id == service.id

@@ -57,6 +57,31 @@ def test_shelve_offloads_and_unshelve_places_the_server_again(
         conductor.image_get(ctxt, image.id)
 
 
+def test_unshelve_to_a_host_and_zone_limits_the_choice_and_records_the_pin(
+        conductor: rpcapi.ConductorAPI, ctxt: Any, cloud: dict[str, Any]) -> None:
+    """2.77 / 2.91: the scheduler may pick only the named host; the zone asked for
+    (None: unpinned) is what the recorded request spec keeps for the next move."""
+    import json
+
+    uuid = _server(conductor, ctxt, cloud)
+    conductor.instance_update(ctxt, uuid, {
+        "vm_state": vm_states.SHELVED_OFFLOADED, "task_state": task_states.UNSHELVING,
+        "host": None, "node": None})
+
+    conductor.unshelve_instance(ctxt, instance_uuid=uuid, host="host3",
+                                availability_zone="nova")
+    instance = _settle(conductor, ctxt, uuid)
+
+    assert instance.host == "host3"
+    asked = cloud["scheduler"].specs[-1]
+    assert asked["availability_zone"] == "nova"
+    assert "host3" not in asked["ignore_nodes"] and "host1" in asked["ignore_nodes"]
+    recorded = json.loads(instance.system_metadata["request_spec"])
+    assert recorded["availability_zone"] == "nova"
+    assert "ignore_nodes" not in recorded
+    assert instance.availability_zone == "nova"
+
+
 def test_unshelve_without_a_host_stays_offloaded_with_a_fault(
         conductor: rpcapi.ConductorAPI, ctxt: Any, cloud: dict[str, Any]) -> None:
     uuid = _server(conductor, ctxt, cloud)

@@ -51,6 +51,8 @@ class FakeConductor:
             services = [make_service(h) for h in sorted({n.host for n in self.nodes.values()})]
         self.services = services
         self.claims: dict[str, tuple[str, dict[str, int]]] = {}
+        # Host aggregates: {"name", "hosts", "metadata", "availability_zone"}.
+        self.aggregates: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.clock = EPOCH
 
@@ -110,6 +112,9 @@ class FakeConductor:
             res = claim[1]
             self.take(node_uuid, -res["vcpus"], -res["memory_mb"], -res["disk_gb"])
         return self.nodes[node_uuid].obj_clone()
+
+    def aggregate_get_all(self, ctxt: Any) -> list[dict[str, Any]]:
+        return [dict(aggregate) for aggregate in self.aggregates]
 
     def method_calls(self, name: str) -> list[dict[str, Any]]:
         return [kwargs for method, kwargs in self.calls if method == name]

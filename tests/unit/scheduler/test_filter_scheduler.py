@@ -108,10 +108,8 @@ def test_no_valid_host_names_each_filter_and_the_best_host(flags: Any) -> None:
              make_node("small3", memory_mb=4096, memory_mb_used=1024),
              make_node("far", memory_mb=65536)]
     sched, conductor = scheduler_over(nodes)
-    sched.host_manager.refresh(None)
-    for state in sched.host_manager.get_all_host_states():
-        if state.host == "far":
-            state.availability_zone = "elsewhere"
+    conductor.aggregates = [{"name": "far", "hosts": ["far"], "availability_zone": "elsewhere",
+                             "metadata": {"availability_zone": "elsewhere"}}]
     with pytest.raises(exception.NoValidHost) as info:
         sched.select_destinations(
             None, request_spec(memory_mb=8192, availability_zone="nova"), uuids(1))

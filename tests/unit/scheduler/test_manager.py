@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("fake_bus")
 class ConductorEndpoint(FakeConductor):
     """The stub conductor, served on topic ``conductor`` at the version the client sends."""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.4")
 
 
 @pytest.fixture

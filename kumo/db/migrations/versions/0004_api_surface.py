@@ -19,8 +19,41 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    _upgrade_groups()
+    _upgrade_tags()
 
 
 def downgrade() -> None:
-    pass
+    _downgrade_tags()
+    _downgrade_groups()
+
+
+# --- server groups: the host each member was placed on (the anti-affinity guard) -------
+
+
+def _upgrade_groups() -> None:
+    with op.batch_alter_table("instance_group_member") as batch:
+        batch.add_column(sa.Column("host", sa.String(255)))
+
+
+def _downgrade_groups() -> None:
+    with op.batch_alter_table("instance_group_member") as batch:
+        batch.drop_column("host")
+
+
+# --- server tags (microversion 2.26) ------------------------------------------------------
+
+
+def _upgrade_tags() -> None:
+    op.create_table(
+        "tags",
+        sa.Column("resource_id", sa.String(36), nullable=False),
+        sa.Column("tag", sa.String(80), nullable=False),
+        sa.PrimaryKeyConstraint("resource_id", "tag", name="pk_tags"),
+    )
+    op.create_index("ix_tags_tag", "tags", ["tag"])
+
+
+def _downgrade_tags() -> None:
+    op.drop_index("ix_tags_tag", table_name="tags")
+    op.drop_table("tags")
