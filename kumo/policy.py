@@ -64,3 +64,13 @@ def check_is_admin(context: Any) -> bool:
     """Whether ``context`` passes the ``context_is_admin`` rule."""
     return get_enforcer().authorize("context_is_admin", default_target(context),
                                     context.to_policy_values(), do_raise=False)
+
+
+def can(context: Any, action: str, target: dict[str, Any] | None = None) -> bool:
+    """Whether ``context`` may do ``action`` on ``target`` (no exception): for what a
+    view shows or a list accepts rather than for whether a request may proceed."""
+    try:
+        authorize(context, action, target)
+    except PolicyNotAuthorized:
+        return False
+    return True

@@ -176,6 +176,129 @@ def image_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- networks (kumo-network; nova-manage network's commands) ------------------------------
+
+_NETWORK_COLUMNS = ["ID", "Label", "CIDR", "Gateway", "Bridge", "Bridge Interface", "VLAN",
+                    "Project", "DNS1", "DNS2", "Multi Host"]
+
+
+def _network_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"id": row["uuid"], "label": row["label"], "cidr": row["cidr"],
+            "gateway": row["gateway"], "bridge": row["bridge"],
+            "bridge_interface": row["bridge_interface"], "vlan": row["vlan"],
+            "project_id": row["project_id"], "dns1": row["dns1"], "dns2": row["dns2"],
+            "multi_host": bool(row["multi_host"])}
+
+
+def network_create(args: argparse.Namespace) -> int:
+    from kumo.db import networks
+
+    bridge = args.bridge
+    if not bridge:
+        bridge = f"br{args.vlan}" if args.vlan else CONF.network.flat_network_bridge
+    row = networks.network_create({
+        "label": args.label, "cidr": args.fixed_range_v4, "bridge": bridge,
+        "bridge_interface": args.bridge_interface, "vlan": args.vlan,
+        "project_id": args.project, "dns1": args.dns1, "dns2": args.dns2,
+        "gateway": args.gateway, "multi_host": args.multi_host})
+    _print([_network_view(row)], _NETWORK_COLUMNS, args.format)
+    return 0
+
+
+def network_list(args: argparse.Namespace) -> int:
+    from kumo.db import networks
+
+    _print([_network_view(row) for row in networks.network_get_all()],
+                  _NETWORK_COLUMNS, args.format)
+    return 0
+
+
+def network_delete(args: argparse.Namespace) -> int:
+    from kumo.db import networks
+
+    networks.network_delete(args.network_uuid)
+    print(f"Network {args.network_uuid} deleted")
+    return 0
+
+
+_FLOATING_COLUMNS = ["Address", "Pool", "Interface", "Project", "Fixed IP", "Instance"]
+
+
+def _floating_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"address": row["address"], "pool": row["pool"], "interface": row["interface"],
+            "project_id": row["project_id"], "fixed_ip": row.get("fixed_ip"),
+            "instance_uuid": row.get("instance_uuid")}
+
+
+def floating_create(args: argparse.Namespace) -> int:
+    from kumo.db import floating_ips
+
+    rows = floating_ips.floating_ip_bulk_create(args.pool, args.ip_range, args.interface)
+    _print([_floating_view(row) for row in rows], _FLOATING_COLUMNS, args.format)
+    return 0
+
+
+def floating_list(args: argparse.Namespace) -> int:
+    from kumo.db import floating_ips
+
+    _print([_floating_view(row) for row in floating_ips.floating_ip_get_all()],
+           _FLOATING_COLUMNS, args.format)
+    return 0
+
+
+def floating_delete(args: argparse.Namespace) -> int:
+    from kumo.db import floating_ips
+
+    print(f"{floating_ips.floating_ip_bulk_destroy(args.ip_range)} floating IPs deleted")
+    return 0
+
+
+def _add_floating_commands(subparsers: argparse._SubParsersAction) -> None:
+    floating = subparsers.add_parser("floating", help="floating IP pools of kumo-network")
+    cmds = floating.add_subparsers(dest="action", required=True)
+    create = cmds.add_parser("create", help="add a range of addresses to a pool")
+    create.add_argument("--ip-range", required=True, metavar="CIDR")
+    create.add_argument("--pool", default="nova", help="pool name (default: nova)")
+    create.add_argument("--interface", help="public interface (default: [network] "
+                        "public_interface)")
+    _add_format_option(create)
+    create.set_defaults(func=floating_create)
+    listing = cmds.add_parser("list", help="every floating IP")
+    _add_format_option(listing)
+    listing.set_defaults(func=floating_list)
+    delete = cmds.add_parser("delete", help="remove a range's unallocated addresses")
+    delete.add_argument("--ip-range", required=True, metavar="CIDR")
+    delete.set_defaults(func=floating_delete)
+
+
+def _add_network_commands(subparsers: argparse._SubParsersAction) -> None:
+    network = subparsers.add_parser("network", help="fixed networks of kumo-network")
+    cmds = network.add_subparsers(dest="action", required=True)
+    create = cmds.add_parser("create", help="create a network and its fixed IPs")
+    create.add_argument("--label", required=True, help="the network's name")
+    create.add_argument("--fixed-range-v4", required=True, metavar="CIDR",
+                        help="IPv4 range, e.g. 10.0.0.0/24")
+    create.add_argument("--bridge", help="bridge of the network (default: "
+                        "[network] flat_network_bridge, or brVLAN with --vlan)")
+    create.add_argument("--bridge-interface", help="physical interface enslaved to the "
+                        "bridge (with --vlan: the interface carrying the VLAN)")
+    create.add_argument("--vlan", type=int, help="VLAN id (vlan manager)")
+    create.add_argument("--project", help="project owning the network (default: shared)")
+    create.add_argument("--gateway", help="default: the first address of the range")
+    create.add_argument("--dns1")
+    create.add_argument("--dns2")
+    create.add_argument("--multi-host", action="store_true",
+                        help="each compute host's kumo-network serves its own instances")
+    _add_format_option(create)
+    create.set_defaults(func=network_create)
+    listing = cmds.add_parser("list", help="every network")
+    _add_format_option(listing)
+    listing.set_defaults(func=network_list)
+    delete = cmds.add_parser("delete", help="delete a network without allocated addresses")
+    delete.add_argument("network_uuid", metavar="UUID")
+    delete.set_defaults(func=network_delete)
+
+
 def _add_format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=["table", "json"], default="table")
 
@@ -242,6 +365,8 @@ def _add_commands(subparsers: argparse._SubParsersAction) -> None:
     images = image_cmds.add_parser("list", help="every image")
     _add_format_option(images)
     images.set_defaults(func=image_list)
+    _add_network_commands(subparsers)
+    _add_floating_commands(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:

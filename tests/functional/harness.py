@@ -475,6 +475,9 @@ class Cloud:
                 "debug": False,
             },
             "database": {"connection": f"sqlite:///{self.db_path}"},
+            # Scale tests boot more servers than Nova's default quotas allow; the
+            # quota tests set their projects' limits through the API.
+            "quota": {"instances": -1, "cores": -1, "ram": -1},
             "api": {
                 "listen": "127.0.0.1",
                 "port": self.api_port,

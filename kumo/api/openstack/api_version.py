@@ -1,7 +1,7 @@
 """Microversions: the version a request asked for, and comparisons against it.
 
-The negotiation itself (headers, ``latest``, 406) happens once per request in
-:mod:`kumo.api.openstack.app`; it stores the result under ``ENVIRON_KEY``.
+:func:`negotiate` reads the request headers (``latest``, 400, 406); the app calls
+it once per resource request and stores the result under ``ENVIRON_KEY``.
 Handlers ask ``at_least(req, "2.47")`` to switch behaviour.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 
 import webob
 
+from kumo import exception
 from kumo.api.openstack import versions
 
 ENVIRON_KEY = "kumo.api_version"
@@ -54,6 +55,69 @@ class APIVersion:
 
 MIN = APIVersion(versions.MIN_VERSION)
 MAX = APIVersion(versions.MAX_VERSION)
+
+
+# The request headers that carry a microversion: the standard one (microversion
+# 2.27's, "compute X.Y" among other services') and the legacy Nova one ("X.Y").
+HEADER = "OpenStack-API-Version"
+LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
+SERVICE = "compute"
+
+
+class InvalidAPIVersion(exception.Invalid):
+    msg_fmt = ("API Version String %(version)s is of invalid format. Must be of format "
+               "MajorNum.MinorNum.")
+
+
+class VersionNotSupported(exception.KumoException):
+    code = 406
+    msg_fmt = ("Version %(version)s is not supported by the API. Minimum is %(min_version)s "
+               "and maximum is %(max_version)s.")
+
+
+def _requested(headers: Any) -> str | None:
+    """The version text the client asked for, or None when it asked for none."""
+    standard = headers.get(HEADER)
+    if standard:
+        # "compute 2.53" or "compute 2.53, placement 1.10": only ours counts.
+        for part in standard.split(","):
+            words = part.split()
+            if len(words) == 2 and words[0].lower() == SERVICE:
+                return words[1]
+            if len(words) == 1 and words[0].lower() == SERVICE:
+                return ""
+        # The standard header for other services only: fall back to the legacy one.
+    legacy = headers.get(LEGACY_HEADER)
+    return legacy.strip() if legacy is not None else None
+
+
+def negotiate(headers: Any) -> APIVersion:
+    """The microversion a request with ``headers`` is served at.
+
+    No header means the minimum (2.1); ``latest`` means the maximum. Raises
+    InvalidAPIVersion (400) for text that is not ``X.Y`` and VersionNotSupported
+    (406) for a version outside [MIN, MAX].
+    """
+    text = _requested(headers)
+    if text is None:
+        return MIN
+    if text.lower() == "latest":
+        return MAX
+    try:
+        version = APIVersion(text)
+    except ValueError:
+        raise InvalidAPIVersion(version=text) from None
+    if not MIN <= version <= MAX:
+        raise VersionNotSupported(version=str(version), min_version=str(MIN),
+                                  max_version=str(MAX))
+    return version
+
+
+def response_headers(version: APIVersion) -> dict[str, str]:
+    """The headers every microversioned response carries: the version served, and a
+    Vary so that caches keep one answer per requested version."""
+    return {HEADER: f"{SERVICE} {version}", LEGACY_HEADER: str(version),
+            "Vary": f"{HEADER}, {LEGACY_HEADER}"}
 
 
 def of(req: webob.Request) -> APIVersion:

@@ -14,15 +14,34 @@ from oslo_utils import uuidutils
 
 from kumo import exception
 from kumo.api import auth
-from kumo.api.openstack import common, faults, versions
+from kumo.api.openstack import api_version, common, faults, versions
 from kumo.api.openstack.compute import (
+    aggregates,
+    availability_zones,
+    fixed_ips,
+    flavor_access,
+    flavor_extra_specs,
     flavors,
+    floating_ips,
+    hypervisors,
     images,
     instance_actions,
+    ips,
+    keypairs,
+    limits,
+    networks,
+    quota_class_sets,
+    quota_sets,
+    security_groups,
     server_actions,
     server_actions_move,
+    server_groups,
     server_metadata,
+    server_tags,
+    server_topology,
     servers,
+    services,
+    simple_tenant_usage,
 )
 
 LOG = logging.getLogger(__name__)
@@ -57,6 +76,18 @@ ROUTES: list[tuple[str, dict[str, Handler]]] = [
 # (path under /v2.1 or /v2.1/{project_id}, {method: (controller, action)}) — the
 # resources, for authenticated callers only. A fixed segment before a {variable}.
 RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
+    ("/os-server-groups", {"GET": ("server_groups", "index"),
+                           "POST": ("server_groups", "create")}),
+    ("/os-server-groups/{group_id}", {"GET": ("server_groups", "show"),
+                                      "DELETE": ("server_groups", "delete")}),
+    ("/os-aggregates", {"GET": ("aggregates", "index"), "POST": ("aggregates", "create")}),
+    ("/os-aggregates/{aggregate_id}", {"GET": ("aggregates", "show"),
+                                       "PUT": ("aggregates", "update"),
+                                       "DELETE": ("aggregates", "delete")}),
+    ("/os-aggregates/{aggregate_id}/action", {"POST": ("aggregates", "action")}),
+    ("/os-aggregates/{aggregate_id}/images", {"POST": ("aggregates", "images")}),
+    ("/os-availability-zone", {"GET": ("availability_zones", "index")}),
+    ("/os-availability-zone/detail", {"GET": ("availability_zones", "detail")}),
     ("/servers", {"GET": ("servers", "index"), "POST": ("servers", "create")}),
     ("/servers/detail", {"GET": ("servers", "detail")}),
     ("/servers/{server_id}", {"GET": ("servers", "show"), "PUT": ("servers", "update"),
@@ -65,21 +96,85 @@ RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     ("/servers/{server_id}/os-instance-actions", {"GET": ("instance_actions", "index")}),
     ("/servers/{server_id}/os-instance-actions/{request_id}",
      {"GET": ("instance_actions", "show")}),
+    ("/servers/{server_id}/ips", {"GET": ("ips", "index")}),
+    ("/os-floating-ip-pools", {"GET": ("floating_ip_pools", "index")}),
+    ("/os-fixed-ips/{address}", {"GET": ("fixed_ips", "show")}),
+    ("/os-fixed-ips/{address}/action", {"POST": ("fixed_ips", "action")}),
+    ("/servers/{server_id}/os-virtual-interfaces",
+     {"GET": ("virtual_interfaces", "index")}),
+    ("/os-networks", {"GET": ("networks", "index"), "POST": ("networks", "create")}),
+    ("/os-networks/{network_id}", {"GET": ("networks", "show"),
+                                   "DELETE": ("networks", "delete")}),
+    ("/os-floating-ips", {"GET": ("floating_ips", "index"), "POST": ("floating_ips", "create")}),
+    ("/os-floating-ips/{floating_ip_id}", {"GET": ("floating_ips", "show"),
+                                           "DELETE": ("floating_ips", "delete")}),
+    ("/os-security-groups", {"GET": ("security_groups", "index"),
+                             "POST": ("security_groups", "create")}),
+    ("/os-security-groups/{security_group_id}", {"GET": ("security_groups", "show"),
+                                                 "DELETE": ("security_groups", "delete")}),
+    ("/os-security-group-rules", {"POST": ("security_group_rules", "create")}),
+    ("/os-security-group-rules/{security_group_rule_id}",
+     {"DELETE": ("security_group_rules", "delete")}),
+    ("/servers/{server_id}/ips/{network_label}", {"GET": ("ips", "show")}),
     ("/servers/{server_id}/metadata", {"GET": ("server_metadata", "index"),
                                        "POST": ("server_metadata", "create"),
                                        "PUT": ("server_metadata", "update_all")}),
     ("/servers/{server_id}/metadata/{key}", {"GET": ("server_metadata", "show"),
                                              "PUT": ("server_metadata", "update"),
                                              "DELETE": ("server_metadata", "delete")}),
-    ("/flavors", {"GET": ("flavors", "index")}),
+    ("/servers/{server_id}/topology", {"GET": ("server_topology", "index")}),
+    ("/servers/{server_id}/tags", {"GET": ("server_tags", "index"),
+                                   "PUT": ("server_tags", "update_all"),
+                                   "DELETE": ("server_tags", "delete_all")}),
+    ("/servers/{server_id}/tags/{tag}", {"GET": ("server_tags", "show"),
+                                         "PUT": ("server_tags", "update"),
+                                         "DELETE": ("server_tags", "delete")}),
+    ("/flavors", {"GET": ("flavors", "index"), "POST": ("flavors", "create")}),
     ("/flavors/detail", {"GET": ("flavors", "detail")}),
-    ("/flavors/{flavor_id}", {"GET": ("flavors", "show")}),
+    ("/flavors/{flavor_id}", {"GET": ("flavors", "show"), "PUT": ("flavors", "update"),
+                              "DELETE": ("flavors", "delete")}),
+    ("/flavors/{flavor_id}/action", {"POST": ("flavor_access", "action")}),
+    ("/flavors/{flavor_id}/os-flavor-access", {"GET": ("flavor_access", "index")}),
+    ("/flavors/{flavor_id}/os-extra_specs", {"GET": ("flavor_extra_specs", "index"),
+                                             "POST": ("flavor_extra_specs", "create")}),
+    ("/flavors/{flavor_id}/os-extra_specs/{key}", {
+        "GET": ("flavor_extra_specs", "show"), "PUT": ("flavor_extra_specs", "update"),
+        "DELETE": ("flavor_extra_specs", "delete")}),
+    ("/os-services", {"GET": ("services", "index")}),
+    ("/os-services/{service_id}", {"PUT": ("services", "update"),
+                                   "DELETE": ("services", "delete")}),
+    ("/os-hypervisors", {"GET": ("hypervisors", "index")}),
+    ("/os-hypervisors/detail", {"GET": ("hypervisors", "detail")}),
+    ("/os-hypervisors/statistics", {"GET": ("hypervisors", "statistics")}),
+    ("/os-hypervisors/{hypervisor_id}", {"GET": ("hypervisors", "show")}),
+    ("/os-hypervisors/{hypervisor_id}/uptime", {"GET": ("hypervisors", "uptime")}),
+    ("/os-hypervisors/{hypervisor_hostname_pattern}/search",
+     {"GET": ("hypervisors", "search")}),
+    ("/os-hypervisors/{hypervisor_hostname_pattern}/servers",
+     {"GET": ("hypervisors", "servers")}),
+    ("/os-simple-tenant-usage", {"GET": ("simple_tenant_usage", "index")}),
+    ("/os-simple-tenant-usage/{tenant_id}", {"GET": ("simple_tenant_usage", "show")}),
     ("/images", {"GET": ("images", "index")}),
     ("/images/detail", {"GET": ("images", "detail")}),
     ("/images/{image_id}", {"GET": ("images", "show")}),
+    ("/os-keypairs", {"GET": ("keypairs", "index"), "POST": ("keypairs", "create")}),
+    ("/os-keypairs/{keypair_name}", {"GET": ("keypairs", "show"),
+                                     "DELETE": ("keypairs", "delete")}),
+    ("/limits", {"GET": ("limits", "index")}),
+    ("/os-quota-sets/{tenant_id}", {"GET": ("quota_sets", "show"),
+                                    "PUT": ("quota_sets", "update"),
+                                    "DELETE": ("quota_sets", "delete")}),
+    ("/os-quota-sets/{tenant_id}/detail", {"GET": ("quota_sets", "detail")}),
+    ("/os-quota-sets/{tenant_id}/defaults", {"GET": ("quota_sets", "defaults")}),
+    ("/os-quota-class-sets/{quota_class}", {"GET": ("quota_class_sets", "show"),
+                                            "PUT": ("quota_class_sets", "update")}),
 ]
 
 _ROUTE_KEY = "kumo.route"
+
+# Controllers a microversion removed -> that microversion, from which they answer
+# 404 (2.36 retired the proxies to the image and network services).
+REMOVED_IN: dict[str, str] = {"images": "2.36"}
 
 
 class ComputeAPI:
@@ -104,14 +199,38 @@ class ComputeAPI:
                 self._resources[prefix + path] = actions
         clients = common.Clients(conductor=conductor, compute=compute)
         self.controllers: dict[str, Any] = {
+            "server_groups": server_groups.ServerGroupsController(clients),
+            "aggregates": aggregates.AggregatesController(clients),
+            "availability_zones": availability_zones.AvailabilityZonesController(clients),
             "servers": servers.ServersController(clients),
+            "ips": ips.IpsController(clients),
+            "floating_ip_pools": floating_ips.FloatingIpPoolsController(clients),
+            "networks": networks.NetworksController(clients),
+            "fixed_ips": fixed_ips.FixedIpsController(clients),
+            "virtual_interfaces": fixed_ips.VirtualInterfacesController(clients),
+            "floating_ips": floating_ips.FloatingIpsController(clients),
+            "security_groups": security_groups.SecurityGroupsController(clients),
+            "security_group_rules": security_groups.SecurityGroupRulesController(clients),
             "instance_actions": instance_actions.InstanceActionsController(clients),
             "server_metadata": server_metadata.ServerMetadataController(clients),
+            "server_tags": server_tags.ServerTagsController(clients),
+            "server_topology": server_topology.ServerTopologyController(clients),
             "flavors": flavors.FlavorsController(clients),
+            "flavor_access": flavor_access.FlavorAccessController(clients),
+            "flavor_extra_specs": flavor_extra_specs.FlavorExtraSpecsController(clients),
+            "services": services.ServicesController(clients),
+            "hypervisors": hypervisors.HypervisorsController(clients),
+            "simple_tenant_usage": simple_tenant_usage.SimpleTenantUsageController(clients),
             "images": images.ImagesController(clients),
+            "keypairs": keypairs.KeypairsController(clients),
+            "limits": limits.LimitsController(clients),
+            "quota_sets": quota_sets.QuotaSetsController(clients),
+            "quota_class_sets": quota_class_sets.QuotaClassSetsController(clients),
         }
         actions = server_actions.ServerActionsController(self.controllers["servers"])
         server_actions_move.register(actions.actions)
+        actions.actions.update(floating_ips.ACTIONS)  # kumo-network
+        actions.actions.update(security_groups.ACTIONS)  # kumo-network
         self.controllers["server_actions"] = actions
         self._auth_strategy = auth_strategy
         self._authenticated: Any = None
@@ -130,6 +249,9 @@ class ComputeAPI:
             response = faults.from_exception(exc)
         response.headers["x-openstack-request-id"] = request_id
         response.headers["x-compute-request-id"] = request_id
+        version = req.environ.get(api_version.ENVIRON_KEY)
+        if version is not None:
+            response.headers.update(api_version.response_headers(version))
         return response
 
     def _dispatch(self, req: webob.Request) -> webob.Response:
@@ -145,6 +267,10 @@ class ComputeAPI:
                 405, f"Method {req.method} is not allowed on {req.path_info}.")
             response.headers["Allow"] = ", ".join(sorted(methods))
             return response
+        if route.name.startswith("/v2.1"):
+            # Once per request, before authentication and the controller: a bad
+            # header is the client's 400/406 whoever asks.
+            req.environ[api_version.ENVIRON_KEY] = api_version.negotiate(req.headers)
         if route.name in self._handlers:
             return handler(req)
         req.environ[_ROUTE_KEY] = (handler, dict(match))
@@ -157,6 +283,9 @@ class ComputeAPI:
     def _call_resource(self, req: webob.Request) -> webob.Response:
         """Runs behind authentication: the controller action of the matched route."""
         (controller, action), match = req.environ[_ROUTE_KEY]
+        removed = REMOVED_IN.get(controller)
+        if removed is not None and api_version.at_least(req, removed):
+            return faults.fault_response(404, "The resource could not be found.")
         url_project_id = match.pop("project_id", None)
         if url_project_id is not None:
             context = common.context_of(req)

@@ -25,8 +25,8 @@ _FAULT_NAMES = {
 }
 
 
-def fault_response(code: int, message: str) -> webob.Response:
-    name = _FAULT_NAMES.get(code, "computeFault")
+def fault_response(code: int, message: str, name: str | None = None) -> webob.Response:
+    name = name or _FAULT_NAMES.get(code, "computeFault")
     body = {name: {"code": code, "message": message}}
     return webob.Response(
         status=code,
@@ -40,7 +40,8 @@ def from_exception(exc: Exception) -> webob.Response:
     """The response for ``exc``: its own code and message for kumo errors,
     a bare 500 computeFault (no traceback) for anything else."""
     if isinstance(exc, exception.KumoException):
-        return fault_response(exc.code, exc.message)
+        # An error may name its own fault key (quota errors: 403 overLimit).
+        return fault_response(exc.code, exc.message, getattr(exc, "fault_name", None))
     return fault_response(
         500, "Unexpected API Error. Please report this at your cloud operator's "
         "and attach the request id of this call."

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import webob
 
-from kumo import exception
+from kumo import exception, policy
 from kumo.api.openstack import app as compute_app
 from kumo.compute import task_states
 from kumo.conf import CONF
@@ -51,7 +51,56 @@ def make_image(image_id: str, name: str, owner: str = "admin", visibility: str =
                  **kwargs)
 
 
-class StubConductor:
+class StubTags:
+    """Server tags (2.26) over a dict, mixed into StubConductor."""
+
+    @property
+    def tags(self) -> dict[str, list[str]]:
+        return self.__dict__.setdefault("_tags", {})
+
+    def instance_tags_get(self, ctxt: Any, instance_uuid: str) -> list[str]:
+        return sorted(self.tags.get(instance_uuid, []))
+
+    def instance_tags_get_by_uuids(self, ctxt: Any,
+                                   instance_uuids: list[str]) -> dict[str, list[str]]:
+        return {uuid: sorted(self.tags.get(uuid, [])) for uuid in instance_uuids}
+
+    def instance_tag_add(self, ctxt: Any, instance_uuid: str, tag: str) -> bool:
+        current = self.tags.setdefault(instance_uuid, [])
+        if tag in current:
+            return False
+        if len(current) >= 50:
+            raise exception.TooManyInstanceTags(limit=50)
+        current.append(tag)
+        return True
+
+    def instance_tags_set(self, ctxt: Any, instance_uuid: str, tags: list[str]) -> list[str]:
+        if len(set(tags)) > 50:
+            raise exception.TooManyInstanceTags(limit=50)
+        self.tags[instance_uuid] = sorted(set(tags))
+        return self.tags[instance_uuid]
+
+    def instance_tag_delete(self, ctxt: Any, instance_uuid: str, tag: str) -> None:
+        if tag not in self.tags.get(instance_uuid, []):
+            raise exception.InstanceTagNotFound(instance_id=instance_uuid, tag=tag)
+        self.tags[instance_uuid].remove(tag)
+
+    def instance_tags_delete_all(self, ctxt: Any, instance_uuid: str) -> None:
+        self.tags.pop(instance_uuid, None)
+
+    def instance_group_get_all(self, ctxt: Any, project_id: str | None = None,
+                               limit: int | None = None, offset: int | None = None
+                               ) -> list[dict[str, Any]]:
+        """No server groups (2.71's server_groups is empty); tests replace it."""
+        return []
+
+    def service_get_all(self, ctxt: Any, binary: str | None = None,
+                        host: str | None = None) -> list[Any]:
+        """No services (2.16's host_status is UNKNOWN); tests replace it to have some."""
+        return []
+
+
+class StubConductor(StubTags):
     """The conductor's RPC API of docs/compute-flow.md, over dicts."""
 
     def __init__(self) -> None:
@@ -78,6 +127,13 @@ class StubConductor:
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [kwargs for name, kwargs in self.calls if name == method]
+
+    # availability zones (the ones a boot may ask for)
+
+    def availability_zone_get_all(self, ctxt: Any, with_internal: bool = False
+                                  ) -> list[dict[str, Any]]:
+        self._record("availability_zone_get_all", with_internal=with_internal)
+        return [{"zone": zone, "available": True, "hosts": {}} for zone in ("az1", "nova")]
 
     # flavors and images
 
@@ -226,6 +282,29 @@ class StubConductor:
         instance.task_state = None
         return instance
 
+    # keypairs and quotas (1.5): no key pairs, the default quotas never reached
+
+    key_pairs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def instance_create_within_quota(self, ctxt: Any, values_list: list[dict[str, Any]],
+                                     min_count: int) -> list[Instance]:
+        return self.instance_create(ctxt, values_list)
+
+    def key_pair_get(self, ctxt: Any, user_id: str, name: str) -> dict[str, Any]:
+        self._record("key_pair_get", user_id=user_id, name=name)
+        if (user_id, name) not in self.key_pairs:
+            raise exception.KeypairNotFound(user_id=user_id, name=name)
+        return self.key_pairs[(user_id, name)]
+
+    def quota_check_resize(self, ctxt: Any, instance_uuid: str, vcpus: int,
+                           memory_mb: int) -> None:
+        self._record("quota_check_resize", instance_uuid=instance_uuid, vcpus=vcpus,
+                     memory_mb=memory_mb)
+
+    def quota_check_metadata(self, ctxt: Any, project_id: str, count: int) -> None:
+        if count > 128:
+            raise exception.MetadataLimitExceeded(allowed=128)
+
     def build_instances(self, ctxt: Any, instance_uuids: list[str],
                         request_spec: dict[str, Any]) -> None:
         self._record("build_instances", instance_uuids=instance_uuids,
@@ -238,6 +317,16 @@ class StubCompute:
 
     def terminate_instance(self, ctxt: Any, instance: Instance, host: str) -> None:
         self.terminated.append((instance.uuid, host))
+
+
+@pytest.fixture(autouse=True)
+def policy_defaults() -> Iterator[None]:
+    """The policy defaults in code, no operator policy file (oslo.policy reads the
+    parsed configuration, so it is parsed here with no files)."""
+    CONF([], project="kumo", default_config_files=[], default_config_dirs=[])
+    policy.reset()
+    yield
+    policy.reset()
 
 
 @pytest.fixture

@@ -48,8 +48,13 @@ def api(monkeypatch: pytest.MonkeyPatch, conductor: StubConductor,
     yield app
 
 
-def _action(api: Any, server_id: str, body: Any, token: str = "alice:project-a") -> Any:
-    return call(api, "POST", f"/servers/{server_id}/action", body, token=token)
+def _action(api: Any, server_id: str, body: Any, token: str = "alice:project-a",
+            **headers: str) -> Any:
+    return call(api, "POST", f"/servers/{server_id}/action", body, token=token, **headers)
+
+
+# block_migration "auto" is microversion 2.25's.
+V2_25 = {"OpenStack-API-Version": "compute 2.25"}
 
 
 def test_resize_sets_resize_prep_and_casts_to_the_conductor_with_the_new_flavor(
@@ -98,7 +103,7 @@ def test_a_forbidden_state_is_a_409_under_novas_action_name(
         api: Any, conductor: StubConductor, body: dict[str, Any], nova_name: str) -> None:
     server = conductor.add_instance(vm_state=vm_states.BUILDING)
 
-    response = _action(api, server.uuid, body, token="admin:admin")
+    response = _action(api, server.uuid, body, token="admin:admin", **V2_25)
 
     assert response.status_int == 409
     assert response.json["conflictingRequest"]["message"] == (
@@ -247,10 +252,11 @@ def test_live_migration_is_for_admins_and_casts_the_named_host(
                         api.casts.append(("live_migrate_instance", kw)), raising=False)
     body = {"os-migrateLive": {"host": "compute-2", "block_migration": "auto"}}
 
-    assert _action(api, server.uuid, body).status_int == 403
+    assert _action(api, server.uuid, body, **V2_25).status_int == 403
     assert _action(api, server.uuid, {"os-migrateLive": {}}, token="admin:admin"
                    ).status_int == 400
-    assert _action(api, server.uuid, body, token="admin:admin").status_int == 202
+    assert _action(api, server.uuid, body, token="admin:admin").status_int == 400  # 2.1
+    assert _action(api, server.uuid, body, token="admin:admin", **V2_25).status_int == 202
 
     assert server.task_state == task_states.MIGRATING
     assert api.casts == [("live_migrate_instance", {

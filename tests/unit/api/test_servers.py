@@ -119,14 +119,19 @@ def test_boot_passes_scheduler_hints_and_ignores_networks(
                        "networks": "auto", "user_data": "aGVsbG8=",
                        "security_groups": [{"name": "web"}]},
             "os:scheduler_hints": {"different_host": ["x"]}}
-    response = call(api, "POST", "/servers", body)
+    # "auto"/"none" are microversion 2.37's.
+    v2_37 = {"OpenStack-API-Version": "compute 2.37"}
+    assert call(api, "POST", "/servers", body).status_int == 400
+    response = call(api, "POST", "/servers", body, **v2_37)
     assert response.status_int == 202, response.json
     assert response.json["server"]["security_groups"] == [{"name": "web"}]
     spec = conductor.called("build_instances")[0]["request_spec"]
     assert spec["scheduler_hints"] == {"different_host": ["x"]}
     assert conductor.called("instance_create")[0]["values_list"][0]["user_data"] == "aGVsbG8="
     assert _boot(api, networks=[{"uuid": "net"}]).status_int == 202
-    assert _boot(api, networks="none").status_int == 202
+    assert call(api, "POST", "/servers", {"server": {
+        "name": "b", "imageRef": PUBLIC_IMAGE, "flavorRef": "1", "networks": "none"}},
+        **v2_37).status_int == 202
 
 
 @pytest.mark.parametrize(("server", "message"), [

@@ -16,11 +16,8 @@ import webob
 from kumo import exception
 from kumo.api import validation
 from kumo.api.openstack import common
-from kumo.api.openstack.compute.servers import check_lock
+from kumo.api.openstack.compute.servers import authorize, check_lock
 from kumo.compute import states
-
-# Nova's default metadata_items quota.
-MAX_METADATA_ITEMS = 128
 
 METADATA_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -38,20 +35,25 @@ ITEM_SCHEMA: dict[str, Any] = {
 }
 
 
-class MetadataLimitExceeded(exception.Forbidden):
-    msg_fmt = "Maximum number of metadata items exceeds %(allowed)d"
-
-
 class ItemNotFound(exception.NotFound):
     msg_fmt = "Metadata item was not found"
+
+
+_RULE = "os_compute_api:server-metadata:%s"
 
 
 class ServerMetadataController:
     def __init__(self, clients: common.Clients) -> None:
         self.clients = clients
 
-    def _writable(self, context: Any, server_id: str, action: str) -> Any:
+    def _readable(self, context: Any, server_id: str, rule: str) -> Any:
+        """The server, for who passes ``os_compute_api:server-metadata:<rule>``."""
         instance = common.server_get(self.clients, context, server_id)
+        authorize(context, _RULE % rule, instance)
+        return instance
+
+    def _writable(self, context: Any, server_id: str, action: str, rule: str) -> Any:
+        instance = self._readable(context, server_id, rule)
         check_lock(context, instance)
         states.check(action, instance)
         return instance
@@ -59,15 +61,16 @@ class ServerMetadataController:
     def _update(self, context: Any, instance: Any, metadata: dict[str, str],
                 delete: bool) -> dict[str, Any]:
         merged = dict(metadata) if delete else {**(instance.metadata or {}), **metadata}
-        if len(merged) > MAX_METADATA_ITEMS:
-            raise MetadataLimitExceeded(allowed=MAX_METADATA_ITEMS)
+        # The project's metadata_items quota (kumo.db.quotas): 403 when exceeded.
+        self.clients.conductor.quota_check_metadata(
+            context, project_id=instance.project_id, count=len(merged))
         return self.clients.conductor.instance_metadata_update(
             context, instance_uuid=instance.uuid, metadata=metadata, delete=delete)
 
     # --- the whole set -------------------------------------------------------------------
 
     def index(self, req: webob.Request, server_id: str) -> webob.Response:
-        instance = common.server_get(self.clients, common.context_of(req), server_id)
+        instance = self._readable(common.context_of(req), server_id, "index")
         return common.json_response({"metadata": dict(instance.metadata or {})})
 
     def create(self, req: webob.Request, server_id: str) -> webob.Response:
@@ -82,14 +85,15 @@ class ServerMetadataController:
         context = common.context_of(req)
         body = common.json_body(req)
         validation.validate(METADATA_SCHEMA, body)
-        instance = self._writable(context, server_id, "update metadata")
+        instance = self._writable(context, server_id, "update metadata",
+                                  "update_all" if delete else "create")
         return common.json_response(
             {"metadata": self._update(context, instance, body["metadata"], delete=delete)})
 
     # --- one key -------------------------------------------------------------------------
 
     def show(self, req: webob.Request, server_id: str, key: str) -> webob.Response:
-        instance = common.server_get(self.clients, common.context_of(req), server_id)
+        instance = self._readable(common.context_of(req), server_id, "show")
         metadata = instance.metadata or {}
         if key not in metadata:
             raise ItemNotFound()
@@ -101,13 +105,13 @@ class ServerMetadataController:
         validation.validate(ITEM_SCHEMA, body)
         if key not in body["meta"]:
             raise common.BadRequest(reason="Request body and URI mismatch")
-        instance = self._writable(context, server_id, "update metadata")
+        instance = self._writable(context, server_id, "update metadata", "update")
         self._update(context, instance, body["meta"], delete=False)
         return common.json_response({"meta": body["meta"]})
 
     def delete(self, req: webob.Request, server_id: str, key: str) -> webob.Response:
         context = common.context_of(req)
-        instance = common.server_get(self.clients, context, server_id)
+        instance = self._readable(context, server_id, "delete")
         if key not in (instance.metadata or {}):
             raise ItemNotFound()
         check_lock(context, instance)

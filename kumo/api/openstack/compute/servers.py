@@ -17,17 +17,33 @@ import webob
 from oslo_utils import strutils, timeutils, uuidutils
 from webob.multidict import MultiDict
 
-from kumo import exception
+from kumo import exception, policy, servicegroup
 from kumo.api import validation
-from kumo.api.openstack import common
-from kumo.api.openstack.compute import server_actions_move, views
+from kumo.api.openstack import api_version, common
+from kumo.api.openstack.compute import (
+    addresses,
+    availability_zones,
+    server_actions_move,
+    server_groups,
+    views,
+)
 from kumo.api.openstack.compute import status as server_status
 from kumo.compute import power_state, task_states, vm_states
+from kumo.policies import servers as servers_policies
 
 PASSWORD_LENGTH = 12
 _PASSWORD_CHARS = string.ascii_letters + string.digits
 
-_HINTS = {"type": "object", "additionalProperties": True}
+_HINTS = {"type": "object", "additionalProperties": True,
+          "properties": {"group": {"type": "string", "format": "uuid"}}}
+# Microversion 2.63's certificate ids to verify the image's signature with.
+TRUSTED_CERTIFICATES: dict[str, Any] = {
+    "type": ["array", "null"], "minItems": 1, "maxItems": 50, "uniqueItems": True,
+    "items": {"type": "string", "minLength": 1}}
+# Microversion 2.19's server description: up to 255 printable characters, or null.
+HOSTNAME = server_actions_move.HOSTNAME
+DESCRIPTION: dict[str, Any] = {"type": ["string", "null"], "maxLength": 255,
+                               "pattern": r"^[^\x00-\x1f\x7f]*$"}
 
 CREATE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -65,6 +81,18 @@ CREATE_SCHEMA: dict[str, Any] = {
                     "additionalProperties": False,
                 }},
                 "availability_zone": validation.NAME,
+                "description": DESCRIPTION,
+                # 2.74: where to build (admins; see _requested_destination).
+                "host": {"type": "string", "minLength": 1, "maxLength": 255},
+                "hypervisor_hostname": {"type": "string", "minLength": 1, "maxLength": 255},
+                # 2.90 (2.94: an FQDN; see check_hostname).
+                "hostname": HOSTNAME,
+                # 2.63 (refused when given: see check_trusted_certificates).
+                "trusted_image_certificates": TRUSTED_CERTIFICATES,
+                # 2.52: tags at boot (server_tags.TAG each).
+                "tags": {"type": "array", "maxItems": 50, "items": {
+                    "type": "string", "minLength": 1, "maxLength": 60,
+                    "pattern": "^[^,/]*$"}},
                 "config_drive": validation.BOOLEAN,
                 "key_name": validation.NAME,
                 "min_count": validation.POSITIVE_INTEGER,
@@ -115,6 +143,8 @@ UPDATE_SCHEMA: dict[str, Any] = {
                 "accessIPv4": validation.ACCESS_IPV4,
                 "accessIPv6": validation.ACCESS_IPV6,
                 "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+                "description": DESCRIPTION,
+                "hostname": HOSTNAME,  # 2.90
             },
             "additionalProperties": False,
         },
@@ -126,6 +156,38 @@ UPDATE_SCHEMA: dict[str, Any] = {
 # The list filters a non-admin may use; others are ignored for them (Nova's rule).
 _USER_FILTERS = frozenset(["reservation_id", "name", "status", "image", "flavor", "ip",
                            "changes-since", "all_tenants"])
+# Body fields -> (the microversion that added them, the one that removed them).
+CREATE_FIELDS: dict[str, tuple[str, str | None]] = {
+    "description": ("2.19", None), "tags": ("2.52", None), "personality": ("2.1", "2.57"),
+    "trusted_image_certificates": ("2.63", None), "host": ("2.74", None),
+    "hypervisor_hostname": ("2.74", None), "hostname": ("2.90", None)}
+UPDATE_FIELDS: dict[str, tuple[str, str | None]] = {"description": ("2.19", None),
+                                                    "hostname": ("2.90", None)}
+# Filters later microversions let non-admins use: 2.5 IPv6 address, 2.26 tags.
+_USER_FILTERS_SINCE = {"ip6": "2.5", "tags": "2.26", "tags-any": "2.26",
+                       "not-tags": "2.26", "not-tags-any": "2.26", "changes-before": "2.66",
+                       "locked": "2.73",
+                       # 2.83: more of the server's own fields.
+                       "availability_zone": "2.83", "config_drive": "2.83",
+                       "key_name": "2.83", "created_at": "2.83", "launched_at": "2.83",
+                       "terminated_at": "2.83", "power_state": "2.83", "task_state": "2.83",
+                       "vm_state": "2.83", "progress": "2.83", "user_id": "2.83"}
+# 2.75: the only query parameters a server list knows (any other is a 400);
+# filters kumo ignores (or reserves for admins) are still known names.
+_QUERY_PARAMS_2_75 = frozenset([
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image",
+    "kernel_id", "ramdisk_id", "hostname", "key_name", "power_state", "vm_state",
+    "task_state", "host", "node", "flavor", "reservation_id", "launched_at",
+    "terminated_at", "availability_zone", "name", "display_name", "description",
+    "display_description", "locked_by", "uuid", "root_device_name", "config_drive",
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "progress", "sort_key", "sort_dir",
+    "all_tenants", "soft_deleted", "deleted", "status", "changes-since", "changes-before",
+    "ip", "ip6", "created_at", "block_device_mapping", "services", "metadata",
+    "system_metadata", "info_cache", "security_groups", "pci_devices", "limit", "marker",
+    "tags", "tags-any", "not-tags", "not-tags-any", "locked"])
+# The 2.26 tag filters: query parameter -> the conductor's filter.
+_TAG_FILTERS = {"tags": "tags", "tags-any": "tags_any", "not-tags": "not_tags",
+                "not-tags-any": "not_tags_any"}
 _SORT_KEYS = frozenset([
     "access_ip_v4", "access_ip_v6", "availability_zone", "config_drive", "created_at",
     "display_name", "host", "hostname", "image_ref",
@@ -144,8 +206,120 @@ class InstanceIsLocked(exception.Conflict):
 
 def check_lock(context: Any, instance: Any) -> None:
     """409 "Instance … is locked" for a non-admin acting on a locked server."""
-    if instance.get("locked", False) and not context.is_admin:
+    if instance.get("locked", False) and not policy.check_is_admin(context):
         raise InstanceIsLocked(instance_uuid=instance.uuid)
+
+
+def authorize(context: Any, action: str, instance: Any = None) -> None:
+    """403 unless ``context`` may do ``action`` (a full rule name) on ``instance``
+    (the caller's own project when None)."""
+    target = views.server_target(instance) if instance is not None else None
+    policy.authorize(context, action, target)
+
+
+def check_hostname(req: webob.Request, spec: dict[str, Any], count: int = 1) -> None:
+    """2.90: ``hostname`` is one DNS label (at most 63 characters); 2.94: an FQDN of
+    up to 255. One hostname cannot name several servers of a multi-create (400)."""
+    hostname = spec.get("hostname")
+    if hostname is None:
+        return
+    if not api_version.at_least(req, "2.94") and ("." in hostname or len(hostname) > 63):
+        raise common.BadRequest(reason=(
+            f"Invalid input for field/attribute hostname. Value: {hostname}. "
+            "Before microversion 2.94 the hostname is one label of at most 63 "
+            "characters (no '.')."))
+    if count > 1:
+        raise common.BadRequest(reason=(
+            "Unable to allocate the same hostname to multiple servers: leave hostname "
+            "out when creating several."))
+
+
+def versioned_schema(req: webob.Request, schema: dict[str, Any], key: str,
+                     fields: dict[str, tuple[str, str | None]]) -> dict[str, Any]:
+    """``schema`` as the request's microversion knows it: the ``body[key]`` fields
+    of ``fields`` (name -> (added in, removed in)) are unknown (400) outside their
+    microversions."""
+    newer = [name for name, (since, removed) in fields.items()
+             if not api_version.at_least(req, since)
+             or (removed is not None and api_version.at_least(req, removed))]
+    if not newer:
+        return schema
+    properties = dict(schema["properties"][key]["properties"])
+    for name in newer:
+        properties.pop(name, None)
+    inner = {**schema["properties"][key], "properties": properties}
+    return {**schema, "properties": {**schema["properties"], key: inner}}
+
+
+def check_trusted_certificates(spec: dict[str, Any]) -> None:
+    """2.63: kumo verifies no image signatures, so a request that asks for it is refused
+    rather than booted unverified."""
+    if spec.get("trusted_image_certificates"):
+        raise common.BadRequest(reason=(
+            "Image signature certificate validation is not supported: kumo does not "
+            "verify image signatures (trusted_image_certificates must be null or absent)."))
+
+
+def server_groups_of(clients: common.Clients, req: webob.Request,
+                     instance: Any) -> list[str] | None:
+    """2.71: the uuids of the server groups ``instance`` is in (None before 2.71)."""
+    if not api_version.at_least(req, "2.71"):
+        return None
+    groups = clients.conductor.instance_group_get_all(
+        common.context_of(req), project_id=instance.project_id)
+    return [group["uuid"] for group in groups if instance.uuid in group["members"]]
+
+
+def _changes_before(params: Any, filters: dict[str, Any]) -> None:
+    """2.66's ``changes-before`` list filter: servers changed at or before a time (deleted
+    ones too, as with changes-since), never before ``changes-since``."""
+    raw = params.get("changes-before")
+    if not raw:
+        return
+    try:
+        before = timeutils.parse_isotime(raw)
+    except ValueError:
+        raise common.BadRequest(reason=(
+            f"Invalid input for field/attribute changes-before. Value: {raw}. "
+            f"'{raw}' is not a 'date-time'")) from None
+    since = filters.get("changes_since")
+    if since is not None and since > before:
+        raise common.BadRequest(reason=(
+            "The value of changes-since must be less than or equal to changes-before."))
+    filters["changes_before"] = before
+    if filters.get("deleted") is False:
+        del filters["deleted"]  # only the default "live servers only"
+
+
+def _unexpected_tag(field: str) -> common.BadRequest:
+    return common.BadRequest(reason=(
+        f"Invalid input for field/attribute {field}. Additional properties are not "
+        "allowed ('tag' was unexpected)"))
+
+
+def _check_networks_and_device_tags(req: webob.Request, server: dict[str, Any]) -> None:
+    """The boot fields whose rules moved with microversions: ``networks`` is required
+    from 2.37, which also brought "auto"/"none"; device ``tag``s are 2.32's (networks
+    until 2.36, block devices 2.32 only) and again everyone's from 2.42."""
+    networks = server.get("networks")
+    if api_version.at_least(req, "2.37"):
+        if networks is None:
+            raise common.BadRequest(reason=(
+                "Invalid input for field/attribute server. 'networks' is a required "
+                "property"))
+    elif isinstance(networks, str):
+        raise common.BadRequest(reason=(
+            f"Invalid input for field/attribute networks. Value: {networks}. "
+            f"'{networks}' is not of type 'array'"))
+    since_2_42 = api_version.at_least(req, "2.42")
+    from_2_32 = api_version.at_least(req, "2.32")
+    if isinstance(networks, list) and any("tag" in item for item in networks):
+        if not (since_2_42 or (from_2_32 and not api_version.at_least(req, "2.37"))):
+            raise _unexpected_tag("networks")
+    mappings = server.get("block_device_mapping_v2") or []
+    if any("tag" in mapping for mapping in mappings):
+        if not (since_2_42 or (from_2_32 and not api_version.at_least(req, "2.33"))):
+            raise _unexpected_tag("block_device_mapping_v2")
 
 
 def _generate_password() -> str:
@@ -203,12 +377,37 @@ class ServersController:
 
     def _list(self, req: webob.Request, detail: bool) -> webob.Response:
         context = common.context_of(req)
+        action = "detail" if detail else "index"
+        authorize(context, servers_policies.SERVERS % action)
         params = req.params
-        if not context.is_admin:
+        if api_version.at_least(req, "2.75"):
+            for name, value in params.items():
+                if name not in _QUERY_PARAMS_2_75:
+                    raise common.BadRequest(reason=(
+                        f"Invalid input for query parameters {name}. Value: {value}. "
+                        f"Additional properties are not allowed ('{name}' was unexpected)"))
+        if not policy.can(context, servers_policies.SERVERS % "allow_all_filters"):
+            allowed = _USER_FILTERS | {name for name, since in _USER_FILTERS_SINCE.items()
+                                       if api_version.at_least(req, since)}
             params = MultiDict(
-                (key, value) for key, value in params.items() if key in _USER_FILTERS)
+                (key, value) for key, value in params.items() if key in allowed)
         limit, marker = common.limit_and_marker(req)
-        filters = self._filters(context, params, "detail" if detail else "index")
+        statuses = params.getall("status")
+        if (statuses and api_version.at_least(req, "2.38")
+                and not server_status.states_from_status(statuses)[0]):
+            raise common.BadRequest(reason="Invalid status value")
+        filters = self._filters(context, params, action)
+        if filters is not None and api_version.at_least(req, "2.26"):
+            for param, name in _TAG_FILTERS.items():
+                if params.get(param):
+                    filters[name] = params[param].split(",")
+        if filters is not None and api_version.at_least(req, "2.66"):
+            _changes_before(params, filters)
+        if filters is not None and api_version.at_least(req, "2.73") and "locked" in params:
+            try:
+                filters["locked"] = strutils.bool_from_string(params["locked"], strict=True)
+            except ValueError as error:
+                raise common.BadRequest(reason=str(error)) from None
         if filters is None:
             instances: list[Any] = []
         else:
@@ -216,8 +415,16 @@ class ServersController:
             instances = self.clients.conductor.instance_get_all(
                 context, filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs,
                 limit=limit, marker=marker)
-        view = views.server_detail if detail else views.server_basic
-        return common.list_response(req, "servers", [view(req, i) for i in instances],
+        if detail:
+            statuses = self._host_statuses(req, context)
+            addresses.prefetch(req, self.clients.conductor, context,  # kumo-network
+                               [i.uuid for i in instances])
+            tags = self._tags(req, context, instances)
+            shown = [views.server_detail(req, i, statuses, tags.get(i.uuid))
+                     for i in instances]
+        else:
+            shown = [views.server_basic(req, i) for i in instances]
+        return common.list_response(req, "servers", shown,
                                     "servers/detail" if detail else "servers", limit)
 
     @staticmethod
@@ -233,10 +440,7 @@ class ServersController:
         else:
             all_tenants = False
         if all_tenants:
-            if not context.is_admin:
-                raise common.Forbidden(reason=(
-                    f"Policy doesn't allow os_compute_api:servers:{action}:get_all_tenants "
-                    "to be performed."))
+            authorize(context, servers_policies.SERVERS % f"{action}:get_all_tenants")
             project = params.get("project_id") or params.get("tenant_id")
             if project:
                 filters["project_id"] = project
@@ -249,7 +453,7 @@ class ServersController:
             if not vm_state_list:
                 return None  # microversion 2.1 answers an unknown status with no servers
             if vm_state_list == [vm_states.DELETED]:
-                if not context.is_admin:
+                if not policy.check_is_admin(context):
                     raise common.Forbidden(reason="Only administrators may list deleted "
                                                   "instances")
                 filters["deleted"] = True
@@ -270,9 +474,16 @@ class ServersController:
             filters.setdefault("deleted", False)
 
         for param, key in (("name", "name"), ("reservation_id", "reservation_id"),
-                           ("host", "host"), ("node", "node")):
+                           ("host", "host"), ("node", "node"),
+                           # Also non-admins' from 2.83 (the others 2.83 opens are
+                           # accepted and ignored: see docs/api.md).
+                           ("user_id", "user_id"), ("availability_zone", "availability_zone")):
             if params.get(param):
                 filters[key] = params[param]
+        for param in ("vm_state", "task_state"):
+            # Exact states (status= already chose them when given).
+            if params.getall(param) and param not in filters:
+                filters[param] = params.getall(param)
         if params.get("image"):
             filters["image_ref"] = common.id_from_href(params["image"])
         if params.get("flavor"):
@@ -297,18 +508,59 @@ class ServersController:
         """The server the caller may see, or InstanceNotFound (404)."""
         return common.server_get(self.clients, context, server_id)
 
+    def _host_statuses(self, req: webob.Request, context: Any) -> dict[str, str] | None:
+        """host -> 2.16's host_status (UP, DOWN, MAINTENANCE; UNKNOWN for a host with
+        no compute service), or None when the request does not show it."""
+        if not (api_version.at_least(req, "2.16") and policy.can(
+                context, servers_policies.SERVERS % "show:host_status")):
+            return None
+        statuses: dict[str, str] = {}
+        for service in self.clients.conductor.service_get_all(context, binary="kumo-compute"):
+            if service.get("disabled"):
+                statuses[service["host"]] = "MAINTENANCE"
+            else:
+                statuses[service["host"]] = "UP" if servicegroup.is_up(service) else "DOWN"
+        return statuses
+
+    def _tags(self, req: webob.Request, context: Any,
+              instances: list[Any]) -> dict[str, list[str]]:
+        """uuid -> tags of the listed servers (2.26; one call), empty before."""
+        if not instances or not api_version.at_least(req, "2.26"):
+            return {}
+        return self.clients.conductor.instance_tags_get_by_uuids(
+            context, instance_uuids=[i.uuid for i in instances])
+
     def show(self, req: webob.Request, server_id: str) -> webob.Response:
-        instance = self._get(common.context_of(req), server_id)
-        return common.json_response({"server": views.server_detail(req, instance)})
+        context = common.context_of(req)
+        instance = self._get(context, server_id)
+        authorize(context, servers_policies.SERVERS % "show", instance)
+        return common.json_response({"server": self.full_view(req, context, instance)})
+
+    def full_view(self, req: webob.Request, context: Any, instance: Any) -> dict[str, Any]:
+        """Everything ``GET /servers/{id}`` shows (also PUT's and rebuild's from 2.75)."""
+        statuses = self._host_statuses(req, context)
+        tags = self._tags(req, context, [instance]).get(instance.uuid)
+        addresses.prefetch(req, self.clients.conductor, context, [instance.uuid])  # network
+        return views.server_detail(req, instance, statuses, tags,
+                                   server_groups_of(self.clients, req, instance))
+
+    def write_view(self, req: webob.Request, context: Any, instance: Any) -> dict[str, Any]:
+        """The server as PUT and rebuild answer: all of GET's from 2.75, less before."""
+        if api_version.at_least(req, "2.75"):
+            return self.full_view(req, context, instance)
+        return views.server_detail(
+            req, instance, server_groups=server_groups_of(self.clients, req, instance))
 
     # --- writes --------------------------------------------------------------------------
 
     def update(self, req: webob.Request, server_id: str) -> webob.Response:
         context = common.context_of(req)
         body = common.json_body(req)
-        validation.validate(UPDATE_SCHEMA, body)
+        validation.validate(versioned_schema(req, UPDATE_SCHEMA, "server", UPDATE_FIELDS),
+                            body)
         changes = body["server"]
         instance = self._get(context, server_id)
+        authorize(context, servers_policies.SERVERS % "update", instance)
         values: dict[str, Any] = {}
         if "name" in changes:
             values["display_name"] = changes["name"]
@@ -316,15 +568,21 @@ class ServersController:
             values["access_ip_v4"] = changes["accessIPv4"]
         if "accessIPv6" in changes:
             values["access_ip_v6"] = changes["accessIPv6"]
+        if "description" in changes:
+            values["display_description"] = changes["description"]
+        if "hostname" in changes:
+            check_hostname(req, changes)
+            values["hostname"] = changes["hostname"]  # 2.90
         if values:
             # The update answers with the changed server: no second read.
             instance = self.clients.conductor.instance_update(
                 context, instance_uuid=server_id, values=values)
-        return common.json_response({"server": views.server_detail(req, instance)})
+        return common.json_response({"server": self.write_view(req, context, instance)})
 
     def delete(self, req: webob.Request, server_id: str) -> webob.Response:
         context = common.context_of(req)
         instance = self._get(context, server_id)
+        authorize(context, servers_policies.SERVERS % "delete", instance)
         check_lock(context, instance)
         if server_actions_move.soft_delete_requested(instance):
             return server_actions_move.soft_delete(self, context, instance)
@@ -347,17 +605,24 @@ class ServersController:
     def create(self, req: webob.Request) -> webob.Response:
         context = common.context_of(req)
         body = common.json_body(req)
-        validation.validate(CREATE_SCHEMA, body)
+        authorize(context, servers_policies.SERVERS % "create")
+        validation.validate(versioned_schema(req, CREATE_SCHEMA, "server", CREATE_FIELDS),
+                            body)
         server = body["server"]
+        _check_networks_and_device_tags(req, server)
+        check_trusted_certificates(server)
+        ignore_nodes = self._requested_destination(context, server)
         hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
+        group = server_groups.boot_group(self.clients, context, hints)
+        zone = availability_zones.boot_zone(self.clients, context,
+                                            server.get("availability_zone"))
 
         min_count = int(server.get("min_count", 1))
         max_count = int(server.get("max_count", min_count))
         if min_count > max_count:
             raise common.BadRequest(reason="min_count must be <= max_count")
-        if server.get("key_name") is not None:
-            # No keypairs exist yet, so no name can be valid.
-            raise common.BadRequest(reason="Invalid key_name provided.")
+        check_hostname(req, server, max_count)
+        key_pair = self._key_pair(context, server.get("key_name"))  # keypairs (H4)
         user_data = server.get("user_data")  # base64, checked by the schema
 
         flavor = self._flavor(context, server["flavorRef"])
@@ -376,13 +641,16 @@ class ServersController:
                 "project_id": context.project_id,
                 "user_id": context.user_id,
                 "display_name": name,
-                "hostname": _hostname(name, f"server-{instance_uuid}"),
+                # 2.19: without a description Nova stores none (null), not the name.
+                "display_description": server.get("description"),
+                "hostname": server.get("hostname") or _hostname(name,
+                                                                f"server-{instance_uuid}"),
                 "reservation_id": reservation_id,
                 "launch_index": index,
                 "vm_state": vm_states.BUILDING,
                 "task_state": task_states.SCHEDULING,
                 "power_state": power_state.NOSTATE,
-                "availability_zone": server.get("availability_zone"),
+                "availability_zone": zone,
                 "flavor": flavor_values,
                 "flavor_id": flavor_values.get("id"),
                 "memory_mb": flavor.memory_mb,
@@ -391,7 +659,8 @@ class ServersController:
                 "ephemeral_gb": flavor_values.get("ephemeral_gb", 0),
                 "swap": flavor_values.get("swap", 0),
                 "image_ref": image.id,
-                "key_name": None,
+                "key_name": key_pair["name"] if key_pair else None,
+                "key_data": key_pair["public_key"] if key_pair else None,
                 "user_data": user_data,
                 "config_drive": "True" if config_drive else "",
                 "access_ip_v4": server.get("accessIPv4"),
@@ -400,7 +669,18 @@ class ServersController:
                 "progress": 0,
             })
         conductor = self.clients.conductor
-        instances = conductor.instance_create(context, values_list=values_list)
+        if server.get("metadata"):
+            conductor.quota_check_metadata(context, project_id=context.project_id,
+                                           count=len(server["metadata"]))
+        # Quota: as many as fit (at least min_count, else 403), counted and inserted at once.
+        instances = conductor.instance_create_within_quota(
+            context, values_list=values_list, min_count=min_count)
+        server_groups.add_members(self.clients, context, group, instances)
+        if server.get("tags"):
+            # 2.52: before the build starts, so the guest's metadata can carry them.
+            for instance in instances:
+                conductor.instance_tags_set(context, instance_uuid=instance.uuid,
+                                            tags=server["tags"])
         request_spec = {
             "project_id": context.project_id,
             "user_id": context.user_id,
@@ -412,12 +692,16 @@ class ServersController:
                 "min_disk": image.get("min_disk", 0),
                 "size": image.get("size", None),
             },
-            "availability_zone": server.get("availability_zone"),
+            "availability_zone": zone,
             "num_instances": len(instances),
             "scheduler_hints": dict(hints),
             "ignore_hosts": [],
-            "instance_group": None,
+            "instance_group": server_groups.boot_spec(group),
+            # kumo-network: "auto", "none" or [{"uuid", "fixed_ip"}] (kumo/network/api.py).
+            "networks": server.get("networks") or "auto",
         }
+        if ignore_nodes:
+            request_spec["ignore_nodes"] = ignore_nodes  # 2.74's requested destination
         conductor.build_instances(context, instance_uuids=[i.uuid for i in instances],
                                   request_spec=request_spec)
 
@@ -435,6 +719,38 @@ class ServersController:
         response = common.json_response({"server": created}, status=202)
         response.headers["Location"] = common.self_href(req, "servers", first.uuid)
         return response
+
+    def _requested_destination(self, context: Any, server: dict[str, Any]) -> list[str]:
+        """2.74: the nodes the scheduler must not pick so that the server lands on the
+        named ``host`` and/or ``hypervisor_hostname`` (empty when none is named).
+
+        400 "Compute host … could not be found." for a name no compute node has.
+        """
+        host, node = server.get("host"), server.get("hypervisor_hostname")
+        if host is None and node is None:
+            return []
+        authorize(context, servers_policies.SERVERS % "create:requested_destination")
+        nodes = self.clients.conductor.compute_node_get_all(context)
+        wanted = [n for n in nodes if (host is None or n["host"] == host)
+                  and (node is None or n["hypervisor_hostname"] == node)]
+        if not wanted:
+            missing = host if host is not None and not any(
+                n["host"] == host for n in nodes) else node
+            raise common.BadRequest(
+                reason=exception.ComputeHostNotFound(host=missing).message)
+        keep = {n["hypervisor_hostname"] for n in wanted}
+        return sorted(n["hypervisor_hostname"] for n in nodes
+                      if n["hypervisor_hostname"] not in keep)
+
+    def _key_pair(self, context: Any, key_name: str | None) -> dict[str, Any] | None:
+        """The caller's key pair ``key_name`` (None without one); 400 when unknown."""
+        if key_name is None:
+            return None
+        try:
+            return self.clients.conductor.key_pair_get(context, user_id=context.user_id,
+                                                       name=key_name)
+        except exception.KeypairNotFound:
+            raise common.BadRequest(reason="Invalid key_name provided.") from None
 
     def _flavor(self, context: Any, flavor_ref: Any) -> Any:
         flavor_id = common.id_from_href(flavor_ref)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import webob
+from oslo_policy import policy as oslo_policy
 
-from kumo.api.openstack import common
+from kumo import policy
+from kumo.api.openstack import api_version, common
+from kumo.api.openstack.compute import addresses as server_addresses  # kumo-network
 from kumo.api.openstack.compute import status as server_status
+from kumo.policies import servers as servers_policies
 
 INSTANCE_NAME_TEMPLATE = "instance-%08x"
 
@@ -21,7 +26,8 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     """A field of a versioned object (or dict), ``default`` when unset."""
     if isinstance(obj, dict):
         return obj.get(name, default)
-    if hasattr(obj, "obj_attr_is_set") and not obj.obj_attr_is_set(name):
+    if hasattr(obj, "obj_attr_is_set") and (
+            name not in obj.fields or not obj.obj_attr_is_set(name)):
         return default
     return getattr(obj, name, default)
 
@@ -50,28 +56,113 @@ def _fault(req: webob.Request, instance: Any) -> dict[str, Any] | None:
              "message": _get(fault, "message")}
     details = _get(fault, "details")
     # Details of an internal error (a traceback) are for the operator only.
-    if details and (common.context_of(req).is_admin or shown["code"] != 500):
+    if details and (policy.check_is_admin(common.context_of(req)) or shown["code"] != 500):
         shown["details"] = details
     return shown
 
 
+def _embedded_flavor(req: webob.Request, flavor: Any) -> dict[str, Any]:
+    """2.47: the flavor the server was built with, copied in (it may be gone since)."""
+    shown: dict[str, Any] = {
+        "vcpus": _get(flavor, "vcpus"),
+        "ram": _get(flavor, "memory_mb"),
+        "disk": _get(flavor, "root_gb", 0),
+        "ephemeral": _get(flavor, "ephemeral_gb", 0),
+        "swap": _get(flavor, "swap", 0) or 0,
+        "original_name": _get(flavor, "name"),
+    }
+    if _may_see_extra_specs(common.context_of(req)):
+        shown["extra_specs"] = dict(_get(flavor, "extra_specs") or {})
+    return shown
+
+
+def _may_see_extra_specs(context: Any) -> bool:
+    try:
+        return policy.can(context, "os_compute_api:os-flavor-extra-specs:index")
+    except oslo_policy.PolicyNotRegistered:
+        # No flavor extra-specs API registers the rule: show them to admins only.
+        return policy.check_is_admin(context)
+
+
 def _flavor_ref(req: webob.Request, instance: Any) -> dict[str, Any]:
     flavor = _get(instance, "flavor")
+    if flavor and api_version.at_least(req, "2.47"):
+        return _embedded_flavor(req, flavor)
     flavor_id = _get(flavor, "flavorid") if flavor else None
     if flavor_id is None:
         return {}
     return {"id": flavor_id, "links": common.bookmark_links(req, "flavors", flavor_id)}
 
 
+def recorded_request_spec(instance: Any) -> dict[str, Any]:
+    """The request spec the conductor recorded when it last placed the server (the
+    boot's hints, image and the zone asked for; {} before it was scheduled)."""
+    recorded = (_get(instance, "system_metadata") or {}).get("request_spec")
+    if not recorded:
+        return {}
+    try:
+        spec = json.loads(recorded)
+    except ValueError:
+        return {}
+    return spec if isinstance(spec, dict) else {}
+
+
+def pinned_zone(instance: Any) -> str | None:
+    """2.96: the zone the server was asked to be in (at boot or unshelve), else None."""
+    return recorded_request_spec(instance).get("availability_zone") or None
+
+
 def _image_ref(req: webob.Request, instance: Any) -> dict[str, Any] | str:
     image_id = _get(instance, "image_ref")
     if not image_id:
         return ""  # booted from a volume
-    return {"id": image_id, "links": common.bookmark_links(req, "images", image_id)}
+    shown: dict[str, Any] = {"id": image_id,
+                             "links": common.bookmark_links(req, "images", image_id)}
+    if api_version.at_least(req, "2.98"):
+        # The properties of the image as the server was placed with it.
+        image = recorded_request_spec(instance).get("image") or {}
+        properties = image.get("properties") if image.get("id") == image_id else None
+        shown["properties"] = {key: str(value) if not isinstance(value, str) else value
+                               for key, value in (properties or {}).items()}
+    return shown
 
 
-def server_detail(req: webob.Request, instance: Any) -> dict[str, Any]:
-    """``GET /servers/detail`` and ``GET /servers/{id}``: everything 2.1 shows."""
+def server_target(instance: Any) -> dict[str, Any]:
+    """The policy target of a server: its owner."""
+    return {"project_id": _get(instance, "project_id"), "user_id": _get(instance, "user_id")}
+
+
+def _extended_attributes(req: webob.Request, instance: Any) -> dict[str, Any]:
+    """OS-EXT-SRV-ATTR:* (for who passes os-extended-server-attributes: admins)."""
+    instance_id = _get(instance, "id")
+    shown: dict[str, Any] = {
+        "OS-EXT-SRV-ATTR:host": _get(instance, "host"),
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": _get(instance, "node"),
+        "OS-EXT-SRV-ATTR:instance_name": (
+            INSTANCE_NAME_TEMPLATE % instance_id if instance_id is not None else ""),
+    }
+    if api_version.at_least(req, "2.3"):
+        shown.update({
+            "OS-EXT-SRV-ATTR:reservation_id": _get(instance, "reservation_id"),
+            "OS-EXT-SRV-ATTR:launch_index": _get(instance, "launch_index"),
+            "OS-EXT-SRV-ATTR:hostname": _get(instance, "hostname"),
+            "OS-EXT-SRV-ATTR:kernel_id": _get(instance, "kernel_id") or "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": _get(instance, "ramdisk_id") or "",
+            # kumo boots from local disks only; the guest names its root disk.
+            "OS-EXT-SRV-ATTR:root_device_name": _get(instance, "root_device_name"),
+            "OS-EXT-SRV-ATTR:user_data": _get(instance, "user_data"),
+        })
+    return shown
+
+
+def server_detail(req: webob.Request, instance: Any,
+                  host_statuses: dict[str, str] | None = None,
+                  tags: list[str] | None = None,
+                  server_groups: list[str] | None = None) -> dict[str, Any]:
+    """``GET /servers/detail`` and ``GET /servers/{id}``: what the request's
+    microversion shows. ``host_statuses`` (host -> UP/DOWN/MAINTENANCE/UNKNOWN) adds
+    2.16's ``host_status`` for who may see it; ``tags`` 2.26's ``tags``;
+    ``server_groups`` 2.71's (the uuids of the groups the server is in)."""
     context = common.context_of(req)
     vm_state = _get(instance, "vm_state")
     task_state = _get(instance, "task_state")
@@ -90,7 +181,7 @@ def server_detail(req: webob.Request, instance: Any) -> dict[str, Any]:
         "created": common.isotime(_get(instance, "created_at")),
         # Never updated: Nova shows some time there, never null; the creation is truest.
         "updated": common.isotime(_get(instance, "updated_at") or _get(instance, "created_at")),
-        "addresses": {},
+        "addresses": server_addresses.of_instance(req, instance),
         "accessIPv4": _get(instance, "access_ip_v4") or "",
         "accessIPv6": _get(instance, "access_ip_v6") or "",
         "links": common.links(req, "servers", instance.uuid),
@@ -106,12 +197,36 @@ def server_detail(req: webob.Request, instance: Any) -> dict[str, Any]:
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
     }
-    if context.is_admin:
-        instance_id = _get(instance, "id")
-        server["OS-EXT-SRV-ATTR:host"] = _get(instance, "host")
-        server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = _get(instance, "node")
-        server["OS-EXT-SRV-ATTR:instance_name"] = (
-            INSTANCE_NAME_TEMPLATE % instance_id if instance_id is not None else "")
+    target = server_target(instance)
+    if policy.can(context, servers_policies.EXTENDED_ATTRIBUTES, target):
+        server.update(_extended_attributes(req, instance))
+    elif api_version.at_least(req, "2.90"):
+        # 2.90: the hostname is the owner's to see (and set) as well.
+        server["OS-EXT-SRV-ATTR:hostname"] = _get(instance, "hostname")
+    if api_version.at_least(req, "2.9"):
+        server["locked"] = bool(_get(instance, "locked", False))
+    if api_version.at_least(req, "2.16") and host_statuses is not None:
+        if policy.can(context, servers_policies.SERVERS % "show:host_status", target):
+            host = _get(instance, "host")
+            # A host without a compute service record: Nova's UNKNOWN.
+            server["host_status"] = host_statuses.get(host, "UNKNOWN") if host else ""
+    if api_version.at_least(req, "2.19"):
+        server["description"] = _get(instance, "display_description")
+    if api_version.at_least(req, "2.26") and tags is not None:
+        server["tags"] = list(tags)
+    if api_version.at_least(req, "2.73"):
+        system_metadata = _get(instance, "system_metadata") or {}
+        server["locked_reason"] = system_metadata.get("locked_reason")
+    if api_version.at_least(req, "2.71") and server_groups is not None:
+        server["server_groups"] = list(server_groups)
+    if api_version.at_least(req, "2.63"):
+        # Never any: kumo refuses requests for image signature verification.
+        server["trusted_image_certificates"] = None
+    if api_version.at_least(req, "2.96"):
+        server["pinned_availability_zone"] = pinned_zone(instance)
+    if api_version.at_least(req, "2.100"):
+        server["scheduler_hints"] = dict(
+            recorded_request_spec(instance).get("scheduler_hints") or {})
     if status in _FAULT_STATUSES:
         fault = _fault(req, instance)
         if fault:
