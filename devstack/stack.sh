@@ -9,6 +9,9 @@
 #   KUMO_LIBVIRT_VIRT_TYPE  [libvirt] virt_type with KUMO_VIRT=libvirt: auto
 #                      (default: kvm only if a probe guest really boots under
 #                      KVM, else qemu), kvm or qemu
+#   KUMO_INSTANCES_PATH  guests' disks with KUMO_VIRT=libvirt (default
+#                      /var/lib/kumo/instances: QEMU runs as libvirt-qemu and
+#                      must reach them, which a repo under /root or /tmp may not allow)
 #   KUMO_TINY_IMAGE_DIR  where the tiny test guest is built and cached
 #                      (default /var/cache/kumo/tiny-image)
 #   KUMO_FAKE_NODES    fake hypervisor nodes kumo-compute serves (default 1)
@@ -55,6 +58,7 @@ STATE_DIR=$KUMO_DATA_DIR/state
 RABBIT_MARKER=$KUMO_DATA_DIR/rabbitmq.started-by-devstack
 LIBVIRT_MARKER=$KUMO_DATA_DIR/libvirt.started-by-devstack
 TINY_IMAGE_DIR=${KUMO_TINY_IMAGE_DIR:-/var/cache/kumo/tiny-image}
+INSTANCES_PATH=${KUMO_INSTANCES_PATH:-/var/lib/kumo/instances}
 MANAGE=$KUMO_VENV/bin/kumo-manage
 API_URL=http://127.0.0.1:8774/v2.1
 
@@ -183,8 +187,11 @@ EOF
 connection_uri = qemu:///system
 virt_type = ${KUMO_LIBVIRT_VIRT_TYPE:-auto}
 kvm_probe_kernel = $TINY_IMAGE_DIR/vmlinuz
-instances_path = $STATE_DIR/instances
+instances_path = $INSTANCES_PATH
 EOF
+        # Every directory on the way must be searchable by libvirt-qemu.
+        mkdir -p "$INSTANCES_PATH"
+        chmod 0755 "$INSTANCES_PATH" "$(dirname "$INSTANCES_PATH")"
     fi
     log "wrote $KUMO_CONF"
 }
