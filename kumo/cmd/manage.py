@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import prettytable
@@ -49,6 +50,13 @@ def _print(views: list[dict[str, Any]], columns: list[str], output: str) -> None
     for view in views:
         table.add_row(list(view.values())[:len(columns)])
     print(table)
+
+
+def _show(rows: list[dict[str, Any]], view: Callable[[dict[str, Any]], dict[str, Any]],
+          columns: list[str], args: argparse.Namespace) -> int:
+    """Print ``rows`` through ``view`` in the command's --format; the exit code."""
+    _print([view(row) for row in rows], columns, args.format)
+    return 0
 
 
 def _service_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -117,16 +125,13 @@ def flavor_create(args: argparse.Namespace) -> int:
         "vcpus": args.vcpus, "root_gb": args.disk, "ephemeral_gb": args.ephemeral,
         "swap": args.swap, "is_public": not args.private, "description": args.description,
         "extra_specs": _properties(args.property), "projects": args.project or []})
-    _print([_flavor_view(row)], _FLAVOR_COLUMNS, args.format)
-    return 0
+    return _show([row], _flavor_view, _FLAVOR_COLUMNS, args)
 
 
 def flavor_list(args: argparse.Namespace) -> int:
     from kumo.db import flavors
 
-    _print([_flavor_view(row) for row in flavors.flavor_get_all()], _FLAVOR_COLUMNS,
-           args.format)
-    return 0
+    return _show(flavors.flavor_get_all(), _flavor_view, _FLAVOR_COLUMNS, args)
 
 
 # --- images ------------------------------------------------------------------------------
@@ -165,15 +170,13 @@ def image_import(args: argparse.Namespace) -> int:
         "status": "active", "size": written.size, "checksum": written.checksum,
         "properties": {**properties, "os_hash_algo": written.os_hash_algo,
                        "os_hash_value": written.os_hash_value}})
-    _print([_image_view(row)], _IMAGE_COLUMNS, args.format)
-    return 0
+    return _show([row], _image_view, _IMAGE_COLUMNS, args)
 
 
 def image_list(args: argparse.Namespace) -> int:
     from kumo.db import images
 
-    _print([_image_view(row) for row in images.image_get_all()], _IMAGE_COLUMNS, args.format)
-    return 0
+    return _show(images.image_get_all(), _image_view, _IMAGE_COLUMNS, args)
 
 
 # --- networks (kumo-network; nova-manage network's commands) ------------------------------
@@ -201,16 +204,13 @@ def network_create(args: argparse.Namespace) -> int:
         "bridge_interface": args.bridge_interface, "vlan": args.vlan,
         "project_id": args.project, "dns1": args.dns1, "dns2": args.dns2,
         "gateway": args.gateway, "multi_host": args.multi_host})
-    _print([_network_view(row)], _NETWORK_COLUMNS, args.format)
-    return 0
+    return _show([row], _network_view, _NETWORK_COLUMNS, args)
 
 
 def network_list(args: argparse.Namespace) -> int:
     from kumo.db import networks
 
-    _print([_network_view(row) for row in networks.network_get_all()],
-                  _NETWORK_COLUMNS, args.format)
-    return 0
+    return _show(networks.network_get_all(), _network_view, _NETWORK_COLUMNS, args)
 
 
 def network_delete(args: argparse.Namespace) -> int:
@@ -234,16 +234,14 @@ def floating_create(args: argparse.Namespace) -> int:
     from kumo.db import floating_ips
 
     rows = floating_ips.floating_ip_bulk_create(args.pool, args.ip_range, args.interface)
-    _print([_floating_view(row) for row in rows], _FLOATING_COLUMNS, args.format)
-    return 0
+    return _show(rows, _floating_view, _FLOATING_COLUMNS, args)
 
 
 def floating_list(args: argparse.Namespace) -> int:
     from kumo.db import floating_ips
 
-    _print([_floating_view(row) for row in floating_ips.floating_ip_get_all()],
-           _FLOATING_COLUMNS, args.format)
-    return 0
+    return _show(floating_ips.floating_ip_get_all(), _floating_view, _FLOATING_COLUMNS,
+                 args)
 
 
 def floating_delete(args: argparse.Namespace) -> int:

@@ -347,24 +347,24 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         """
         instances = self.conductor.instance_get_all(context, filters={"host": self.host})
         for instance in instances:
-            if _is_deleted(instance):
-                continue
-            if instance.task_state == task_states.SPAWNING:
+            if instance.task_state == task_states.SPAWNING and not _is_deleted(instance):
                 self._finish_lost_build_report(context, instance)
-                continue
-            if instance.task_state is not None:
-                continue
-            if instance.vm_state in (vm_states.DELETED, vm_states.BUILDING,
-                                     vm_states.ERROR):
-                continue
-            try:
-                self._sync_power_state(context, instance)
-            except exception.UnexpectedTaskStateError:
-                LOG.debug("Server %s got a task while its power state was synced",
-                          instance.uuid)
-            except Exception:
-                LOG.exception("Could not sync the power state of server %s",
-                              instance.uuid)
+            else:
+                self._sync_idle_power_state(context, instance)
+
+    def _sync_idle_power_state(self, context: Any, instance: Any) -> None:
+        """Sync the power state of a server no operation owns: one with a task, deleted,
+        building or in ERROR is left alone; a failure is logged (also libvirt's
+        lifecycle events, :mod:`kumo.virt.libvirt.power_sync`)."""
+        if (_is_deleted(instance) or instance.task_state is not None
+                or instance.vm_state in (vm_states.BUILDING, vm_states.ERROR)):
+            return
+        try:
+            self._sync_power_state(context, instance)
+        except exception.UnexpectedTaskStateError:
+            LOG.debug("Server %s got a task while its power state was synced", instance.uuid)
+        except Exception:
+            LOG.exception("Could not sync the power state of server %s", instance.uuid)
 
     def _finish_lost_build_report(self, context: Any, instance: Any) -> None:
         # A build whose guest runs but whose ACTIVE report was lost (the

@@ -123,6 +123,10 @@ class MoveActionsMixin:
     driver: Any
     host: str
     _event: Callable[..., None]  # PowerActionsMixin's
+    # ComputeManager's:
+    terminate_instance: Callable[..., None]
+    _destroy_quietly: Callable[..., None]
+    _set_error: Callable[..., None]
 
     def _compute_rpc(self) -> compute_rpcapi.ComputeAPI:
         return compute_rpcapi.ComputeAPI()
@@ -223,20 +227,17 @@ class MoveActionsMixin:
     def rebuild_instance(self, context: Any, instance: Any, image: dict[str, Any]) -> None:
         """Replace the guest with one booted from ``image``: ACTIVE (or ERROR with a fault)."""
         LOG.info("Rebuilding server %s from image %s", instance.uuid, image.get("id"))
-        try:
+        values: dict[str, Any] = {"vm_state": vm_states.ACTIVE, "task_state": None,
+                                  "power_state": power_state.RUNNING,
+                                  "image_ref": image.get("id")}
+
+        def rebuild() -> None:
             self.driver.destroy(context, instance)
             self.driver.spawn(context, instance, image, network_info=[], node=instance.node)
-        except Exception as exc:
-            self._set_error(context, instance, exc, f"Rebuilding the server failed: {exc}",
-                            expected_task_state=task_states.REBUILDING)
-            return
-        if self._update_unless_changed(
-                context, instance, "rebuilt",
-                {"vm_state": vm_states.ACTIVE, "task_state": None,
-                 "power_state": power_state.RUNNING, "image_ref": image.get("id"),
-                 "launched_at": timeutils.utcnow().isoformat()},
-                task_states.REBUILDING) is not None:
-            LOG.info("Server %s rebuilt", instance.uuid)
+            values["launched_at"] = timeutils.utcnow().isoformat()
+
+        self._driver_step(context, instance, rebuild, "Rebuilding the server failed",
+                          "rebuilt", values, task_states.REBUILDING)
 
     # -- snapshot ----------------------------------------------------------------------------
 
@@ -468,36 +469,28 @@ class MoveActionsMixin:
     @recorded
     def soft_delete_instance(self, context: Any, instance: Any) -> None:
         """Power the guest off and keep the server (SOFT_DELETED) with its claim."""
-        try:
-            self.driver.power_off(context, instance)
-        except exception.InstanceNotFound:
-            LOG.info("Server %s has no guest to power off", instance.uuid)
-        except Exception as exc:
-            self._set_error(context, instance, exc, f"Deleting the server failed: {exc}",
-                            expected_task_state=task_states.SOFT_DELETING)
-            return
-        if self._update_unless_changed(
-                context, instance, "soft-deleted",
-                {"vm_state": vm_states.SOFT_DELETED, "task_state": None,
-                 "power_state": power_state.SHUTDOWN},
-                task_states.SOFT_DELETING) is not None:
-            LOG.info("Server %s soft-deleted", instance.uuid)
+
+        def power_off() -> None:
+            try:
+                self.driver.power_off(context, instance)
+            except exception.InstanceNotFound:
+                LOG.info("Server %s has no guest to power off", instance.uuid)
+
+        self._driver_step(
+            context, instance, power_off, "Deleting the server failed", "soft-deleted",
+            {"vm_state": vm_states.SOFT_DELETED, "task_state": None,
+             "power_state": power_state.SHUTDOWN},
+            task_states.SOFT_DELETING)
 
     @recorded
     def restore_instance(self, context: Any, instance: Any) -> None:
         """Power a SOFT_DELETED server's guest on again: ACTIVE."""
-        try:
-            self.driver.power_on(context, instance)
-        except Exception as exc:
-            self._set_error(context, instance, exc, f"Restoring the server failed: {exc}",
-                            expected_task_state=task_states.RESTORING)
-            return
-        if self._update_unless_changed(
-                context, instance, "restored",
-                {"vm_state": vm_states.ACTIVE, "task_state": None,
-                 "power_state": power_state.RUNNING, "deleted_at": None},
-                task_states.RESTORING) is not None:
-            LOG.info("Server %s restored", instance.uuid)
+        self._driver_step(
+            context, instance, lambda: self.driver.power_on(context, instance),
+            "Restoring the server failed", "restored",
+            {"vm_state": vm_states.ACTIVE, "task_state": None,
+             "power_state": power_state.RUNNING, "deleted_at": None},
+            task_states.RESTORING)
 
     def reclaim_queued_deletes(self, context: Any) -> None:
         """Delete this host's SOFT_DELETED servers older than [DEFAULT]
@@ -541,9 +534,6 @@ class MoveActionsMixin:
                 continue
             self.shelve_offload_instance(context, instance)
 
-    def terminate_instance(self, context: Any, instance: Any) -> None:
-        raise NotImplementedError  # ComputeManager's
-
     # -- restart ----------------------------------------------------------------------------
 
     def reconcile_move(self, context: Any, instance: Any) -> bool:
@@ -580,6 +570,21 @@ class MoveActionsMixin:
         if expected_task_state == task_states.RESIZE_REVERTING:
             self._release_migration_claim(context, instance)
         return True
+
+    def _driver_step(self, context: Any, instance: Any, operation: Callable[[], None],
+                     failure: str, done: str, values: dict[str, Any],
+                     expected_task_state: str) -> None:
+        """Run the driver's part of an action, then report ``values`` guarded on
+        ``expected_task_state``; a driver failure puts the server in ERROR with a fault."""
+        try:
+            operation()
+        except Exception as exc:
+            self._set_error(context, instance, exc, f"{failure}: {exc}",
+                            expected_task_state=expected_task_state)
+            return
+        if self._update_unless_changed(context, instance, done, values,
+                                       expected_task_state) is not None:
+            LOG.info("Server %s %s", instance.uuid, done)
 
     def _update_unless_changed(self, context: Any, instance: Any, doing: str,
                                values: dict[str, Any], expected_task_state: Any) -> Any:
@@ -626,10 +631,3 @@ class MoveActionsMixin:
                 message=fault["message"], details=fault["details"], host=self.host)
         except Exception:
             LOG.exception("Could not record the fault of server %s", instance.uuid)
-
-    def _destroy_quietly(self, context: Any, instance: Any) -> None:
-        raise NotImplementedError  # ComputeManager's
-
-    def _set_error(self, context: Any, instance: Any, exc: BaseException, message: str,
-                   expected_task_state: Any) -> None:
-        raise NotImplementedError  # ComputeManager's

@@ -169,6 +169,32 @@ def key_values(db_session: orm.Session, parent_ids: Iterable[Any], parent: sa.Co
     return children
 
 
+def with_key_values(db_session: orm.Session, rows: Iterable[Mapping[str, Any]], field: str,
+                    parent: sa.Column, key: sa.Column, value: sa.Column
+                    ) -> list[dict[str, Any]]:
+    """``rows`` as dicts, each with ``field`` set to its ``{key: value}`` children
+    (read by :func:`key_values` in one query, keyed by the row's ``id``)."""
+    items = [dict(row) for row in rows]
+    children = key_values(db_session, [item["id"] for item in items], parent, key, value)
+    for item in items:
+        item[field] = children[item["id"]]
+    return items
+
+
+def touch_instance(db_session: orm.Session, instance_uuid: str) -> None:
+    """Bump the live instance's ``updated_at``, which takes its row lock for the
+    transaction (a server's tags and metadata change one writer at a time).
+
+    :raises InstanceNotFound: no live instance has this uuid.
+    """
+    instances = models.Instance.__table__
+    result = db_session.execute(sa.update(instances).where(
+        instances.c.uuid == instance_uuid, instances.c.deleted == 0).values(
+        updated_at=utcnow()))
+    if result.rowcount == 0:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+
+
 def _row(db_session: orm.Session, statement: sa.Select) -> dict[str, Any] | None:
     row = db_session.execute(statement).mappings().one_or_none()
     return None if row is None else dict(row)

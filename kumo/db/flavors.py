@@ -14,7 +14,7 @@ from sqlalchemy import exc, orm
 
 from kumo import exception
 from kumo.db import models
-from kumo.db.api import is_duplicate_entry, key_values, session
+from kumo.db.api import is_duplicate_entry, session, with_key_values
 
 _flavors = models.Flavor.__table__
 _extra_specs = models.FlavorExtraSpec.__table__
@@ -25,12 +25,8 @@ _FLAVOR_COLUMNS = frozenset(c.name for c in _flavors.columns) - {"id", "created_
 
 def _with_extra_specs(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
                       ) -> list[dict[str, Any]]:
-    flavors = [dict(row) for row in rows]
-    specs = key_values(db_session, [flavor["id"] for flavor in flavors],
-                       _extra_specs.c.flavor_id, _extra_specs.c.key, _extra_specs.c.value)
-    for flavor in flavors:
-        flavor["extra_specs"] = specs[flavor["id"]]
-    return flavors
+    return with_key_values(db_session, rows, "extra_specs", _extra_specs.c.flavor_id,
+                           _extra_specs.c.key, _extra_specs.c.value)
 
 
 def _visible_to(project_id: str | None) -> sa.ColumnElement[bool]:

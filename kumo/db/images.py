@@ -16,7 +16,7 @@ from sqlalchemy import exc, orm
 
 from kumo import exception
 from kumo.db import models
-from kumo.db.api import is_duplicate_entry, key_values, session
+from kumo.db.api import is_duplicate_entry, session, with_key_values
 from kumo.db.clock import utcnow
 
 _images = models.Image.__table__
@@ -28,12 +28,8 @@ _FILTERS = ("name", "status", "visibility", "owner", "disk_format", "container_f
 
 def _with_properties(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
                      ) -> list[dict[str, Any]]:
-    images = [dict(row) for row in rows]
-    properties = key_values(db_session, [image["id"] for image in images],
-                            _properties.c.image_id, _properties.c.name, _properties.c.value)
-    for image in images:
-        image["properties"] = properties[image["id"]]
-    return images
+    return with_key_values(db_session, rows, "properties", _properties.c.image_id,
+                           _properties.c.name, _properties.c.value)
 
 
 def _visible_to(project_id: str | None) -> sa.ColumnElement[bool]:

@@ -12,21 +12,10 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 from sqlalchemy import orm
 
-from kumo import exception
 from kumo.db import models
-from kumo.db.api import session
-from kumo.db.clock import utcnow
+from kumo.db.api import session, touch_instance
 
-_instances = models.Instance.__table__
 _metadata = models.InstanceMetadata.__table__
-
-
-def _lock_instance(db_session: orm.Session, instance_uuid: str) -> None:
-    result = db_session.execute(sa.update(_instances).where(
-        _instances.c.uuid == instance_uuid, _instances.c.deleted == 0).values(
-        updated_at=utcnow()))
-    if result.rowcount == 0:
-        raise exception.InstanceNotFound(instance_id=instance_uuid)
 
 
 def _current(db_session: orm.Session, instance_uuid: str) -> dict[str, str | None]:
@@ -44,7 +33,7 @@ def instance_metadata_update(instance_uuid: str, metadata: Mapping[str, str | No
     :raises InstanceNotFound: no live instance has this uuid.
     """
     with session() as db_session:
-        _lock_instance(db_session, instance_uuid)
+        touch_instance(db_session, instance_uuid)
         current = _current(db_session, instance_uuid)
         doomed = [key for key in current if key not in metadata] if delete else []
         changed = [key for key in metadata if key in current]
@@ -65,7 +54,7 @@ def instance_metadata_delete(instance_uuid: str, key: str) -> dict[str, str | No
     :raises InstanceNotFound: no live instance has this uuid.
     """
     with session() as db_session:
-        _lock_instance(db_session, instance_uuid)
+        touch_instance(db_session, instance_uuid)
         db_session.execute(sa.delete(_metadata).where(
             _metadata.c.instance_uuid == instance_uuid, _metadata.c.deleted == 0,
             _metadata.c.key == key))

@@ -112,8 +112,11 @@ def _project_limits(db_session: orm.Session, project_id: str) -> dict[str, int]:
     return limits
 
 
-def _user_limits(db_session: orm.Session, project_id: str, user_id: str) -> dict[str, int]:
-    limits = _project_limits(db_session, project_id)
+def _user_limits(db_session: orm.Session, project_id: str, user_id: str,
+                 project_limits: Mapping[str, int] | None = None) -> dict[str, int]:
+    """The user's limits over ``project_limits`` (read when not given)."""
+    limits = dict(_project_limits(db_session, project_id) if project_limits is None
+                  else project_limits)
     limits.update(_rows(db_session, _user_quotas, _user_quotas.c.project_id == project_id,
                         _user_quotas.c.user_id == user_id))
     return limits
@@ -176,6 +179,18 @@ def _key_pair_count(db_session: orm.Session, user_id: str) -> int:
 # --- checks (inside the caller's transaction, after lock()) ------------------------------
 
 
+def _scopes(db_session: orm.Session, project_id: str, user_id: str | None
+            ) -> list[tuple[dict[str, int], dict[str, int]]]:
+    """(limits, usage) of the project and, with ``user_id``, of the user in it; the
+    project's limits are read once and are the base of the user's."""
+    project_limits = _project_limits(db_session, project_id)
+    scopes = [(project_limits, _usage(db_session, project_id))]
+    if user_id is not None:
+        scopes.append((_user_limits(db_session, project_id, user_id, project_limits),
+                       _usage(db_session, project_id, user_id)))
+    return scopes
+
+
 def _headroom(limit: int, used: int, each: int) -> int | None:
     """How many more of ``each`` fit (None: any number)."""
     if limit < 0 or each <= 0:
@@ -193,9 +208,7 @@ def instances_allowed(db_session: orm.Session, project_id: str, user_id: str, vc
         of 10 instances``).
     """
     each = {"instances": 1, "cores": vcpus, "ram": memory_mb}
-    scopes = [(_project_limits(db_session, project_id), _usage(db_session, project_id)),
-              (_user_limits(db_session, project_id, user_id),
-               _usage(db_session, project_id, user_id))]
+    scopes = _scopes(db_session, project_id, user_id)
     allowed = max_count
     overs: list[str] = []
     first: tuple[str, int, int] | None = None
@@ -223,11 +236,7 @@ def check_deltas(db_session: orm.Session, project_id: str, user_id: str | None,
     """Raise OverQuota unless usage + ``deltas`` stays within the project's (and the
     user's) limits; call it after :func:`lock`."""
     _check_resources(deltas)
-    scopes = [(_project_limits(db_session, project_id), _usage(db_session, project_id))]
-    if user_id is not None:
-        scopes.append((_user_limits(db_session, project_id, user_id),
-                       _usage(db_session, project_id, user_id)))
-    for limits, usage in scopes:
+    for limits, usage in _scopes(db_session, project_id, user_id):
         overs = [resource for resource, delta in deltas.items()
                  if delta > 0 and 0 <= limits[resource] < usage[resource] + delta]
         if overs:

@@ -14,22 +14,12 @@ from sqlalchemy import orm
 
 from kumo import exception
 from kumo.db import models
-from kumo.db.api import session
-from kumo.db.clock import utcnow
+from kumo.db.api import session, touch_instance
 
 # Nova's per-server limit.
 MAX_TAGS = 50
 
-_instances = models.Instance.__table__
 _tags = models.Tag.__table__
-
-
-def _lock_instance(db_session: orm.Session, instance_uuid: str) -> None:
-    result = db_session.execute(sa.update(_instances).where(
-        _instances.c.uuid == instance_uuid, _instances.c.deleted == 0).values(
-        updated_at=utcnow()))
-    if result.rowcount == 0:
-        raise exception.InstanceNotFound(instance_id=instance_uuid)
 
 
 def _current(db_session: orm.Session, instance_uuid: str) -> list[str]:
@@ -63,7 +53,7 @@ def tag_add(instance_uuid: str, tag: str) -> bool:
     :raises InstanceNotFound: no live server has this uuid.
     """
     with session() as db_session:
-        _lock_instance(db_session, instance_uuid)
+        touch_instance(db_session, instance_uuid)
         current = _current(db_session, instance_uuid)
         if tag in current:
             return False
@@ -83,7 +73,7 @@ def tags_set(instance_uuid: str, tags: Iterable[str]) -> list[str]:
     if len(wanted) > MAX_TAGS:
         raise exception.TooManyInstanceTags(limit=MAX_TAGS)
     with session() as db_session:
-        _lock_instance(db_session, instance_uuid)
+        touch_instance(db_session, instance_uuid)
         db_session.execute(sa.delete(_tags).where(_tags.c.resource_id == instance_uuid))
         if wanted:
             db_session.execute(sa.insert(_tags), [
@@ -98,7 +88,7 @@ def tag_delete(instance_uuid: str, tag: str) -> None:
     :raises InstanceNotFound: no live server has this uuid.
     """
     with session() as db_session:
-        _lock_instance(db_session, instance_uuid)
+        touch_instance(db_session, instance_uuid)
         result = db_session.execute(sa.delete(_tags).where(
             _tags.c.resource_id == instance_uuid, _tags.c.tag == tag))
         if result.rowcount == 0:
@@ -111,7 +101,7 @@ def tags_delete_all(instance_uuid: str) -> None:
     :raises InstanceNotFound: no live server has this uuid.
     """
     with session() as db_session:
-        _lock_instance(db_session, instance_uuid)
+        touch_instance(db_session, instance_uuid)
         db_session.execute(sa.delete(_tags).where(_tags.c.resource_id == instance_uuid))
 
 

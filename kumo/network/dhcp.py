@@ -144,6 +144,18 @@ def running_pid(bridge: str) -> int | None:
     return pid
 
 
+def running_bridges() -> set[str]:
+    """Bridges with a dnsmasq of ours running (from the pid files)."""
+    try:
+        names = os.listdir(CONF.network.networks_path)
+    except FileNotFoundError:
+        return set()
+    prefix, suffix = "kumo-", ".pid"
+    bridges = {name[len(prefix):-len(suffix)] for name in names
+               if name.startswith(prefix) and name.endswith(suffix)}
+    return {bridge for bridge in bridges if running_pid(bridge) is not None}
+
+
 _lock = threading.Lock()
 
 

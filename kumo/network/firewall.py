@@ -251,13 +251,33 @@ def render_table(table: str, chains: dict[str, list[str]], saved: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def in_sync(table: str, chains: dict[str, list[str]], saved: str) -> bool:
+    """Whether ``saved`` already holds exactly ``chains``, hooked and without stale
+    instance chains. Compared as text: a rule iptables-save spells differently
+    only costs a needless reload."""
+    present = existing_chains(saved)
+    if any(chain.startswith(INSTANCE_PREFIX) and chain not in chains for chain in present):
+        return False
+    if not present.issuperset(chains) or len(_hooked(table, saved)) != len(HOOKS[table]):
+        return False
+    bodies: dict[str, list[str]] = {chain: [] for chain in chains}
+    for line in saved.splitlines():
+        _, chain, rule = (line.split(" ", 2) + ["", ""])[:3]
+        if line.startswith("-A ") and chain in bodies:
+            bodies[chain].append(rule)
+    return bodies == chains
+
+
 def apply(state: FirewallState, namespace: str | None = None) -> None:
-    """Make kumo's chains match ``state`` (idempotent, one transaction per table)."""
+    """Make kumo's chains match ``state`` (idempotent, one transaction per table;
+    a table already in that state is not reloaded)."""
     with _lock:
         for table, chains in desired_rules(state).items():
-            text = render_table(table, chains, _save(table, namespace))
+            saved = _save(table, namespace)
+            if in_sync(table, chains, saved):
+                continue
             privileged.execute(["iptables-restore", "-n"], namespace=namespace,
-                               process_input=text)
+                               process_input=render_table(table, chains, saved))
 
 
 def remove_all(namespace: str | None = None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -162,17 +161,7 @@ def converge(networks: list[dict[str, Any]], fixed_ips: list[dict[str, Any]], ho
     firewall.apply(state, namespace=namespace)
     if layout.dhcp:
         wanted = {n["bridge"] for n in served}
-        for bridge in _dnsmasq_bridges() - wanted:
+        for bridge in dhcp.running_bridges() - wanted:
             dhcp.stop_dhcp(bridge)
     return failed
 
-
-def _dnsmasq_bridges() -> set[str]:
-    """Bridges with a dnsmasq of ours running (from the pid files)."""
-    try:
-        names = os.listdir(CONF.network.networks_path)
-    except FileNotFoundError:
-        return set()
-    bridges = {name[len("kumo-"):-len(".pid")] for name in names
-               if name.startswith("kumo-") and name.endswith(".pid")}
-    return {bridge for bridge in bridges if dhcp.running_pid(bridge) is not None}

@@ -29,5 +29,13 @@ RULES = [
 ]
 
 
+def rule(name: str, check_str: str, description: str,
+         operations: list[tuple[str, str]]) -> policy.DocumentedRuleDefault:
+    """A documented default: ``operations`` as (method, path) pairs."""
+    return policy.DocumentedRuleDefault(
+        name=name, check_str=check_str, description=description,
+        operations=[{"method": method, "path": path} for method, path in operations])
+
+
 def list_rules() -> list[policy.RuleDefault]:
     return RULES

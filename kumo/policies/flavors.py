@@ -16,11 +16,7 @@ _SPECS = _ITEM + "/os-extra_specs"
 _SPEC = _SPECS + "/{flavor_extra_spec_key}"
 
 
-def _rule(name: str, check_str: str, description: str,
-          operations: list[tuple[str, str]]) -> policy.DocumentedRuleDefault:
-    return policy.DocumentedRuleDefault(
-        name=name, check_str=check_str, description=description,
-        operations=[{"method": method, "path": path} for method, path in operations])
+_rule = base.rule
 
 
 RULES = [

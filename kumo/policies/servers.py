@@ -15,11 +15,7 @@ _ITEM = "/servers/{server_id}"
 _ACTION = "/servers/{server_id}/action"
 
 
-def _rule(name: str, check_str: str, description: str,
-          operations: list[tuple[str, str]]) -> policy.DocumentedRuleDefault:
-    return policy.DocumentedRuleDefault(
-        name=name, check_str=check_str, description=description,
-        operations=[{"method": method, "path": path} for method, path in operations])
+_rule = base.rule
 
 
 RULES = [

@@ -18,6 +18,7 @@ from typing import Any
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
+from tests.functional import servers
 from tests.functional.harness import Cloud, console_script, wait_for
 
 ADMIN = "admin:admin"
@@ -42,9 +43,7 @@ CLOUD_OPTIONS: dict[str, dict[str, object]] = {
 
 def setup_like_devstack(cloud: Cloud) -> None:
     """The flavors and the public image devstack/lib/cloud.sh creates."""
-    for name, flavor_id, ram, vcpus, disk in FLAVORS:
-        cloud.manage("flavor", "create", name, "--id", flavor_id, "--ram", str(ram),
-                     "--vcpus", str(vcpus), "--disk", str(disk))
+    servers.create_flavors(cloud, *FLAVORS)
     image = Path(cloud.root) / "cirros.img"
     image.write_bytes(b"\0" * 1024 * 1024)
     cloud.manage("image", "import", str(image), "--name", IMAGE, "--disk-format", "raw",
@@ -165,9 +164,7 @@ def wait_status(get_status: Callable[[], str], wanted: str, what: str,
 
 def image_id(cloud: Cloud) -> str:
     """The ID of devstack's image (the image proxy of microversion 2.1)."""
-    status, body = cloud.api("GET", "/images")
-    assert status == 200, body
-    return next(i["id"] for i in body["images"] if i["name"] == IMAGE)  # type: ignore
+    return servers.image_id(cloud, IMAGE)
 
 
 def nova_nics(nova: Any) -> dict[str, str]:
@@ -195,8 +192,3 @@ def api_status(cloud: Cloud, server_id: str, token: str = ADMIN) -> str:
     assert status == 200, body
     return body["server"]["status"]  # type: ignore[index]
 
-
-def has_route(cloud: Cloud, path: str) -> bool:
-    """Whether kumo-api serves ``GET path`` (anything but 404 for the collection)."""
-    status, _ = cloud.api("GET", path)
-    return status != 404

@@ -6,7 +6,6 @@ skipped, unless ``KUMO_REQUIRE_RABBITMQ=1`` (as in CI) makes that a failure.
 
 from __future__ import annotations
 
-import atexit
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -26,31 +25,19 @@ def e2e_cloud(rabbitmq: harness.RabbitMQ,  # noqa: F811
     cloud = harness.Cloud(root, rabbitmq.add_vhost(f"kumo-e2e-{uuid.uuid4().hex[:8]}"),
                           overrides=e2e.CLOUD_OPTIONS)
 
-    def kill_all() -> None:
-        for daemon in cloud.daemons.values():
-            daemon.kill()
-
-    atexit.register(kill_all)
-    try:
-        cloud.db_sync()
-        e2e.setup_like_devstack(cloud)
-        cloud.start()
+    with cloud.running(e2e.setup_like_devstack):
         harness.wait_for(lambda: _nodes_ready(cloud), 60,
                          message=f"{e2e.NODES} fake nodes reported")
         yield cloud
-    finally:
-        cloud.stop()
-        atexit.unregister(kill_all)
 
 
 def _nodes_ready(cloud: harness.Cloud) -> bool:
-    """Every fake node has its row, and os-hypervisors (once served) lists it."""
+    """Every fake node has its row, and os-hypervisors lists it."""
     rows = cloud.query("SELECT id FROM compute_nodes WHERE deleted = 0")
     if len(rows) < e2e.NODES:
         return False
     status, body = cloud.api("GET", "/os-hypervisors")
-    return status == 404 or (status == 200 and len(
-        body["hypervisors"]) >= e2e.NODES)  # type: ignore[index]
+    return status == 200 and len(body["hypervisors"]) >= e2e.NODES  # type: ignore[index]
 
 
 @pytest.fixture

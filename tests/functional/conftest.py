@@ -67,22 +67,8 @@ def module_cloud(rabbitmq: harness.RabbitMQ, tmp_path_factory: pytest.TempPathFa
     vhost = f"kumo-{uuid.uuid4().hex[:8]}"
     cloud = harness.Cloud(root, rabbitmq.add_vhost(vhost),
                           overrides=getattr(request.module, "CLOUD_OPTIONS", None))
-    setup = getattr(request.module, "CLOUD_SETUP", None)
-
-    def kill_all() -> None:
-        for daemon in cloud.daemons.values():
-            daemon.kill()
-
-    atexit.register(kill_all)
-    try:
-        cloud.db_sync()
-        if setup is not None:
-            setup(cloud)
-        cloud.start()
+    with cloud.running(getattr(request.module, "CLOUD_SETUP", None)):
         yield cloud
-    finally:
-        cloud.stop()
-        atexit.unregister(kill_all)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ reads that file directly (it is only ever a reader) to watch heartbeats.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import json
@@ -24,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -554,13 +555,19 @@ class Cloud:
         self.manage("db", "sync")
 
     def api(self, method: str, path: str, body: object | None = None,
-            token: str = "admin:admin", timeout: float = 30) -> tuple[int, object]:
-        """One Compute API request over HTTP: (status, decoded JSON body or None)."""
+            token: str = "admin:admin", timeout: float = 30,
+            version: str | None = None) -> tuple[int, object]:
+        """One Compute API request over HTTP: (status, decoded JSON body or None).
+
+        ``version`` asks for that compute microversion (none: the minimum).
+        """
         url = f"http://127.0.0.1:{self.api_port}/v2.1{path}"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(url, data=data, method=method, headers={
-            "X-Auth-Token": token, "Content-Type": "application/json",
-            "Accept": "application/json"})
+        headers = {"X-Auth-Token": token, "Content-Type": "application/json",
+                   "Accept": "application/json"}
+        if version is not None:
+            headers["OpenStack-API-Version"] = f"compute {version}"
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as reply:
                 status, raw = reply.status, reply.read()
@@ -605,6 +612,28 @@ class Cloud:
             self.start_daemon(binary)
         if others:
             self.wait_up(others, timeout=timeout, since=since)
+
+    @contextlib.contextmanager
+    def running(self, setup: Callable[[Cloud], object] | None = None) -> Iterator[Cloud]:
+        """``db sync``, then ``setup`` (if any), then every daemon; all stopped on exit.
+
+        Should the interpreter exit without leaving the block (a crashed
+        session), an atexit hook still kills the daemons.
+        """
+        def kill_all() -> None:
+            for daemon in self.daemons.values():
+                daemon.kill()
+
+        atexit.register(kill_all)
+        try:
+            self.db_sync()
+            if setup is not None:
+                setup(self)
+            self.start()
+            yield self
+        finally:
+            self.stop()
+            atexit.unregister(kill_all)
 
     def start_daemon(self, binary: str) -> Daemon:
         daemon = self.daemons.get(binary) or Daemon(self, binary)

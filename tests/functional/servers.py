@@ -14,21 +14,27 @@ ADMIN = "admin:admin"
 SMALL = ("m1.small", "2", 2048, 1, 20)
 
 
-def create_flavors_and_image(cloud: Cloud, *flavors: tuple[str, str, int, int, int]) -> None:
-    """Create ``flavors`` and the public image ``tiny`` (a CLOUD_SETUP's work)."""
+def create_flavors(cloud: Cloud, *flavors: tuple[str, str, int, int, int]) -> None:
+    """Create ``flavors``, each (name, id, ram MB, vcpus, disk GB), with kumo-manage."""
     for name, flavor_id, ram, vcpus, disk in flavors:
         cloud.manage("flavor", "create", name, "--id", flavor_id, "--ram", str(ram),
                      "--vcpus", str(vcpus), "--disk", str(disk))
+
+
+def create_flavors_and_image(cloud: Cloud, *flavors: tuple[str, str, int, int, int]) -> None:
+    """Create ``flavors`` and the public image ``tiny`` (a CLOUD_SETUP's work)."""
+    create_flavors(cloud, *flavors)
     image = Path(cloud.root) / "tiny.img"
     image.write_bytes(b"kumo test image\n" * 64)
     cloud.manage("image", "import", str(image), "--name", "tiny", "--disk-format", "raw",
                  "--public")
 
 
-def image_id(cloud: Cloud) -> str:
+def image_id(cloud: Cloud, name: str = "tiny") -> str:
+    """The ID of the image ``name`` (through the image proxy of microversion 2.1)."""
     status, body = cloud.api("GET", "/images")
     assert status == 200, body
-    return next(image["id"] for image in body["images"] if image["name"] == "tiny")
+    return next(image["id"] for image in body["images"] if image["name"] == name)
 
 
 def boot(cloud: Cloud, name: str, flavor: str = "2", count: int = 1,

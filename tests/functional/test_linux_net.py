@@ -82,6 +82,26 @@ def run(namespace: str, *cmd: str, check: bool = True, timeout: float = 20,
                           text=True, check=check, timeout=timeout)
 
 
+def start_listener(namespace: str, address: str, port: int) -> subprocess.Popen:
+    """A TCP server in ``namespace`` answering ``hello <peer address>``, ready."""
+    code = textwrap.dedent(f"""
+        import socket
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(({address!r}, {port}))
+        s.listen(8)
+        print("ready", flush=True)
+        while True:
+            c, peer = s.accept()
+            c.sendall(f"hello {{peer[0]}}".encode())
+            c.close()
+    """)
+    proc = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", code],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc
+
+
 def pings(namespace: str, address: str) -> bool:
     ping = ["ping"] if shutil.which("ping") else ["busybox", "ping"]
     return run(namespace, *ping, "-c", "1", "-W", "1", address, check=False).returncode == 0
@@ -129,22 +149,7 @@ class Namespaces:
 
     def listen(self, namespace: str, address: str, port: int) -> None:
         """A TCP server in ``namespace`` answering ``hello <peer address>``."""
-        code = textwrap.dedent(f"""
-            import socket
-            s = socket.socket()
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(({address!r}, {port}))
-            s.listen(8)
-            print("ready", flush=True)
-            while True:
-                c, peer = s.accept()
-                c.sendall(f"hello {{peer[0]}}".encode())
-                c.close()
-        """)
-        proc = subprocess.Popen(["ip", "netns", "exec", namespace, sys.executable, "-c", code],
-                                stdout=subprocess.PIPE, text=True)
-        self.listeners.append(proc)
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        self.listeners.append(start_listener(namespace, address, port))
 
     def cleanup(self) -> None:
         for proc in self.listeners:

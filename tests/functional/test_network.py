@@ -14,9 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
-import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +28,7 @@ from tests.functional.test_linux_net import (
     dhcp_lease,
     reachable,
     run,
+    start_listener,
     tcp_peer,
 )
 
@@ -203,26 +202,6 @@ def test_kill_9_and_restart_of_kumo_network_keeps_rules_and_leases(
     servers.wait_gone(cloud, server["id"])
 
 
-def listen(guest: str, port: int) -> subprocess.Popen:
-    """A TCP server in the guest answering ``hello <peer address>``."""
-    code = textwrap.dedent(f"""
-        import socket
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", {port}))
-        s.listen(8)
-        print("ready", flush=True)
-        while True:
-            c, peer = s.accept()
-            c.sendall(f"hello {{peer[0]}}".encode())
-            c.close()
-    """)
-    proc = subprocess.Popen(["ip", "netns", "exec", guest, sys.executable, "-c", code],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-    return proc
-
-
 def test_floating_ip_and_security_group_guard_a_server_from_outside(
         cloud: Cloud, guests: list[str], tmp_path: Path) -> None:
     server = boot_active(cloud, "app")
@@ -231,7 +210,7 @@ def test_floating_ip_and_security_group_guard_a_server_from_outside(
     assert wait_for(lambda: mac in hosts_file(), 30)
     guest = plug_guest(guests, mac)
     assert dhcp_lease(guest, tmp_path) == (address["addr"], GATEWAY)
-    listener = listen(guest, 8080)
+    listener = start_listener(guest, "0.0.0.0", 8080)
     try:
         status, body = cloud.api("POST", "/os-floating-ips", {"pool": "public"})
         assert status == 200, body

@@ -3,9 +3,6 @@ checks the zone and the state, the conductor (RPC 1.8) schedules within it."""
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 
 from tests.functional.harness import Cloud
@@ -32,18 +29,7 @@ def CLOUD_SETUP(cloud: Cloud) -> None:  # noqa: N802  (a hook the conftest looks
 
 
 def _unshelve(cloud: Cloud, server_id: str, body: Any, version: str) -> tuple[int, Any]:
-    """POST the action at ``version`` (the harness's api() sends no microversion)."""
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{cloud.api_port}/v2.1/servers/{server_id}/action",
-        data=json.dumps(body).encode(), method="POST", headers={
-            "X-Auth-Token": "admin:admin", "Content-Type": "application/json",
-            "OpenStack-API-Version": f"compute {version}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            raw, status = reply.read(), reply.status
-    except urllib.error.HTTPError as error:
-        raw, status = error.read(), error.code
-    return status, (json.loads(raw) if raw else None)
+    return cloud.api("POST", f"/servers/{server_id}/action", body, version=version)
 
 
 def test_unshelve_into_a_zone_only_when_offloaded(cloud: Cloud) -> None:

@@ -60,3 +60,11 @@ def conductor_db(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     yield
     api.reset_engine()
     CONF.clear_override("connection", group="database")
+
+
+@pytest.fixture
+def conf(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A kumo-manage config file on a fresh, synced SQLite database."""
+    from tests.unit.manage_cli import synced_conf
+
+    return synced_conf(tmp_path)

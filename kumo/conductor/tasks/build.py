@@ -86,6 +86,7 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
                    f"of {len(instance_uuids)} servers.")
         _fail(instance_uuid, 500, message)
         _event_finish(events[instance_uuid], message)
+    zones: dict[str, str] = {}  # host -> zone, read once per host of the request
     for instance_uuid, candidates in zip(instance_uuids, selections, strict=False):
         if not candidates:
             _fail(instance_uuid, 500, "No valid host was found.")
@@ -94,7 +95,7 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
         selected, alternates = candidates[0], list(candidates[1:])
         attempts = [{"host": selected["host"], "node": selected["nodename"]}]
         started = _start(ctxt, instance_uuid, selected, alternates, attempts, request_spec,
-                         expected_task_state=task_states.SCHEDULING)
+                         expected_task_state=task_states.SCHEDULING, zones=zones)
         _event_finish(events[instance_uuid],
                       None if started else "deleted while it was scheduled")
 
@@ -144,18 +145,22 @@ def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str
 
 def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
            alternates: list[Any], attempts: list[Any], request_spec: Any,
-           expected_task_state: Any) -> bool:
+           expected_task_state: Any, zones: dict[str, str] | None = None) -> bool:
     """Move the (already claimed) instance to ``selection`` and cast the build there.
 
+    ``zones`` caches each host's availability zone across the instances of one request.
     Returns False when the instance was deleted meanwhile (its claim is then given back).
     """
+    zones = {} if zones is None else zones
+    if selection["host"] not in zones:
+        # The server is in its host's zone (OS-EXT-AZ), asked for or not.
+        zones[selection["host"]] = (aggregate_db.host_availability_zone(selection["host"])
+                                    or CONF.scheduler.default_availability_zone)
     try:
         instance = instance_db.instance_update(
             instance_uuid,
             {"host": selection["host"], "node": selection["nodename"],
-             # The server is in its host's zone (OS-EXT-AZ), asked for or not.
-             "availability_zone": (aggregate_db.host_availability_zone(selection["host"])
-                                   or CONF.scheduler.default_availability_zone),
+             "availability_zone": zones[selection["host"]],
              "task_state": task_states.SPAWNING, "scheduled_at": utcnow(),
              "system_metadata": {
                  ALTERNATES: json.dumps(alternates), ATTEMPTS: json.dumps(attempts),

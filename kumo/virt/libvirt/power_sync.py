@@ -19,12 +19,8 @@ from oslo_log import log as logging
 
 from kumo import context as kumo_context
 from kumo import exception
-from kumo.compute import vm_states
 
 LOG = logging.getLogger(__name__)
-
-# Servers in these vm_states are left to the operation that owns them.
-_SKIPPED_VM_STATES = (vm_states.BUILDING, vm_states.ERROR, vm_states.DELETED)
 
 
 class LifecycleSync:
@@ -51,16 +47,8 @@ class LifecycleSync:
         except Exception:
             LOG.exception("Could not read server %s after its lifecycle event", instance_uuid)
             return
-        deleted = instance.obj_attr_is_set("deleted") and instance.deleted
-        if (deleted or instance.host != manager.host or instance.task_state is not None
-                or instance.vm_state in _SKIPPED_VM_STATES):
-            return
-        try:
-            manager._sync_power_state(ctxt, instance)
-        except exception.UnexpectedTaskStateError:
-            LOG.debug("Server %s got a task while its power state was synced", instance_uuid)
-        except Exception:
-            LOG.exception("Could not sync the power state of server %s", instance_uuid)
+        if instance.host == manager.host:
+            manager._sync_idle_power_state(ctxt, instance)
 
     def stop(self) -> None:
         """Drop the events not handled yet (kumo-compute is stopping)."""

@@ -364,3 +364,38 @@ def fault(instance_uuid: str, code: int = 500, details: str | None = "Traceback:
           message: str = "No valid host was found. ") -> InstanceFault:
     return InstanceFault(id=1, instance_uuid=instance_uuid, code=code, message=message,
                          details=details, host=None, created_at=T0)
+
+
+class NoBuild:
+    """The real conductor manager, with build_instances (which needs a scheduler) only
+    recorded as ``(instance_uuids, request_spec)``."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+        self.built: list[tuple[list[str], dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.manager, name)
+
+    def build_instances(self, ctxt: Any, instance_uuids: list[str],
+                        request_spec: dict[str, Any]) -> None:
+        self.built.append((instance_uuids, request_spec))
+
+
+@pytest.fixture
+def conductor_cloud(conductor_db: None) -> tuple[compute_app.ComputeAPI, NoBuild, str]:
+    """The API over the real conductor manager and the test database (no bus), with
+    flavor "2" (m1.small) and a public image: ``(api, conductor, image_id)``."""
+    from kumo.conductor import manager
+    from kumo.context import get_admin_context
+
+    conductor = NoBuild(manager.ConductorManager(host="conductor-host"))
+    ctxt = get_admin_context()
+    conductor.flavor_create(ctxt, values={"name": "m1.small", "flavorid": "2",
+                                          "memory_mb": 2048, "vcpus": 1, "root_gb": 20})
+    image = conductor.image_create(ctxt, values={
+        "name": "tiny", "status": "active", "visibility": "public", "owner": "admin",
+        "size": 1024, "disk_format": "raw", "container_format": "bare"})
+    api = compute_app.app_factory(conductor=conductor, compute=StubCompute(),
+                                  auth_strategy="noauth2")
+    return api, conductor, image.id

@@ -9,8 +9,7 @@ import pytest
 from kumo.api.openstack import api_version
 from kumo.api.openstack import app as compute_app
 from kumo.db import api as db
-from tests.unit.api.conftest import StubCompute, call
-from tests.unit.api.test_server_groups import _NoBuild
+from tests.unit.api.conftest import NoBuild, StubCompute, call
 
 ADMIN = "admin:admin"
 
@@ -23,7 +22,7 @@ def api(conductor_db: None, monkeypatch: pytest.MonkeyPatch) -> compute_app.Comp
     for host, binary in (("h1", "kumo-compute"), ("h2", "kumo-compute"),
                          ("h3", "kumo-compute"), ("ctl", "kumo-scheduler")):
         db.service_heartbeat(db.service_create({"host": host, "binary": binary})["id"])
-    conductor = _NoBuild(manager.ConductorManager(host="conductor-host"))
+    conductor = NoBuild(manager.ConductorManager(host="conductor-host"))
     return compute_app.app_factory(conductor=conductor, compute=StubCompute(),
                                    auth_strategy="noauth2")
 

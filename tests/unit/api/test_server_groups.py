@@ -8,44 +8,17 @@ import pytest
 
 from kumo.api.openstack import api_version
 from kumo.api.openstack import app as compute_app
-from kumo.context import get_admin_context
-from tests.unit.api.conftest import StubCompute, call
+from tests.unit.api.conftest import NoBuild, call
 
 ADMIN = "admin:admin"
 
 
-class _NoBuild:
-    """The conductor manager, with build_instances (which needs a scheduler) recorded."""
-
-    def __init__(self, manager: Any) -> None:
-        self.manager = manager
-        self.built: list[tuple[list[str], dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.manager, name)
-
-    def build_instances(self, ctxt: Any, instance_uuids: list[str],
-                        request_spec: dict[str, Any]) -> None:
-        self.built.append((instance_uuids, request_spec))
-
-
 @pytest.fixture
-def cloud(conductor_db: None, monkeypatch: pytest.MonkeyPatch
-          ) -> tuple[compute_app.ComputeAPI, _NoBuild, str]:
-    from kumo.conductor import manager
-
+def cloud(conductor_cloud: tuple[compute_app.ComputeAPI, NoBuild, str],
+          monkeypatch: pytest.MonkeyPatch) -> tuple[compute_app.ComputeAPI, NoBuild, str]:
     # Whatever the API declares today, these tests speak the microversions they test.
     monkeypatch.setattr(api_version, "MAX", api_version.APIVersion("2.104"))
-    conductor = _NoBuild(manager.ConductorManager(host="conductor-host"))
-    ctxt = get_admin_context()
-    conductor.flavor_create(ctxt, values={"name": "m1.small", "flavorid": "2",
-                                          "memory_mb": 2048, "vcpus": 1, "root_gb": 20})
-    image = conductor.image_create(ctxt, values={
-        "name": "tiny", "status": "active", "visibility": "public", "owner": "admin",
-        "size": 1024, "disk_format": "raw", "container_format": "bare"})
-    api = compute_app.app_factory(conductor=conductor, compute=StubCompute(),
-                                  auth_strategy="noauth2")
-    return api, conductor, image.id
+    return conductor_cloud
 
 
 def _at(version: str) -> dict[str, str]:

@@ -3,55 +3,27 @@ what the API sends is what the conductor of docs/compute-flow.md accepts."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from kumo.api.openstack import app as compute_app
-from kumo.context import get_admin_context
-from tests.unit.api.conftest import StubCompute, call
-
-
-class _NoBuild:
-    """The conductor manager, but build_instances (which needs a scheduler) is recorded."""
-
-    def __init__(self, manager: Any) -> None:
-        self.manager = manager
-        self.built: list[list[str]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.manager, name)
-
-    def build_instances(self, ctxt: Any, instance_uuids: list[str],
-                        request_spec: dict[str, Any]) -> None:
-        self.built.append(instance_uuids)
+from tests.unit.api.conftest import NoBuild, call
 
 
 @pytest.fixture
-def cloud(conductor_db: None) -> tuple[compute_app.ComputeAPI, _NoBuild, str]:
-    from kumo.conductor import manager
-
-    conductor = _NoBuild(manager.ConductorManager(host="conductor-host"))
-    ctxt = get_admin_context()
-    conductor.flavor_create(ctxt, values={"name": "m1.small", "flavorid": "2",
-                                          "memory_mb": 2048, "vcpus": 1, "root_gb": 20})
-    image = conductor.image_create(ctxt, values={
-        "name": "tiny", "status": "active", "visibility": "public", "owner": "admin",
-        "size": 1024, "disk_format": "raw", "container_format": "bare"})
-    api = compute_app.app_factory(conductor=conductor, compute=StubCompute(),
-                                  auth_strategy="noauth2")
-    return api, conductor, image.id
+def cloud(conductor_cloud: tuple[compute_app.ComputeAPI, NoBuild, str]
+          ) -> tuple[compute_app.ComputeAPI, NoBuild, str]:
+    return conductor_cloud
 
 
 def test_boot_list_rename_delete_against_the_conductor(
-        cloud: tuple[compute_app.ComputeAPI, _NoBuild, str]) -> None:
+        cloud: tuple[compute_app.ComputeAPI, NoBuild, str]) -> None:
     api, conductor, image_id = cloud
     booted = call(api, "POST", "/servers", {"server": {
         "name": "web", "imageRef": image_id, "flavorRef": "2", "min_count": 2,
         "metadata": {"role": "web"}, "return_reservation_id": True}})
     assert booted.status_int == 202, booted.json
     reservation_id = booted.json["reservation_id"]
-    [uuids] = conductor.built
+    [(uuids, _)] = conductor.built
 
     listed = call(api, "GET", f"/servers/detail?reservation_id={reservation_id}"
                               "&status=BUILD&flavor=2&sort_key=display_name&sort_dir=asc")
@@ -79,7 +51,7 @@ def test_boot_list_rename_delete_against_the_conductor(
 
 
 def test_flavors_and_images_against_the_conductor(
-        cloud: tuple[compute_app.ComputeAPI, _NoBuild, str]) -> None:
+        cloud: tuple[compute_app.ComputeAPI, NoBuild, str]) -> None:
     api, _, image_id = cloud
     assert [f["id"] for f in call(api, "GET", "/flavors/detail").json["flavors"]] == ["2"]
     assert call(api, "GET", "/flavors/9").status_int == 404
@@ -87,3 +59,30 @@ def test_flavors_and_images_against_the_conductor(
     assert (image["name"], image["status"], image["OS-EXT-IMG-SIZE:size"]) == (
         "tiny", "ACTIVE", 1024)
     assert call(api, "GET", "/images/00000000-0000-4000-8000-000000000000").status_int == 404
+
+
+def test_host_status_reads_the_servers_hosts_services(
+        cloud: tuple[compute_app.ComputeAPI, NoBuild, str]) -> None:
+    """2.16's host_status over the real service table: a show reads only its host's
+    services, a list every host's."""
+    from kumo.context import get_admin_context
+    from kumo.db import api as db
+
+    api, conductor, image_id = cloud
+    db.service_heartbeat(db.service_create({"host": "h1", "binary": "kumo-compute"})["id"])
+    db.service_create({"host": "h2", "binary": "kumo-compute", "disabled": True})
+    booted = call(api, "POST", "/servers", {"server": {
+        "name": "web", "imageRef": image_id, "flavorRef": "2", "min_count": 3}})
+    assert booted.status_int == 202, booted.json
+    [(uuids, _)] = conductor.built
+    for uuid, host in zip(uuids, ("h1", "h2", "h9"), strict=True):
+        conductor.instance_update(get_admin_context(), instance_uuid=uuid,
+                                  values={"host": host})
+    at_2_16 = {"OpenStack-API-Version": "compute 2.16"}
+
+    shown = [call(api, "GET", f"/servers/{uuid}", token="admin:project-a", **at_2_16)
+             .json["server"]["host_status"] for uuid in uuids]
+    listed = {s["id"]: s["host_status"] for s in call(
+        api, "GET", "/servers/detail", token="admin:project-a", **at_2_16).json["servers"]}
+    assert shown == ["UP", "MAINTENANCE", "UNKNOWN"]
+    assert [listed[uuid] for uuid in uuids] == shown

@@ -15,28 +15,6 @@ from kumo.virt.fake import driver as fake_driver
 from tests.unit.compute.conftest import HOST, REQUEST_SPEC, StubConductor
 
 
-class EventConductor(StubConductor):
-    """The stub conductor with the 1.2 instance-action events."""
-
-    def instance_action_event_start(self, ctxt: Any, instance_uuid: str, request_id: str,
-                                    event: str, host: str | None = None) -> None:
-        self._record("instance_action_event_start", instance_uuid=instance_uuid,
-                     request_id=request_id, event=event, host=host)
-
-    def instance_action_event_finish(self, ctxt: Any, instance_uuid: str, request_id: str,
-                                     event: str, host: str | None = None,
-                                     result: str | None = None,
-                                     traceback: str | None = None) -> None:
-        self._record("instance_action_event_finish", instance_uuid=instance_uuid,
-                     request_id=request_id, event=event, host=host, result=result,
-                     traceback=traceback)
-
-
-@pytest.fixture
-def conductor() -> EventConductor:
-    return EventConductor()
-
-
 @pytest.fixture
 def running(compute: compute_manager.ComputeManager, make_instance: Callable[..., Instance],
             ctxt: context.RequestContext) -> Instance:
@@ -59,7 +37,7 @@ CASES = [
 
 @pytest.mark.parametrize("method, _from, task, vm_state, power", CASES)
 def test_an_action_reports_the_new_state_guarded_on_its_task(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         running: Instance, ctxt: context.RequestContext, method: str, _from: str,
         task: str, vm_state: str, power: int) -> None:
     running.task_state = task
@@ -94,7 +72,7 @@ def test_stop_start_pause_unpause_suspend_resume_round_trip(
 
 
 def test_a_failed_action_records_a_fault_and_clears_the_task(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         running: Instance, ctxt: context.RequestContext) -> None:
     running.task_state = task_states.UNPAUSING  # the guest runs: unpause is refused
     compute.unpause_instance(ctxt, running)
@@ -107,7 +85,7 @@ def test_a_failed_action_records_a_fault_and_clears_the_task(
 
 
 def test_a_reboot_that_fails_with_the_guest_down_puts_the_server_in_error(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, running: Instance,
         ctxt: context.RequestContext, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any) -> None:
@@ -123,7 +101,7 @@ def test_a_reboot_that_fails_with_the_guest_down_puts_the_server_in_error(
 
 
 def test_a_reboot_reports_active_and_running(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         driver: fake_driver.FakeDriver, running: Instance,
         ctxt: context.RequestContext) -> None:
     driver.set_power_state(running.uuid, power_state.SHUTDOWN)
@@ -137,7 +115,7 @@ def test_a_reboot_reports_active_and_running(
 
 
 def test_a_delete_during_an_action_wins(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         running: Instance, ctxt: context.RequestContext) -> None:
     running.task_state = task_states.DELETING
     compute.stop_instance(ctxt, running)
@@ -178,7 +156,7 @@ def test_a_restart_finishes_an_interrupted_power_action(
 
 
 def test_a_restart_fails_a_power_action_whose_guest_is_gone(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         make_instance: Callable[..., Instance], ctxt: context.RequestContext) -> None:
     instance = make_instance(vm_state=vm_states.ACTIVE, task_state=task_states.POWERING_OFF)
     compute.reconcile(ctxt)

@@ -10,18 +10,12 @@ from kumo.compute import manager as compute_manager
 from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute import task_states, vm_states
 
-from .conftest import HOST, REQUEST_SPEC
-from .test_power import EventConductor
-
-
-@pytest.fixture
-def conductor() -> EventConductor:
-    return EventConductor()
+from .conftest import HOST, REQUEST_SPEC, StubConductor
 
 
 @pytest.mark.usefixtures("compute_on_bus")
 def test_stop_cast_and_console_call_reach_the_host(
-        compute: compute_manager.ComputeManager, conductor: EventConductor,
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
         make_instance: Any, ctxt: Any) -> None:
     instance = make_instance()
     compute.build_and_run_instance(ctxt, instance, HOST, REQUEST_SPEC)

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
 import oslo_messaging as messaging
 import pytest
 
-from kumo import context, rpc
+from kumo import context
 from kumo.conductor import manager, rpcapi
 
 
 @pytest.fixture
-def conductor(fake_bus: None, conductor_db: None) -> Iterator[rpcapi.ConductorAPI]:
-    """The conductor's RPC server, running; yields a client of it."""
-    server = rpc.get_server(messaging.Target(topic=rpcapi.TOPIC, server="conductor-host"),
-                            [manager.ConductorManager(host="conductor-host")])
-    server.start()
-    yield rpcapi.ConductorAPI(timeout=10)
-    server.stop()
-    server.wait()
+def conductor(rpc_servers: Callable[[messaging.Target, list[Any]], None],
+              conductor_db: None) -> rpcapi.ConductorAPI:
+    """The conductor's RPC server, running; a client of it."""
+    rpc_servers(messaging.Target(topic=rpcapi.TOPIC, server="conductor-host"),
+                [manager.ConductorManager(host="conductor-host")])
+    return rpcapi.ConductorAPI(timeout=10)
 
 
 @pytest.fixture

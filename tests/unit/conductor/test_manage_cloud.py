@@ -3,34 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import pathlib
-import subprocess
-import sys
-from typing import Any
 
-import pytest
-
-
-def _manage(conf: pathlib.Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kumo.cmd.manage", "--config-file", str(conf), *args],
-        capture_output=True, text=True, timeout=60, check=False)
-
-
-def _json(conf: pathlib.Path, *args: str) -> Any:
-    result = _manage(conf, *args, "--format", "json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def conf(tmp_path: pathlib.Path) -> pathlib.Path:
-    path = tmp_path / "kumo.conf"
-    path.write_text(f"[DEFAULT]\nstate_path = {tmp_path}/state\n"
-                    f"[database]\nconnection = sqlite:///{tmp_path}/kumo.sqlite\n")
-    assert _manage(path, "db", "sync").returncode == 0
-    return path
+from tests.unit.manage_cli import manage as _manage
+from tests.unit.manage_cli import manage_json as _json
 
 
 def test_flavor_create_and_list(conf: pathlib.Path) -> None:

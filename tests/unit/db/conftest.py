@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +32,27 @@ def as_binary(monkeypatch: pytest.MonkeyPatch) -> Callable[[str | None], None]:
         monkeypatch.setattr(process, "_binary", name)
 
     return set_binary
+
+
+@pytest.fixture
+def at_once() -> Callable[[Callable[[Any], None], Sequence[Any]], None]:
+    """``at_once(work, args)``: run ``work(arg)`` for every arg, each on its own thread,
+    all released together by a barrier; returns when every thread has ended."""
+
+    def run(work: Callable[[Any], None], args: Sequence[Any]) -> None:
+        barrier = threading.Barrier(len(args))
+
+        def start(arg: Any) -> None:
+            barrier.wait()
+            work(arg)
+
+        threads = [threading.Thread(target=start, args=(arg,)) for arg in args]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    return run
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -40,26 +40,21 @@ def test_groups_page_and_keep_live_members_only(db: str) -> None:
         instance_groups.group_get(first["uuid"])
 
 
-def test_concurrent_claims_on_one_host_let_exactly_one_member_in(db: str) -> None:
+def test_concurrent_claims_on_one_host_let_exactly_one_member_in(
+        db: str, at_once: Callable[..., None]) -> None:
     group = _group()
     members = [_instance()["uuid"] for _ in range(6)]
     instance_groups.members_add(group["uuid"], members)
     results: list[str] = []
-    start = threading.Barrier(len(members))
 
     def claim(uuid: str) -> None:
-        start.wait()
         try:
             instance_groups.member_claim_host(group["uuid"], uuid, "host1")
             results.append("ok")
         except exception.InstanceGroupPolicyViolation:
             results.append("refused")
 
-    threads = [threading.Thread(target=claim, args=(uuid,)) for uuid in members]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(claim, members)
     assert sorted(results) == ["ok"] + ["refused"] * 5
     assert instance_groups.group_hosts(group["uuid"]) == ["host1"]
 

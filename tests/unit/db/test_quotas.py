@@ -3,8 +3,8 @@ stay atomic when many boots race."""
 
 from __future__ import annotations
 
-import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -88,23 +88,18 @@ def test_key_pair_quota_and_names(db: str) -> None:
     assert [k["name"] for k in keypairs.key_pair_get_all("u1")] == ["k"]
 
 
-def test_concurrent_boots_never_exceed_the_instance_quota(db: str) -> None:
+def test_concurrent_boots_never_exceed_the_instance_quota(
+        db: str, at_once: Callable[..., None]) -> None:
     quotas.quota_update("p1", {"instances": 5})
     results: list[str] = []
-    barrier = threading.Barrier(12)
 
-    def boot() -> None:
-        barrier.wait()
+    def boot(_: int) -> None:
         try:
             instances.instance_create([_values()], min_count=1)
             results.append("created")
         except exception.TooManyInstances:
             results.append("over")
 
-    threads = [threading.Thread(target=boot) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(boot, range(12))
     assert sorted(results) == ["created"] * 5 + ["over"] * 7
     assert quotas.quota_get("p1", detail=True)["instances"]["in_use"] == 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -182,13 +182,12 @@ def test_guarded_update_on_a_deleting_instance_says_so(db: str) -> None:
                                   expected_task_state=task_states.SCHEDULING)
 
 
-def test_two_updates_expecting_the_same_task_state_one_wins(db: str) -> None:
+def test_two_updates_expecting_the_same_task_state_one_wins(
+        db: str, at_once: Callable[..., None]) -> None:
     instance = _instance()
     outcomes: list[str] = []
-    barrier = threading.Barrier(2)
 
     def update(task_state: str) -> None:
-        barrier.wait()
         try:
             instances.instance_update(instance["uuid"], {"task_state": task_state},
                                       expected_task_state=task_states.SCHEDULING)
@@ -196,12 +195,7 @@ def test_two_updates_expecting_the_same_task_state_one_wins(db: str) -> None:
         except exception.UnexpectedTaskStateError:
             outcomes.append("lost")
 
-    threads = [threading.Thread(target=update, args=(state,))
-               for state in (task_states.SPAWNING, task_states.DELETING)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(update, [task_states.SPAWNING, task_states.DELETING])
 
     assert sorted(outcomes) == ["lost", "won"]
 
@@ -376,25 +370,19 @@ def test_claim_for_a_missing_instance_is_rolled_back(db: str) -> None:
     assert compute_nodes.compute_node_get(node["uuid"])["vcpus_used"] == 0
 
 
-def test_concurrent_claims_never_over_commit(db: str) -> None:
+def test_concurrent_claims_never_over_commit(db: str, at_once: Callable[..., None]) -> None:
     node = _node(vcpus=4, memory_mb=4096)
     uuids = [_instance()["uuid"] for _ in range(10)]
     results: list[str] = []
-    barrier = threading.Barrier(len(uuids))
 
     def claim(instance_uuid: str) -> None:
-        barrier.wait()
         try:
             compute_nodes.compute_node_claim(node["uuid"], instance_uuid, SMALL, LIMITS)
             results.append("ok")
         except exception.ComputeResourcesUnavailable:
             results.append("full")
 
-    threads = [threading.Thread(target=claim, args=(uuid,)) for uuid in uuids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(claim, uuids)
 
     assert results.count("ok") == 4
     final = compute_nodes.compute_node_get(node["uuid"])

@@ -141,3 +141,48 @@ def test_apply_loads_each_table_with_noflush(monkeypatch: pytest.MonkeyPatch) ->
     ]
     assert calls[3][2].startswith("*nat\n:kumo-PREROUTING - [0:0]")
     assert "-I POSTROUTING 1 -j kumo-postrouting" in calls[3][2]
+
+
+def _saved_as_iptables_save(table: str, chains: dict[str, list[str]],
+                            extra: tuple[str, ...] = ()) -> str:
+    """What iptables-save prints once ``chains`` are loaded: chains by name, hooks first."""
+    lines = [f"*{table}", *[f":{chain} - [0:0]" for chain in sorted(chains)], *extra]
+    lines += [f"-A {builtin} -j {ours}" for builtin, ours in fw.HOOKS[table]]
+    lines += [f"-A {chain} {rule}" for chain in sorted(chains) for rule in chains[chain]]
+    return "\n".join([*lines, "COMMIT"]) + "\n"
+
+
+def test_in_sync_only_when_the_saved_table_holds_exactly_our_chains() -> None:
+    rule = fw.SecurityGroupRule("tcp", 22, 22, cidr="0.0.0.0/0")
+    state = _state(networks=(fw.FixedNetwork("br100", "10.0.0.0/24"),),
+                   floating_ips=(fw.FloatingIP("203.0.113.10", "10.0.0.5"),),
+                   instances=(fw.InstanceFirewall("i1", "10.0.0.5", "10.0.0.1", (rule,)),))
+    for table, chains in fw.desired_rules(state).items():
+        saved = _saved_as_iptables_save(table, chains)
+        assert fw.in_sync(table, chains, saved)
+        # A rule flushed behind our back, a hook gone, a stale instance chain: reload.
+        first_rule = next(f"-A {c} {body[0]}" for c, body in chains.items() if body)
+        assert not fw.in_sync(table, chains, saved.replace(first_rule + "\n", ""))
+        builtin, ours = fw.HOOKS[table][0]
+        assert not fw.in_sync(table, chains, saved.replace(f"-A {builtin} -j {ours}\n", ""))
+        stale = _saved_as_iptables_save(table, chains, extra=(":kumo-inst-old - [0:0]",))
+        assert not fw.in_sync(table, chains, stale)
+
+
+def test_apply_does_not_reload_a_table_already_in_sync(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    state = _state(networks=(fw.FixedNetwork("br100", "10.0.0.0/24"),))
+    wanted = fw.desired_rules(state)
+    calls = []
+
+    def execute(cmd, namespace=None, process_input=None, **kwargs):
+        calls.append(cmd[0])
+        if cmd[0] == "iptables-save":
+            table = cmd[2]
+            return (_saved_as_iptables_save(table, wanted[table]) if table == "nat"
+                    else f"*{table}\nCOMMIT\n"), ""
+        return "", ""
+
+    monkeypatch.setattr(fw.privileged, "execute", execute)
+    fw.apply(state)
+    assert calls == ["iptables-save", "iptables-restore", "iptables-save"]

@@ -6,13 +6,13 @@ run: it needs root and namespaces (see tests/functional/test_network.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import oslo_messaging as messaging
 import pytest
 
-from kumo import context, exception, rpc
+from kumo import context, exception
 from kumo.conductor import manager as conductor_manager
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.conf import CONF
@@ -21,13 +21,11 @@ from kumo.network import manager
 
 
 @pytest.fixture
-def conductor(fake_bus: None, conductor_db: None) -> Iterator[conductor_rpcapi.ConductorAPI]:
-    server = rpc.get_server(messaging.Target(topic=conductor_rpcapi.TOPIC, server="c1"),
-                            [conductor_manager.ConductorManager(host="c1")])
-    server.start()
-    yield conductor_rpcapi.ConductorAPI(timeout=10)
-    server.stop()
-    server.wait()
+def conductor(rpc_servers: Callable[[messaging.Target, list[Any]], None],
+              conductor_db: None) -> conductor_rpcapi.ConductorAPI:
+    rpc_servers(messaging.Target(topic=conductor_rpcapi.TOPIC, server="c1"),
+                [conductor_manager.ConductorManager(host="c1")])
+    return conductor_rpcapi.ConductorAPI(timeout=10)
 
 
 @pytest.fixture

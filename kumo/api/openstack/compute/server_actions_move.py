@@ -36,6 +36,16 @@ _RECORDED = {"soft_delete": "delete", "os-migrateLive": "live-migration"}
 # (servers.check_hostname tells the two apart).
 HOSTNAME: dict[str, Any] = {"type": "string", "minLength": 2, "maxLength": 255,
                             "pattern": r"^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$"}
+# The fields PUT /servers/{id} and rebuild both change, and their instance columns.
+_EDITABLE = {"name": "display_name", "accessIPv4": "access_ip_v4",
+             "accessIPv6": "access_ip_v6", "description": "display_description"}
+
+
+def edited_values(spec: dict[str, Any]) -> dict[str, Any]:
+    """The instance values of the :data:`_EDITABLE` fields present in ``spec``."""
+    return {column: spec[field] for field, column in _EDITABLE.items() if field in spec}
+
+
 RESIZE_SCHEMA = {
     "type": "object",
     "properties": {"resize": {
@@ -193,12 +203,10 @@ def migrate(controller: Any, req: webob.Request, server_id: str,
     if host is not None:
         _check_destination(controller, context, instance, host)
     _start_task(controller, context, instance, "migrate")
-    if host is None:
-        controller.clients.conductor.resize_instance(context, instance_uuid=server_id,
-                                                     flavor=None)
-    else:
-        controller.clients.conductor.resize_instance(context, instance_uuid=server_id,
-                                                     flavor=None, host=host)
+    # A cold migration is a resize to the same flavor (flavor=None), to ``host`` if named.
+    destination = {} if host is None else {"host": host}
+    controller.clients.conductor.resize_instance(context, instance_uuid=server_id,
+                                                 flavor=None, **destination)
     return common.empty_response(202)
 
 
@@ -214,28 +222,27 @@ def _check_destination(controller: Any, context: Any, instance: Any, host: str) 
         raise common.BadRequest(reason="Cannot migrate to the host where the server exists.")
 
 
-def confirm_resize(controller: Any, req: webob.Request, server_id: str,
-                   body: dict[str, Any]) -> webob.Response:
-    context = common.context_of(req)
-    instance = controller._get(context, server_id)
-    _authorize(context, "os_compute_api:servers:confirm_resize", instance)
-    _locked(context, instance)
-    states.check("confirmResize", instance)
-    _start_task(controller, context, instance, "confirmResize")
-    controller.clients.conductor.confirm_resize(context, instance_uuid=server_id)
-    return common.empty_response(204)
+def _finish_resize(action: str, cast: str, status: int) -> Handler:
+    """The handler of confirmResize / revertResize: the guarded task update, then the
+    conductor's ``cast`` (``os_compute_api:servers:<cast>``), answering ``status``."""
+
+    def handler(controller: Any, req: webob.Request, server_id: str,
+                body: dict[str, Any]) -> webob.Response:
+        context = common.context_of(req)
+        instance = controller._get(context, server_id)
+        _authorize(context, f"os_compute_api:servers:{cast}", instance)
+        _locked(context, instance)
+        states.check(action, instance)
+        _start_task(controller, context, instance, action)
+        getattr(controller.clients.conductor, cast)(context, instance_uuid=server_id)
+        return common.empty_response(status)
+
+    handler.__name__ = cast
+    return handler
 
 
-def revert_resize(controller: Any, req: webob.Request, server_id: str,
-                  body: dict[str, Any]) -> webob.Response:
-    context = common.context_of(req)
-    instance = controller._get(context, server_id)
-    _authorize(context, "os_compute_api:servers:revert_resize", instance)
-    _locked(context, instance)
-    states.check("revertResize", instance)
-    _start_task(controller, context, instance, "revertResize")
-    controller.clients.conductor.revert_resize(context, instance_uuid=server_id)
-    return common.empty_response(202)
+confirm_resize = _finish_resize("confirmResize", "confirm_resize", 204)
+revert_resize = _finish_resize("revertResize", "revert_resize", 202)
 
 
 # --- rebuild ---------------------------------------------------------------------------------
@@ -266,17 +273,9 @@ def rebuild(controller: Any, req: webob.Request, server_id: str,
         # Never placed (a build that found no host): there is no guest to rebuild.
         raise exception.InstanceInvalidState(action="rebuild", instance_uuid=server_id,
                                              attr="host", state="None")
-    values: dict[str, Any] = {"image_ref": image.id}
-    if "name" in spec:
-        values["display_name"] = spec["name"]
+    values: dict[str, Any] = {"image_ref": image.id, **edited_values(spec)}
     if "metadata" in spec:
         values["metadata"] = dict(spec["metadata"])
-    if "accessIPv4" in spec:
-        values["access_ip_v4"] = spec["accessIPv4"]
-    if "accessIPv6" in spec:
-        values["access_ip_v6"] = spec["accessIPv6"]
-    if "description" in spec:
-        values["display_description"] = spec["description"]
     if "key_name" in spec:
         # 2.54: another of the caller's key pairs, or none (null).
         key_pair = controller._key_pair(context, spec["key_name"])

@@ -416,7 +416,7 @@ class ServersController:
                 context, filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs,
                 limit=limit, marker=marker)
         if detail:
-            statuses = self._host_statuses(req, context)
+            statuses = self._host_statuses(req, context, instances)
             addresses.prefetch(req, self.clients.conductor, context,  # kumo-network
                                [i.uuid for i in instances])
             tags = self._tags(req, context, instances)
@@ -508,14 +508,22 @@ class ServersController:
         """The server the caller may see, or InstanceNotFound (404)."""
         return common.server_get(self.clients, context, server_id)
 
-    def _host_statuses(self, req: webob.Request, context: Any) -> dict[str, str] | None:
+    def _host_statuses(self, req: webob.Request, context: Any,
+                       instances: list[Any]) -> dict[str, str] | None:
         """host -> 2.16's host_status (UP, DOWN, MAINTENANCE; UNKNOWN for a host with
-        no compute service), or None when the request does not show it."""
+        no compute service) of the hosts of ``instances``, or None when the request does
+        not show it. No service read when none has a host (the view shows "" for those),
+        and only that host's services when they all share one (a show)."""
         if not (api_version.at_least(req, "2.16") and policy.can(
                 context, servers_policies.SERVERS % "show:host_status")):
             return None
         statuses: dict[str, str] = {}
-        for service in self.clients.conductor.service_get_all(context, binary="kumo-compute"):
+        hosts = {i.get("host", None) for i in instances} - {None, ""}
+        if not hosts:
+            return statuses
+        only = next(iter(hosts)) if len(hosts) == 1 else None
+        for service in self.clients.conductor.service_get_all(
+                context, binary="kumo-compute", host=only):
             if service.get("disabled"):
                 statuses[service["host"]] = "MAINTENANCE"
             else:
@@ -538,7 +546,7 @@ class ServersController:
 
     def full_view(self, req: webob.Request, context: Any, instance: Any) -> dict[str, Any]:
         """Everything ``GET /servers/{id}`` shows (also PUT's and rebuild's from 2.75)."""
-        statuses = self._host_statuses(req, context)
+        statuses = self._host_statuses(req, context, [instance])
         tags = self._tags(req, context, [instance]).get(instance.uuid)
         addresses.prefetch(req, self.clients.conductor, context, [instance.uuid])  # network
         return views.server_detail(req, instance, statuses, tags,
@@ -561,15 +569,7 @@ class ServersController:
         changes = body["server"]
         instance = self._get(context, server_id)
         authorize(context, servers_policies.SERVERS % "update", instance)
-        values: dict[str, Any] = {}
-        if "name" in changes:
-            values["display_name"] = changes["name"]
-        if "accessIPv4" in changes:
-            values["access_ip_v4"] = changes["accessIPv4"]
-        if "accessIPv6" in changes:
-            values["access_ip_v6"] = changes["accessIPv6"]
-        if "description" in changes:
-            values["display_description"] = changes["description"]
+        values = server_actions_move.edited_values(changes)
         if "hostname" in changes:
             check_hostname(req, changes)
             values["hostname"] = changes["hostname"]  # 2.90

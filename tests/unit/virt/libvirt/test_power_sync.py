@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from kumo import exception, objects
+from kumo.compute import manager as compute_manager
 from kumo.compute import task_states, vm_states
 from kumo.objects.instance import Instance
 from kumo.virt.libvirt import power_sync
@@ -31,7 +32,10 @@ class Conductor:
 
 
 class Manager:
-    """What LifecycleSync uses of kumo-compute's manager: host, conductor, the sync."""
+    """What LifecycleSync uses of kumo-compute's manager: host, conductor, the sync
+    (the real choice of idle servers over a recording one-server sync)."""
+
+    _sync_idle_power_state = compute_manager.ComputeManager._sync_idle_power_state
 
     def __init__(self, instances: dict[str, Instance]) -> None:
         self.host = HOST
