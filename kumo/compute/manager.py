@@ -51,7 +51,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
     of :class:`PowerActionsMixin`; 1.3: the move actions
     of :class:`MoveActionsMixin` (see docs/compute-flow.md)."""
 
-    target = messaging.Target(version="1.3")
+    target = messaging.Target(version="1.4")
 
     def __init__(self, host: str | None = None, binary: str | None = None,
                  driver: virt_driver.ComputeDriver | None = None,

@@ -14,6 +14,7 @@ API version history:
   live_migrate_instance, finish_live_migration, rollback_live_migration;
   shelve_offload_instance (the endpoint's since 1.3; the client's with the
   API's shelveOffload).
+* 1.4 - Consoles and other additions (each method says which).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ TOPIC = "compute"
 class ComputeAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "compute"
-    VERSION = "1.3"
+    VERSION = "1.4"
 
     def build_and_run_instance(self, ctxt: Any, instance: Any, node: str,
                                request_spec: dict[str, Any], host: str) -> None:

@@ -32,6 +32,7 @@ API version history:
   flavor_access_get_all/_add/_remove, service_get, service_delete,
   hypervisor_get_all, instance_get_active_by_window);
   server tags (rpcapi_tags.py).
+* 1.9 - This session's additions (each mixin's methods say which).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixi
                    rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
-    VERSION = "1.8"
+    VERSION = "1.9"
 
     def service_register(self, ctxt: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> Any:

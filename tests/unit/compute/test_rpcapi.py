@@ -23,9 +23,9 @@ from .conftest import HOST, REQUEST_SPEC, StubConductor, serve, stop
 pytestmark = pytest.mark.usefixtures("fake_bus")
 
 
-def test_client_and_manager_speak_version_1_3() -> None:
-    assert compute_rpcapi.ComputeAPI.VERSION == "1.3"
-    assert compute_manager.ComputeManager.target.version == "1.3"
+def test_client_and_manager_speak_version_1_4() -> None:
+    assert compute_rpcapi.ComputeAPI.VERSION == "1.4"
+    assert compute_manager.ComputeManager.target.version == "1.4"
 
 
 @pytest.mark.usefixtures("compute_on_bus")
