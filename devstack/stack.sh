@@ -25,6 +25,15 @@
 #   KUMO_RPC_POOL_SIZE threads per RPC server ([DEFAULT] executor_thread_pool_size;
 #                      default: unset, oslo.messaging's 64)
 #   KUMO_RABBIT_USER / KUMO_RABBIT_PASSWORD / KUMO_RABBIT_VHOST  (default kumo/kumo/kumo)
+#   KUMO_API_PORT / KUMO_EC2_PORT / KUMO_METADATA_PORT  (default 8774 / 8773 / 8775)
+#   KUMO_NOVNC_PORT / KUMO_XVPVNC_PORT / KUMO_SPICE_PORT  (default 6080 / 6081 / 6082):
+#                      with another KUMO_DATA_DIR and KUMO_RABBIT_VHOST, a second
+#                      cloud runs beside the first one
+#   KUMO_NETWORK       unset (default: servers get no addresses), flat or flatdhcp:
+#                      kumo-network with that manager, building its bridge, dnsmasq
+#                      and iptables in the namespace KUMO_NETWORK_NAMESPACE
+#                      (default kumo-net), never on the host's own interfaces;
+#                      see devstack/lib/network.sh and docs/network.md
 #
 # See docs/devstack.md.
 set -euo pipefail
@@ -35,6 +44,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/functions.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/cloud.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/tiny_image.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tiny_image.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/network.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/network.sh"
 
 KUMO_VIRT=${KUMO_VIRT:-fake}
 KUMO_FAKE_NODES=${KUMO_FAKE_NODES:-1}
@@ -50,6 +61,12 @@ KUMO_RPC_POOL_SIZE=${KUMO_RPC_POOL_SIZE:-}
 KUMO_RABBIT_USER=${KUMO_RABBIT_USER:-kumo}
 KUMO_RABBIT_PASSWORD=${KUMO_RABBIT_PASSWORD:-kumo}
 KUMO_RABBIT_VHOST=${KUMO_RABBIT_VHOST:-kumo}
+KUMO_API_PORT=${KUMO_API_PORT:-8774}
+KUMO_EC2_PORT=${KUMO_EC2_PORT:-8773}
+KUMO_METADATA_PORT=${KUMO_METADATA_PORT:-8775}
+KUMO_NOVNC_PORT=${KUMO_NOVNC_PORT:-6080}
+KUMO_XVPVNC_PORT=${KUMO_XVPVNC_PORT:-6081}
+KUMO_SPICE_PORT=${KUMO_SPICE_PORT:-6082}
 
 KUMO_CONF=$KUMO_DATA_DIR/kumo.conf
 LOG_DIR=$KUMO_DATA_DIR/logs
@@ -60,16 +77,16 @@ LIBVIRT_MARKER=$KUMO_DATA_DIR/libvirt.started-by-devstack
 TINY_IMAGE_DIR=${KUMO_TINY_IMAGE_DIR:-/var/cache/kumo/tiny-image}
 INSTANCES_PATH=${KUMO_INSTANCES_PATH:-/var/lib/kumo/instances}
 MANAGE=$KUMO_VENV/bin/kumo-manage
-API_URL=http://127.0.0.1:8774/v2.1
+API_URL=http://127.0.0.1:$KUMO_API_PORT/v2.1
 
 # TCP ports each daemon listens on, to report a port already taken by
 # something else before the daemon fails on it.
 declare -A DAEMON_PORTS=(
-    [kumo-api]="8774 8773"
-    [kumo-api-metadata]=8775
-    [kumo-novncproxy]=6080
-    [kumo-xvpvncproxy]=6081
-    [kumo-spicehtml5proxy]=6082
+    [kumo-api]="$KUMO_API_PORT $KUMO_EC2_PORT"
+    [kumo-api-metadata]=$KUMO_METADATA_PORT
+    [kumo-novncproxy]=$KUMO_NOVNC_PORT
+    [kumo-xvpvncproxy]=$KUMO_XVPVNC_PORT
+    [kumo-spicehtml5proxy]=$KUMO_SPICE_PORT
 )
 
 case $KUMO_VIRT in
@@ -81,6 +98,7 @@ for var in KUMO_FAKE_NODES KUMO_FAKE_NODE_VCPUS KUMO_FAKE_NODE_RAM_MB KUMO_FAKE_
 done
 [[ -z $KUMO_RPC_POOL_SIZE || $KUMO_RPC_POOL_SIZE =~ ^[1-9][0-9]*$ ]] ||
     die "KUMO_RPC_POOL_SIZE must be a positive integer"
+network_check_settings
 
 # ----------------------------------------------------------------- phases --
 
@@ -95,6 +113,7 @@ install_packages() {
             pkgs+=(python3-dev)
         fi
     fi
+    mapfile -t -O "${#pkgs[@]}" pkgs < <(network_packages)
     apt_ensure_packages "${pkgs[@]}"
     ensure_venv ""
     if [[ $KUMO_VIRT == libvirt ]] && ! "$KUMO_VENV/bin/python" -c 'import libvirt' 2>/dev/null; then
@@ -151,9 +170,9 @@ connection = sqlite:///$KUMO_DATA_DIR/kumo.sqlite
 [api]
 auth_strategy = noauth2
 listen = 127.0.0.1
-port = 8774
+port = $KUMO_API_PORT
 metadata_listen = 127.0.0.1
-metadata_port = 8775
+metadata_port = $KUMO_METADATA_PORT
 
 [compute]
 compute_driver = $KUMO_VIRT
@@ -166,14 +185,15 @@ local_gb = $KUMO_FAKE_NODE_DISK_GB
 
 [vnc]
 novncproxy_host = 127.0.0.1
-novncproxy_port = 6080
+novncproxy_port = $KUMO_NOVNC_PORT
 xvpvncproxy_host = 127.0.0.1
-xvpvncproxy_port = 6081
+xvpvncproxy_port = $KUMO_XVPVNC_PORT
 
 [spice]
 html5proxy_host = 127.0.0.1
-html5proxy_port = 6082
+html5proxy_port = $KUMO_SPICE_PORT
 EOF
+    network_config >>"$KUMO_CONF"
     if [[ -n $KUMO_RPC_POOL_SIZE ]]; then
         sed -i "/^\[DEFAULT\]/a executor_thread_pool_size = $KUMO_RPC_POOL_SIZE" "$KUMO_CONF"
     fi
@@ -315,6 +335,9 @@ if ! "$MANAGE" --config-file "$KUMO_CONF" db sync >>"$LOG_DIR/kumo-manage.log" 2
 fi
 ensure_default_flavors "$KUMO_CONF" "$LOG_DIR/kumo-manage.log"
 ensure_default_image "$KUMO_CONF" "$LOG_DIR/kumo-manage.log" "$STATE_DIR"
+network_prepare_paths
+network_ensure_namespaces
+network_ensure_defaults "$KUMO_CONF" "$LOG_DIR/kumo-manage.log"
 if [[ $KUMO_VIRT == libvirt ]]; then
     ensure_tiny_image "$KUMO_CONF" "$LOG_DIR/kumo-manage.log" "$TINY_IMAGE_DIR"
 fi
@@ -361,7 +384,7 @@ cat <<EOF
 
 Try:
   source devstack/openrc && .venv/bin/kumo-manage --config-file "\$KUMO_CONF" service list
-  curl -s http://127.0.0.1:8774/
+  curl -s http://127.0.0.1:$KUMO_API_PORT/
 
 Stop everything with: devstack/unstack.sh   (--clean also removes $KUMO_DATA_DIR)
 

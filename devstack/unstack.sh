@@ -11,6 +11,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/functions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/functions.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/network.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/network.sh"
 
 CLEAN=no
 for arg in "$@"; do
@@ -86,6 +88,13 @@ if [[ ${#strays[@]} -gt 0 ]]; then
 fi
 
 stop_libvirt
+# kumo-network's dnsmasq (detached from it) and the namespaces stack.sh made.
+NETWORKS_PATH=""
+if [[ -f $KUMO_CONF ]]; then
+    NETWORKS_PATH=$(sed -n 's/^networks_path = //p' "$KUMO_CONF")
+    network_stop_dnsmasq "$NETWORKS_PATH"
+fi
+network_remove_namespaces "$KUMO_DATA_DIR"
 rabbitmq_stop "$RABBIT_MARKER"
 
 if [[ $CLEAN == yes ]]; then
@@ -94,5 +103,9 @@ if [[ $CLEAN == yes ]]; then
     esac
     log "removing $KUMO_DATA_DIR"
     rm -rf "$KUMO_DATA_DIR"
+    if [[ -n $NETWORKS_PATH && -d $NETWORKS_PATH && $NETWORKS_PATH == */networks-* ]]; then
+        log "removing $NETWORKS_PATH (kumo-network's dnsmasq files)"
+        rm -rf "$NETWORKS_PATH"
+    fi
 fi
 log "unstack.sh took $(($(now) - START))s"

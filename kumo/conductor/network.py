@@ -37,6 +37,14 @@ class NetworkMixin:
     def network_delete(self, context: Any, network_uuid: str) -> None:
         network_db.network_delete(network_uuid)
 
+    def network_associate(self, context: Any, network_uuid: str,
+                          values: dict[str, Any]) -> dict[str, Any]:
+        return _plain(network_db.network_associate(network_uuid, values))
+
+    def network_add_to_project(self, context: Any, project_id: str,
+                               network_uuid: str | None = None) -> dict[str, Any]:
+        return _plain(network_db.network_add_to_project(project_id, network_uuid))
+
     def network_get_or_create_for_project(self, context: Any, project_id: str,
                                           values: dict[str, Any]) -> dict[str, Any]:
         return _plain(network_db.project_vlan_network(project_id, rows.plain(values)))
@@ -132,6 +140,11 @@ class NetworkMixin:
                                project_id: str | None = None) -> list[dict[str, Any]]:
         return [_plain(g) for g in secgroup_db.security_group_get_all(project_id)]
 
+    def security_group_update(self, context: Any, group_id: int, values: dict[str, Any],
+                              project_id: str | None = None) -> dict[str, Any]:
+        return _plain(secgroup_db.security_group_update(group_id, rows.plain(values),
+                                                        project_id))
+
     def security_group_delete(self, context: Any, group_id: int,
                               project_id: str | None = None) -> None:
         secgroup_db.security_group_delete(group_id, project_id)
@@ -149,6 +162,15 @@ class NetworkMixin:
     def security_group_add_instance(self, context: Any, group_id: int,
                                     instance_uuid: str) -> None:
         secgroup_db.security_group_add_instance(group_id, instance_uuid)
+
+    def security_groups_by_name(self, context: Any, project_id: str, names: list[str],
+                                user_id: str | None = None) -> list[dict[str, Any]]:
+        return [_plain(g) for g in secgroup_db.security_groups_by_name(
+            project_id, list(names), user_id)]
+
+    def security_group_add_instances(self, context: Any, group_ids: list[int],
+                                     instance_uuids: list[str]) -> None:
+        secgroup_db.security_group_add_instances(list(group_ids), list(instance_uuids))
 
     def security_group_remove_instance(self, context: Any, group_id: int,
                                        instance_uuid: str) -> None:

@@ -199,3 +199,38 @@ class NetworkAPIMixin:
     def instance_firewalls(self, ctxt: Any) -> Any:
         """Per fixed IP of a grouped instance: its ingress rules."""
         return self.call(ctxt, "instance_firewalls", {}, version=VERSION)
+
+    # -- 1.9 -------------------------------------------------------------------------------
+
+    def network_associate(self, ctxt: Any, network_uuid: str,
+                          values: dict[str, Any]) -> dict[str, Any]:
+        """Set or clear (None) a network's ``project_id``/``host``; raises
+        NetworkNotFound."""
+        return self.call(ctxt, "network_associate", {"network_uuid": network_uuid,
+                                                     "values": values}, version="1.9")
+
+    def network_add_to_project(self, ctxt: Any, project_id: str,
+                               network_uuid: str | None = None) -> dict[str, Any]:
+        """Give the project that network, or the first one without a project."""
+        return self.call(ctxt, "network_add_to_project", {
+            "project_id": project_id, "network_uuid": network_uuid}, version="1.9")
+
+    def security_groups_by_name(self, ctxt: Any, project_id: str, names: list[str],
+                                user_id: str | None = None) -> list[dict[str, Any]]:
+        """The project's groups of those names (``default`` made on first use);
+        raises NotFound naming an unknown one."""
+        return self.call(ctxt, "security_groups_by_name", {
+            "project_id": project_id, "names": names, "user_id": user_id}, version="1.9")
+
+    def security_group_add_instances(self, ctxt: Any, group_ids: list[int],
+                                     instance_uuids: list[str]) -> None:
+        """Every instance into every group, at once (idempotent)."""
+        return self.call(ctxt, "security_group_add_instances", {
+            "group_ids": group_ids, "instance_uuids": instance_uuids}, version="1.9")
+
+    def security_group_update(self, ctxt: Any, group_id: int, values: dict[str, Any],
+                              project_id: str | None = None) -> dict[str, Any]:
+        """New ``name``/``description``; raises NotFound, Conflict."""
+        return self.call(ctxt, "security_group_update", {
+            "group_id": group_id, "values": values, "project_id": project_id},
+            version="1.9")

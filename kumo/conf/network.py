@@ -60,11 +60,13 @@ opts = [
     cfg.ListOpt("dns_servers", default=[],
                 help="DNS servers handed to guests when a network has none of "
                      "its own (empty: the network's gateway, served by dnsmasq)."),
-    cfg.StrOpt("metadata_host", default="127.0.0.1",
+    cfg.StrOpt("metadata_host", default=None,
                help="Address of kumo-api-metadata; guests' 169.254.169.254:80 is "
-                    "redirected here."),
-    cfg.PortOpt("metadata_port", default=8775,
-                help="Port of kumo-api-metadata."),
+                    "redirected here. Unset: [api] metadata_listen (127.0.0.1 when "
+                    "that is 0.0.0.0). A loopback address works for guests of this "
+                    "host: kumo-network sets route_localnet on its bridges."),
+    cfg.PortOpt("metadata_port", default=None,
+                help="Port of kumo-api-metadata (unset: [api] metadata_port)."),
     cfg.BoolOpt("multi_host", default=False,
                 help="Run kumo-network on every compute host, each serving its own "
                      "instances' gateway and DHCP."),

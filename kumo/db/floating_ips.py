@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from kumo import exception
-from kumo.db import models
+from kumo.db import models, network_quotas, quotas
 from kumo.db.api import is_duplicate_entry, session
 
 _floating = models.FloatingIp.__table__
@@ -94,12 +94,15 @@ def floating_ip_allocate(project_id: str, pool: str) -> dict[str, Any]:
     """Give the project a free address of ``pool``.
 
     :raises NotFound: no free address left in the pool.
+    :raises OverQuota: the project holds its ``floating_ips`` already.
     """
     free = (sa.select(_floating.c.id)
             .where(_floating.c.pool == pool, _floating.c.project_id.is_(None))
             .order_by(_floating.c.id).limit(1).scalar_subquery())
     for _ in range(_ATTEMPTS):
         with session() as db_session:
+            quotas.lock(db_session, f"project:{project_id}")
+            network_quotas.check_floating_ip(db_session, project_id)
             taken = db_session.execute(
                 sa.update(_floating).where(_floating.c.id == free,
                                            _floating.c.project_id.is_(None))

@@ -146,6 +146,47 @@ def network_delete(network_uuid: str) -> None:
         db_session.execute(sa.delete(_networks).where(_networks.c.id == network["id"]))
 
 
+def network_associate(network_uuid: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Set (or clear, with None) a network's ``project_id`` and/or ``host``
+    (os-networks' associate and disassociate actions).
+
+    :raises NetworkNotFound:
+    """
+    columns = {key: values[key] for key in ("project_id", "host") if key in values}
+    network = network_get(network_uuid)
+    if columns:
+        with session() as db_session:
+            db_session.execute(sa.update(_networks).where(_networks.c.id == network["id"])
+                               .values(**columns))
+    return network_get(network_uuid)
+
+
+def network_add_to_project(project_id: str, network_uuid: str | None = None) -> dict[str, Any]:
+    """Give the project a network: ``network_uuid``, or the first one no project
+    has (one guarded UPDATE, so two projects never get the same one).
+
+    :raises NetworkNotFound: no such network, or none is left without a project.
+    """
+    if network_uuid is not None:
+        return network_associate(network_uuid, {"project_id": project_id})
+    free = (sa.select(_networks.c.id).where(_networks.c.project_id.is_(None))
+            .order_by(_networks.c.id).limit(1).scalar_subquery())
+    for _ in range(_ALLOCATION_ATTEMPTS):
+        with session() as db_session:
+            taken = db_session.execute(
+                sa.update(_networks).where(_networks.c.id == free,
+                                           _networks.c.project_id.is_(None))
+                .values(project_id=project_id).returning(_networks.c.uuid)
+            ).scalar_one_or_none()
+            if taken is not None:
+                return network_get(taken)
+            left = db_session.execute(sa.select(sa.func.count()).select_from(_networks)
+                                      .where(_networks.c.project_id.is_(None))).scalar_one()
+        if not left:
+            break
+    raise exception.NetworkNotFound(network_id="(any network without a project)")
+
+
 def project_vlan_network(project_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """The project's VLAN network, created from ``values`` (minus ``vlan``/``cidr``:
     the next free VLAN id from ``vlan_start`` and the next free subnet of
@@ -332,7 +373,8 @@ def instance_network_info(instance_uuid: str) -> list[dict[str, Any]]:
 
 def deallocate_for_instance(instance_uuid: str) -> list[str]:
     """Release the instance's fixed IPs (and the floating IPs on them) and delete
-    its VIFs; returns the uuids of the networks it was on. Idempotent."""
+    its VIFs — and its security group memberships when the server is being
+    deleted (or is gone); returns the uuids of the networks it was on. Idempotent."""
     with session() as db_session:
         network_uuids = list(db_session.execute(
             sa.select(_networks.c.uuid).distinct()
@@ -348,8 +390,15 @@ def deallocate_for_instance(instance_uuid: str) -> list[str]:
                 leased=False, host=None))
         db_session.execute(sa.delete(_vifs).where(_vifs.c.instance_uuid == instance_uuid))
         db_session.execute(sa.delete(_caches).where(_caches.c.instance_uuid == instance_uuid))
-        db_session.execute(sa.delete(_sg_members).where(
-            _sg_members.c.instance_uuid == instance_uuid))
+        # A failed build being rescheduled keeps its security groups (the next
+        # host's allocation is guarded by them); a server going away leaves them.
+        live = db_session.execute(sa.select(_instances.c.id).where(
+            _instances.c.uuid == instance_uuid, _instances.c.deleted == 0,
+            sa.or_(_instances.c.task_state.is_(None),
+                   _instances.c.task_state != "deleting"))).first()
+        if live is None:
+            db_session.execute(sa.delete(_sg_members).where(
+                _sg_members.c.instance_uuid == instance_uuid))
     return network_uuids
 
 

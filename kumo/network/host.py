@@ -35,10 +35,11 @@ class Layout:
 
 def served_here(network: dict[str, Any], fixed_ips: Iterable[dict[str, Any]],
                 host: str) -> bool:
-    """A single-host network is served by every kumo-network that is not in
+    """A single-host network is served by its ``host`` (os-networks'
+    associate_host), or when it has none by every kumo-network that is not in
     multi-host mode; a multi-host one by the hosts that have instances on it."""
     if not (network["multi_host"] or CONF.network.multi_host):
-        return True
+        return network.get("host") in (None, "", host)
     return any(ip["network_uuid"] == network["uuid"] and ip["host"] == host
                for ip in fixed_ips)
 
@@ -79,6 +80,23 @@ def plug(network: dict[str, Any], layout: Layout, namespace: str | None) -> None
     else:
         interface = network.get("bridge_interface") or CONF.network.flat_interface
         linux_net.ensure_bridge(network["bridge"], interface, gateway, namespace=namespace)
+
+
+def metadata_address() -> tuple[str, int]:
+    """Where guests' 169.254.169.254:80 goes: ``[network] metadata_host``/``_port``,
+    else kumo-api-metadata's own ``[api] metadata_listen``/``metadata_port``."""
+    host = CONF.network.metadata_host or CONF.api.metadata_listen
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    port = CONF.network.metadata_port or CONF.api.metadata_port
+    return host, int(port)
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name
+        return False
 
 
 def _mine(row: dict[str, Any], host: str) -> bool:
@@ -146,6 +164,13 @@ def converge(networks: list[dict[str, Any]], fixed_ips: list[dict[str, Any]], ho
             LOG.error("Could not set up network %s (%s) on this host: %s",
                       network["uuid"], network["label"], error)
             failed.append(network["uuid"])
+    metadata_host, metadata_port = metadata_address()
+    if _is_loopback(metadata_host):
+        # DNAT to a loopback address of packets that came in on a bridge is
+        # dropped as martian unless the bridge allows it.
+        for network in served:
+            if network["uuid"] not in failed:
+                linux_net.allow_route_localnet(network["bridge"], namespace)
     served_floating = floating_ips(floating or [], host)
     if floating:
         bind_floating_ips(floating, served_floating, namespace)
@@ -156,8 +181,8 @@ def converge(networks: list[dict[str, Any]], fixed_ips: list[dict[str, Any]], ho
         floating_ips=tuple(served_floating),
         instances=tuple(instance_firewalls(firewalls or [], host)),
         routing_source_ip=CONF.network.routing_source_ip,
-        metadata_host=CONF.network.metadata_host,
-        metadata_port=CONF.network.metadata_port)
+        metadata_host=metadata_host,
+        metadata_port=metadata_port)
     firewall.apply(state, namespace=namespace)
     if layout.dhcp:
         wanted = {n["bridge"] for n in served}

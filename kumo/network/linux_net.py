@@ -163,6 +163,14 @@ def enable_ip_forwarding(namespace: str | None = None) -> None:
     privileged.execute(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"], namespace=namespace)
 
 
+def allow_route_localnet(device: str, namespace: str | None = None) -> None:
+    """Let packets that arrive on ``device`` be routed to loopback addresses
+    (the metadata redirect to a kumo-api-metadata listening on 127.0.0.1)."""
+    _check_name(device)
+    privileged.execute(["sysctl", "-q", "-w", f"net.ipv4.conf.{device}.route_localnet=1"],
+                       namespace=namespace)
+
+
 def ensure_route(cidr: str, via: str | None = None, device: str | None = None,
                  namespace: str | None = None) -> None:
     args: list[object] = ["route", "replace", cidr]

@@ -103,6 +103,7 @@ class NetworkManager(manager.Manager):
                                                   network_info=network_info)
         if wanted:
             self.sync_host(context)
+            self._tell_serving_hosts(context, [network for network, _ in wanted], host)
         LOG.info("Server %s: %s", instance_uuid, ", ".join(
             f"{vif['address']} {ip['address']} on {vif['network']['label']}"
             for vif in network_info for subnet in vif["network"]["subnets"]
@@ -116,8 +117,24 @@ class NetworkManager(manager.Manager):
             context, instance_uuid=instance_uuid)
         if released:
             self.sync_host(context)
+            self._tell_serving_hosts(context, self.conductor.network_get_all(context), host)
             LOG.info("Server %s released its addresses on %s", instance_uuid,
                      ", ".join(released))
+
+    def _tell_serving_hosts(self, context: Any, networks: list[dict[str, Any]],
+                            instance_host: str | None) -> None:
+        """Make every kumo-network converge now (rather than at its next periodic
+        sync) when another host serves the change: a network associated with
+        another host (os-networks associate_host), or a multi-host network whose
+        instance runs on another host (a call that reached this kumo-network on
+        the shared topic)."""
+        elsewhere = instance_host not in (None, self.host)
+        if any(n.get("host") not in (None, "", self.host)
+               or (elsewhere and (n.get("multi_host") or CONF.network.multi_host))
+               for n in networks):
+            from kumo.network import rpcapi
+
+            rpcapi.NetworkAPI().refresh(context)
 
     def get_instance_nw_info(self, context: Any,
                              instance_uuid: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ FLOATING_IP_POOLS = "os_compute_api:os-floating-ip-pools:list"
 SECURITY_GROUPS = "os_compute_api:os-security-groups:%s"
 FIXED_IPS = "os_compute_api:os-fixed-ips:%s"
 VIRTUAL_INTERFACES = "os_compute_api:os-virtual-interfaces:list"
+NETWORKS_ASSOCIATE = "os_compute_api:os-networks-associate"
 
 _FIP = "/os-floating-ips"
 _SG = "/os-security-groups"
@@ -47,6 +48,10 @@ def list_rules() -> list[policy.DocumentedRuleDefault]:
               [("GET", _SG + "/{security_group_id}")]),
         _rule(SECURITY_GROUPS % "create", member, "Create a security group",
               [("POST", _SG)]),
+        _rule(SECURITY_GROUPS % "update", member, "Rename a security group",
+              [("PUT", _SG + "/{security_group_id}")]),
+        _rule(SECURITY_GROUPS % "list", reader, "List a server's security groups",
+              [("GET", "/servers/{server_id}/os-security-groups")]),
         _rule(SECURITY_GROUPS % "delete", member, "Delete a security group",
               [("DELETE", _SG + "/{security_group_id}")]),
         _rule(SECURITY_GROUPS % "rule:create", member, "Create a security group rule",
@@ -68,4 +73,9 @@ def list_rules() -> list[policy.DocumentedRuleDefault]:
         _rule(NETWORKS % "create", admin, "Create a network", [("POST", "/os-networks")]),
         _rule(NETWORKS % "delete", admin, "Delete a network",
               [("DELETE", "/os-networks/{id}")]),
+        _rule(NETWORKS % "add", admin, "Give a project a network",
+              [("POST", "/os-networks/add")]),
+        _rule(NETWORKS_ASSOCIATE, admin, "Associate or disassociate a network's host "
+              "and project", [("POST", "/os-networks/{id}/action (associate_host, "
+                              "disassociate_host, disassociate_project, disassociate)")]),
     ]

@@ -35,6 +35,7 @@ import pytest
 from kumo import privileged
 from kumo.conf import CONF
 from kumo.network import dhcp, firewall, linux_net
+from kumo.network import host as host_net
 
 PUBLIC_CIDR = "203.0.113.0/24"
 HOST_PUBLIC_IP = "203.0.113.1"
@@ -451,6 +452,21 @@ def test_metadata_requests_are_redirected(site: Site) -> None:
     assert tcp_connects(guest, firewall.METADATA_IP, 80)
 
 
+def test_metadata_redirect_to_a_loopback_listener(site: Site) -> None:
+    """kumo-api-metadata on 127.0.0.1 (devstack's metadata_listen): the DNAT
+    needs route_localnet on the bridge, and the service sees the guest's own
+    address (how it finds the asking instance)."""
+    site.network("br-a", "10.1.0.1/24")
+    guest = site.guest("br-a", GUEST_MAC, "10.1.0.5/24", "10.1.0.1")
+    site.netns.listen(site.host, "127.0.0.1", 8775)
+    firewall.apply(site.state(networks=(firewall.FixedNetwork("br-a", "10.1.0.0/24"),),
+                              metadata_host="127.0.0.1", metadata_port=8775),
+                   namespace=site.host)
+    assert not tcp_connects(guest, firewall.METADATA_IP, 80)  # dropped as martian
+    linux_net.allow_route_localnet("br-a", site.host)
+    assert tcp_peer(guest, firewall.METADATA_IP, 80) == "10.1.0.5"
+
+
 def test_rebuilding_the_rules_converges(site: Site) -> None:
     rule = firewall.SecurityGroupRule("tcp", 22, 22, cidr="0.0.0.0/0")
     full = site.state(
@@ -482,6 +498,48 @@ def test_rebuilding_the_rules_converges(site: Site) -> None:
     firewall.remove_all(namespace=site.host)
     assert "kumo" not in site.save()
     assert "-A FORWARD -s 192.0.2.0/24 -j ACCEPT" in site.save()
+
+
+def test_multi_host_each_host_serves_its_own_instances(netns: Namespaces, tmp_path) -> None:
+    """Multi-host mode: two hosts (namespaces, each with its own bridge and
+    dnsmasq files) converge on the same rows; each serves the gateway and DHCP of
+    its own instance only."""
+    network = {"uuid": "net-m", "label": "shared", "bridge": "br-m", "cidr": "10.5.0.0/24",
+               "gateway": "10.5.0.1", "dns1": None, "dns2": None, "multi_host": True,
+               "bridge_interface": None, "vlan": None, "host": None}
+    rows = [{"network_uuid": "net-m", "host": host, "mac": mac, "address": ip,
+             "instance_hostname": f"vm-{host}"}
+            for host, mac, ip in (("a", GUEST_MAC, "10.5.0.10"),
+                                  ("b", GUEST_MAC2, "10.5.0.11"))]
+    layout = host_net.Layout(dhcp=True, vlan=False)
+    served = {}
+    CONF.set_override("multi_host", True, group="network")
+    try:
+        for name in ("a", "b"):
+            namespace = netns(f"m{name}")
+            path = tempfile.mkdtemp(prefix=f"kumo-networks-{name}-")
+            os.chmod(path, 0o755)
+            CONF.set_override("networks_path", path, group="network")
+            assert host_net.converge([network], rows, name, layout, namespace=namespace) == []
+            hosts = open(dhcp.network_file("br-m", "hosts")).read()
+            served[name] = (namespace, path, hosts)
+    finally:
+        CONF.clear_override("multi_host", group="network")
+    try:
+        assert served["a"][2] == f"{GUEST_MAC},vm-a,10.5.0.10\n"
+        assert served["b"][2] == f"{GUEST_MAC2},vm-b,10.5.0.11\n"
+        for name, mac, ip in (("a", GUEST_MAC, "10.5.0.10"), ("b", GUEST_MAC2, "10.5.0.11")):
+            namespace = served[name][0]
+            guest = netns(f"mg{name}")
+            linux_net.create_veth_pair(f"tap-m{name}", "eth0", namespace=namespace,
+                                       peer_namespace=guest, peer_mac=mac, bridge="br-m")
+            assert dhcp_lease(guest, tmp_path) == (ip, "10.5.0.1")
+            assert reachable(guest, "10.5.0.1")
+    finally:
+        for _namespace, path, _ in served.values():
+            CONF.set_override("networks_path", path, group="network")
+            dhcp.stop_dhcp("br-m")
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def test_privsep_daemon_runs_the_plumbing(netns: Namespaces) -> None:

@@ -204,7 +204,19 @@ def test_kill_9_and_restart_of_kumo_network_keeps_rules_and_leases(
 
 def test_floating_ip_and_security_group_guard_a_server_from_outside(
         cloud: Cloud, guests: list[str], tmp_path: Path) -> None:
-    server = boot_active(cloud, "app")
+    # The server joins its group at boot: inbound is denied from the start.
+    status, body = cloud.api("POST", "/os-security-groups", {"security_group": {
+        "name": "web", "description": "web servers"}})
+    assert status == 200, body
+    group_id = body["security_group"]["id"]
+    status, body = cloud.api("POST", "/servers", {"server": {
+        "name": "app", "imageRef": servers.image_id(cloud), "flavorRef": "2",
+        "security_groups": [{"name": "web"}]}})
+    assert status == 202, body
+    assert body["server"]["security_groups"] == [{"name": "web"}]
+    server = servers.wait_status(cloud, body["server"]["id"], "ACTIVE")
+    status, body = cloud.api("GET", f"/servers/{server['id']}/os-security-groups")
+    assert status == 200 and [g["name"] for g in body["security_groups"]] == ["web"]
     [address] = server["addresses"]["private"]
     mac = address["OS-EXT-IPS-MAC:mac_addr"]
     assert wait_for(lambda: mac in hosts_file(), 30)
@@ -221,30 +233,31 @@ def test_floating_ip_and_security_group_guard_a_server_from_outside(
         status, body = cloud.api("POST", f"/servers/{server['id']}/action",
                                  {"addFloatingIp": {"address": floating}})
         assert status == 202, body
-        # Reachable from outside, the client's own address preserved (DNAT only).
-        assert wait_for(lambda: tcp_peer(EXT_NS, floating, 8080), 30,
-                        message=lambda: kumo_rules()) == EXTERNAL_IP
+        assert wait_for(lambda: f"-d {floating}/32 -j DNAT" in kumo_rules(), 30,
+                        message=lambda: kumo_rules())
         status, body = cloud.api("GET", f"/servers/{server['id']}")
         assert {"version": 4, "addr": floating, "OS-EXT-IPS:type": "floating",
                 "OS-EXT-IPS-MAC:mac_addr": mac} in body["server"]["addresses"]["private"]
 
-        # A security group denies inbound by default, until a rule opens the port.
-        status, body = cloud.api("POST", "/os-security-groups", {"security_group": {
-            "name": "web", "description": "web servers"}})
-        assert status == 200, body
-        group_id = body["security_group"]["id"]
-        status, _ = cloud.api("POST", f"/servers/{server['id']}/action",
-                              {"addSecurityGroup": {"name": "web"}})
-        assert status == 202
-        assert wait_for(lambda: tcp_peer(EXT_NS, floating, 8080) is None, 30,
-                        message=lambda: kumo_rules())
+        # The group denies inbound by default, until a rule opens the port.
+        assert tcp_peer(EXT_NS, floating, 8080) is None
         status, body = cloud.api("POST", "/os-security-group-rules", {"security_group_rule": {
             "parent_group_id": group_id, "ip_protocol": "tcp", "from_port": 8080,
             "to_port": 8080, "cidr": "203.0.113.0/24"}})
         assert status == 200, body
         assert body["security_group_rule"]["ip_range"] == {"cidr": "203.0.113.0/24"}
+        # Reachable from outside, the client's own address preserved (DNAT only).
         assert wait_for(lambda: tcp_peer(EXT_NS, floating, 8080), 30,
                         message=lambda: kumo_rules()) == EXTERNAL_IP
+        # Out of the group (in none left): open again; back in: closed.
+        status, _ = cloud.api("POST", f"/servers/{server['id']}/action",
+                              {"removeSecurityGroup": {"name": "web"}})
+        assert status == 202
+        status, _ = cloud.api("POST", f"/servers/{server['id']}/action",
+                              {"addSecurityGroup": {"name": "default"}})
+        assert status == 202
+        assert wait_for(lambda: tcp_peer(EXT_NS, floating, 8080) is None, 30,
+                        message=lambda: kumo_rules())
 
         status, _ = cloud.api("POST", f"/servers/{server['id']}/action",
                               {"removeFloatingIp": {"address": floating}})
@@ -259,3 +272,56 @@ def test_floating_ip_and_security_group_guard_a_server_from_outside(
         listener.wait()
     cloud.api("DELETE", f"/servers/{server['id']}")
     servers.wait_gone(cloud, server["id"])
+
+
+def test_boot_groups_quotas_and_network_association(cloud: Cloud) -> None:
+    """What the API adds around kumo-network: boot-time groups (400 for an
+    unknown one), overLimit on floating IPs, groups and rules, renaming a
+    group, and os-networks' add/associate/disassociate (admin)."""
+    status, body = cloud.api("POST", "/servers", {"server": {
+        "name": "nope", "imageRef": servers.image_id(cloud), "flavorRef": "2",
+        "security_groups": [{"name": "no-such-group"}]}})
+    assert status == 400 and "no-such-group" in body["badRequest"]["message"]
+
+    project = f"q{TAG}"
+    token = f"user:{project}"
+    status, _ = cloud.api("PUT", f"/os-quota-sets/{project}", {"quota_set": {
+        "floating_ips": 1, "security_groups": 1, "security_group_rules": 1}})
+    assert status == 200
+    public = {"pool": "public"}
+    assert cloud.api("POST", "/os-floating-ips", public, token=token)[0] == 200
+    status, body = cloud.api("POST", "/os-floating-ips", public, token=token)
+    assert status == 403 and "floating_ips" in body["overLimit"]["message"], body
+    status, body = cloud.api("POST", "/os-security-groups", {"security_group": {
+        "name": "one", "description": "first"}}, token=token)
+    assert status == 200, body
+    group_id = body["security_group"]["id"]
+    status, body = cloud.api("POST", "/os-security-groups", {"security_group": {
+        "name": "two", "description": "second"}}, token=token)
+    assert status == 403 and "security_groups" in body["overLimit"]["message"], body
+    rule = {"parent_group_id": group_id, "ip_protocol": "tcp", "from_port": 22,
+            "to_port": 22, "cidr": "0.0.0.0/0"}
+    assert cloud.api("POST", "/os-security-group-rules", {"security_group_rule": rule},
+                     token=token)[0] == 200
+    status, body = cloud.api("POST", "/os-security-group-rules", {"security_group_rule": {
+        **rule, "from_port": 80, "to_port": 80}}, token=token)
+    assert status == 403 and "security_group_rules" in body["overLimit"]["message"], body
+    status, body = cloud.api("PUT", f"/os-security-groups/{group_id}", {"security_group": {
+        "name": "renamed", "description": "new"}}, token=token)
+    assert status == 200 and body["security_group"]["name"] == "renamed", body
+    # The proxies end at 2.35.
+    status, _ = cloud.api("GET", "/os-security-groups", token=token, version="2.36")
+    assert status == 404
+
+    [network] = cloud.api("GET", "/os-networks")[1]["networks"]
+    path = f"/os-networks/{network['id']}"
+    assert cloud.api("POST", f"{path}/action", {"associate_host": "elsewhere"},
+                     token=token)[0] == 403
+    assert cloud.api("POST", f"{path}/action", {"associate_host": "elsewhere"})[0] == 202
+    assert cloud.api("POST", "/os-networks/add", {"id": network["id"]})[0] == 202
+    shown = cloud.api("GET", path)[1]["network"]
+    assert (shown["host"], shown["project_id"]) == ("elsewhere", "admin")
+    assert cloud.api("POST", f"{path}/action", {"disassociate": None})[0] == 202
+    shown = cloud.api("GET", path)[1]["network"]
+    assert (shown["host"], shown["project_id"]) == (None, None)
+    cloud.api("DELETE", f"/os-quota-sets/{project}")

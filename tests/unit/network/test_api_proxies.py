@@ -167,3 +167,45 @@ def test_fixed_ips_and_virtual_interfaces(api: tuple[Any, str]) -> None:
     assert vif["net_id"]
     assert call(app, "GET", f"/servers/{server_id}/os-virtual-interfaces",
                 **{"OpenStack-API-Version": "compute 2.44"}).status_int == 404
+
+
+def test_boot_joins_security_groups_when_networking_is_on(api: tuple[Any, str]) -> None:
+    from kumo.conf import CONF
+
+    app, server_id = api
+    image_id = call(app, "GET", "/images").json["images"][0]["id"]
+    boot = {"name": "db", "imageRef": image_id, "flavorRef": "2"}
+    # Off (the fixture's server): no group is joined, names are only echoed.
+    assert call(app, "GET", f"/servers/{server_id}/os-security-groups",
+                token=USER).json == {"security_groups": []}
+
+    CONF.set_override("enabled", True, group="network")
+    try:
+        unknown = call(app, "POST", "/servers", {"server": {
+            **boot, "security_groups": [{"name": "nope"}]}}, token=USER)
+        assert unknown.status_int == 400 and "nope" in unknown.json["badRequest"]["message"]
+        call(app, "POST", "/os-security-groups", {"security_group": {
+            "name": "db", "description": "databases"}}, token=USER)
+        made = call(app, "POST", "/servers", {"server": {
+            **boot, "security_groups": [{"name": "db"}, {"name": "default"}]}}, token=USER)
+        assert made.status_int == 202, made.json
+        plain = call(app, "POST", "/servers", {"server": boot}, token=USER)
+    finally:
+        CONF.clear_override("enabled", group="network")
+    listed = call(app, "GET", f"/servers/{made.json['server']['id']}/os-security-groups",
+                  token=USER).json["security_groups"]
+    assert sorted(g["name"] for g in listed) == ["db", "default"]
+    listed = call(app, "GET", f"/servers/{plain.json['server']['id']}/os-security-groups",
+                  token=USER).json["security_groups"]
+    assert [g["name"] for g in listed] == ["default"]
+    # Another project's server is not found.
+    assert call(app, "GET", f"/servers/{server_id}/os-security-groups",
+                token="bob:project-b").status_int == 404
+
+    db = next(g for g in call(app, "GET", "/os-security-groups", token=USER).json[
+        "security_groups"] if g["name"] == "db")
+    renamed = call(app, "PUT", f"/os-security-groups/{db['id']}", {"security_group": {
+        "name": "data", "description": "renamed"}}, token=USER)
+    assert renamed.status_int == 200 and renamed.json["security_group"]["name"] == "data"
+    assert call(app, "PUT", f"/os-security-groups/{db['id']}", {"security_group": {
+        "name": "data"}}, token=USER).status_int == 400

@@ -27,7 +27,7 @@ def test_defaults(config: cfg.ConfigOpts) -> None:
     config([], project="kumo", default_config_files=[])
     assert config.network.network_manager == "flatdhcp"
     assert config.network.networks_path == "/var/lib/kumo/networks"
-    assert config.network.metadata_port == 8775
+    assert config.network.metadata_port is None  # [api] metadata_port then
 
 
 def test_unknown_manager_is_refused(config: cfg.ConfigOpts, tmp_path: pathlib.Path) -> None:

@@ -161,3 +161,38 @@ def test_load_manager_follows_the_configuration() -> None:
         assert isinstance(manager.load_manager(start_privsep=False), manager.VlanManager)
     finally:
         CONF.clear_override("network_manager", group="network")
+
+
+def test_other_serving_hosts_are_told_to_converge(conductor: Any, converged: list,
+                                                  ctxt: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A network associated with another host, or a multi-host network whose
+    instance runs elsewhere, is served there: a fanout refresh, not a wait for
+    the periodic sync. A network served here alone needs none."""
+    from kumo.network import rpcapi
+
+    refreshed: list[Any] = []
+    monkeypatch.setattr(rpcapi.NetworkAPI, "refresh", lambda self, c: refreshed.append(c))
+    here = conductor.network_create(ctxt, {"label": "here", "cidr": "10.0.0.0/24",
+                                           "bridge": "br1"})
+    multi = conductor.network_create(ctxt, {"label": "multi", "cidr": "10.1.0.0/24",
+                                            "bridge": "br2", "multi_host": True})
+    net = _make(manager.FlatDHCPManager, conductor)
+
+    net.allocate_for_instance(ctxt, "i1", "p1", host="compute1",
+                              requested_networks=[{"uuid": here["uuid"]}])
+    assert refreshed == []
+    net.allocate_for_instance(ctxt, "i2", "p1", host="compute2",
+                              requested_networks=[{"uuid": multi["uuid"]}])
+    assert len(refreshed) == 1
+    conductor.network_associate(ctxt, network_uuid=here["uuid"], values={"host": "net2"})
+    net.allocate_for_instance(ctxt, "i3", "p1", host="compute1",
+                              requested_networks=[{"uuid": here["uuid"]}])
+    assert len(refreshed) == 2
+
+
+def test_a_network_with_a_host_is_served_by_that_host_only() -> None:
+    network = {"uuid": "n", "multi_host": False, "host": None}
+    assert host_net.served_here(network, [], "h1")
+    assert host_net.served_here({**network, "host": "h1"}, [], "h1")
+    assert not host_net.served_here({**network, "host": "h2"}, [], "h1")

@@ -1,6 +1,8 @@
 """``/os-security-groups``, ``/os-security-group-rules`` (microversions up to
-2.35) and the server actions ``addSecurityGroup``/``removeSecurityGroup``,
-over kumo-network's security groups (iptables chains per instance)."""
+2.35), a server's ``/servers/{id}/os-security-groups``, the server actions
+``addSecurityGroup``/``removeSecurityGroup`` and the groups a new server joins
+(``security_groups`` of ``POST /servers``), over kumo-network's security
+groups (iptables chains per instance)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import webob
 from kumo import exception, policy
 from kumo.api.openstack import common
 from kumo.api.openstack.compute import network_proxy, views
+from kumo.conf import CONF
 from kumo.policies import networks as network_policies
 
 _PROTOCOLS = ("tcp", "udp", "icmp")
@@ -77,12 +80,43 @@ class SecurityGroupsController:
             description=group.get("description"), user_id=context.user_id)
         return common.json_response({"security_group": _group_view(made)})
 
+    def update(self, req: webob.Request, security_group_id: str) -> webob.Response:
+        context = _authorize(req, "update")
+        body = common.json_body(req)
+        group = body.get("security_group") if isinstance(body, dict) else None
+        if not isinstance(group, dict) or not isinstance(group.get("name"), str) \
+                or not group["name"].strip():
+            raise common.BadRequest(reason="Security group name is required")
+        if not isinstance(group.get("description"), str):
+            raise common.BadRequest(reason="Security group description is required")
+        made = self.clients.conductor.security_group_update(
+            context, group_id=_int(security_group_id, "Security group id"),
+            project_id=context.project_id,
+            values={"name": group["name"], "description": group["description"]})
+        return common.json_response({"security_group": _group_view(made)})
+
     def delete(self, req: webob.Request, security_group_id: str) -> webob.Response:
         context = _authorize(req, "delete")
         self.clients.conductor.security_group_delete(
             context, group_id=_int(security_group_id, "Security group id"),
             project_id=context.project_id)
         return common.empty_response(202)
+
+
+class ServerSecurityGroupsController:
+    """``GET /servers/{id}/os-security-groups`` (every microversion)."""
+
+    def __init__(self, clients: common.Clients) -> None:
+        self.clients = clients
+
+    def index(self, req: webob.Request, server_id: str) -> webob.Response:
+        context = common.context_of(req)
+        instance = common.server_get(self.clients, context, server_id)
+        policy.authorize(context, network_policies.SECURITY_GROUPS % "list",
+                         views.server_target(instance))
+        groups = self.clients.conductor.security_groups_of_instance(
+            context, instance_uuid=instance.uuid)
+        return common.json_response({"security_groups": [_group_view(g) for g in groups]})
 
 
 class SecurityGroupRulesController:
@@ -194,6 +228,34 @@ def remove_security_group(servers: Any, req: webob.Request, server_id: str,
         context, group_id=group["id"], instance_uuid=instance.uuid)
     network_proxy.refresh(context)
     return common.empty_response(202)
+
+
+def boot_groups(clients: common.Clients, context: Any,
+                server: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The groups a server booted with ``server`` joins: its ``security_groups``
+    (``default`` when none is named). None when kumo-network is off
+    (``[network] enabled``): the names are then only echoed back.
+
+    :raises BadRequest: the project has no group of one of the names.
+    """
+    if not CONF.network.enabled:
+        return None
+    names = [g["name"] for g in server.get("security_groups") or [{"name": "default"}]]
+    try:
+        return clients.conductor.security_groups_by_name(
+            context, project_id=context.project_id, names=names, user_id=context.user_id)
+    except exception.NotFound as error:
+        raise common.BadRequest(reason=error.message) from None
+
+
+def join(clients: common.Clients, context: Any, groups: list[dict[str, Any]] | None,
+         instances: list[Any]) -> None:
+    """Put the new servers in their boot groups before they are built (so the
+    first convergence of their addresses already guards them)."""
+    if groups and instances:
+        clients.conductor.security_group_add_instances(
+            context, group_ids=[g["id"] for g in groups],
+            instance_uuids=[i.uuid for i in instances])
 
 
 ACTIONS = {"addSecurityGroup": add_security_group,
