@@ -21,15 +21,17 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from kumo import exception
-from kumo.compute import power_state, task_states, vm_states
+from kumo.compute import faults, power_state, task_states, vm_states
 from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute.faults import fault_from_exception
+from kumo.compute.power import shutdown_timeout
 from kumo.compute.system_metadata import (
     MOVE_KEYS,
     OLD_FLAVOR,
     OLD_HOST,
     OLD_NODE,
     OLD_VM_STATE,
+    RESIZE_SOURCE_DISKS,
     SHELVED_IMAGE_ID,
 )
 
@@ -62,6 +64,18 @@ def note_failure(message: str) -> None:
         stack[-1].append(message)
 
 
+# Noted by a method that finished its own event with its last update (one call).
+_EVENT_FINISHED = object()
+
+
+def note_event_finished() -> None:
+    """The running recorded RPC method finished its event itself, as a success, in
+    the same conductor call as its last update: the decorator records nothing more."""
+    stack = getattr(_failures, "stack", None)
+    if stack:
+        stack[-1].append(_EVENT_FINISHED)
+
+
 def recorded(method: _Method) -> _Method:
     """Record the RPC method as the event ``compute_<name>`` of the request's instance
     action (os-instance-actions): start, then finish Success or Error."""
@@ -81,6 +95,8 @@ def recorded(method: _Method) -> _Method:
                         traceback="".join(traceback.format_exception(exc)))
             raise
         failures = stack.pop()
+        if _EVENT_FINISHED in failures:
+            return result
         if failures:
             self._event(context, instance, "finish", event, result="Error",
                         traceback="\n".join(failures))
@@ -141,9 +157,13 @@ class MoveActionsMixin:
                  dest_host, dest_node)
         try:
             self.driver.destroy(context, instance)
+            values: dict[str, Any] = {"task_state": task_states.RESIZE_MIGRATED}
+            source = self.driver.migration_source(instance)
+            if source is not None:
+                # Where the destination's driver finds the disks kept here.
+                values["system_metadata"] = {RESIZE_SOURCE_DISKS: json.dumps(source)}
             instance = self.conductor.instance_update(
-                context, instance_uuid=instance.uuid,
-                values={"task_state": task_states.RESIZE_MIGRATED},
+                context, instance_uuid=instance.uuid, values=values,
                 expected_task_state=task_states.RESIZE_MIGRATING)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
             LOG.info("Server %s changed while it was moved: %s", instance.uuid, exc)
@@ -172,6 +192,11 @@ class MoveActionsMixin:
         if not self._finish_move(context, instance, values, task_states.RESIZE_MIGRATED):
             return
         LOG.info("Server %s moved to %s/%s, waiting for confirmation", uuid, self.host, node)
+
+    @recorded
+    def confirm_resize(self, context: Any, instance: Any) -> None:
+        """Source side of a confirmed resize (1.4): drop the disks kept for a revert."""
+        self.driver.confirm_migration(context, instance)
 
     @recorded
     def revert_resize(self, context: Any, instance: Any) -> None:
@@ -263,7 +288,7 @@ class MoveActionsMixin:
         shelved_offload_time 0, offloaded at once: SHELVED_OFFLOADED."""
         LOG.info("Shelving server %s into image %s", instance.uuid, image_id)
         try:
-            self.driver.power_off(context, instance)
+            self.driver.power_off(context, instance, timeout=shutdown_timeout(instance))
             self._snapshot_into(context, instance, image_id)
         except Exception as exc:
             self._delete_image_quietly(context, image_id)
@@ -451,9 +476,7 @@ class MoveActionsMixin:
                             expected_task_state=task_states.MIGRATING)
             return
         note_failure(str(fault.get("message")))
-        self.conductor.instance_fault_create(
-            context, instance_uuid=instance.uuid, code=fault.get("code") or 500,
-            message=fault.get("message"), details=fault.get("details"), host=self.host)
+        faults.record(self.conductor, context, instance.uuid, fault, self.host)
         self._clear_task(context, instance, task_states.MIGRATING)
 
     def _restore_power(self, context: Any, instance: Any, power: int) -> None:
@@ -472,7 +495,7 @@ class MoveActionsMixin:
 
         def power_off() -> None:
             try:
-                self.driver.power_off(context, instance)
+                self.driver.power_off(context, instance, timeout=shutdown_timeout(instance))
             except exception.InstanceNotFound:
                 LOG.info("Server %s has no guest to power off", instance.uuid)
 
@@ -624,10 +647,5 @@ class MoveActionsMixin:
 
     def _fault(self, context: Any, instance: Any, exc: BaseException, message: str) -> None:
         note_failure(message)
-        fault = fault_from_exception(exc, message)
-        try:
-            self.conductor.instance_fault_create(
-                context, instance_uuid=instance.uuid, code=fault["code"],
-                message=fault["message"], details=fault["details"], host=self.host)
-        except Exception:
-            LOG.exception("Could not record the fault of server %s", instance.uuid)
+        faults.record(self.conductor, context, instance.uuid,
+                      fault_from_exception(exc, message), self.host)

@@ -12,17 +12,20 @@ the server in ERROR, as Nova does). Each action records its event
 
 from __future__ import annotations
 
+import json
 import traceback
 from collections.abc import Callable
 from typing import Any
 
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import exception
-from kumo.compute import power_state, states, task_states, vm_states
+from kumo.compute import faults, power_state, states, task_states, vm_states
 from kumo.compute.faults import fault_from_exception
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 
 
 def tail(output: str, length: int | None) -> str:
@@ -36,6 +39,23 @@ def tail(output: str, length: int | None) -> str:
     if int(length) == 0:
         return ""
     return "".join(output.splitlines(keepends=True)[-int(length):])
+
+
+def shutdown_timeout(instance: Any) -> int:
+    """Seconds a stop gives the guest OS to shut down cleanly before forcing it off:
+    the image's ``os_shutdown_timeout`` property (as the server was booted with it),
+    else ``[DEFAULT] shutdown_timeout`` -- Nova's clean shutdown."""
+    system_metadata = (instance.system_metadata or {}) \
+        if instance.obj_attr_is_set("system_metadata") else {}
+    try:
+        spec = json.loads(system_metadata.get("request_spec") or "{}")
+        properties = (spec.get("image") or {}).get("properties") or {}
+        if properties.get("os_shutdown_timeout") not in (None, ""):
+            return max(0, int(properties["os_shutdown_timeout"]))
+    except (ValueError, TypeError, AttributeError):
+        LOG.warning("Server %s: unreadable os_shutdown_timeout; using [DEFAULT] "
+                    "shutdown_timeout", instance.uuid)
+    return CONF.shutdown_timeout
 
 
 # Task state of a power action -> (its method, the guest's power state and the
@@ -91,8 +111,11 @@ class PowerActionsMixin:
             error_if_down=True)
 
     def stop_instance(self, context: Any, instance: Any) -> None:
+        """A clean shutdown within :func:`shutdown_timeout`, then a forced one."""
         self._power_action(context, instance, "stop_instance", [task_states.POWERING_OFF],
-                           lambda: self.driver.power_off(context, instance), vm_states.STOPPED)
+                           lambda: self.driver.power_off(
+                               context, instance, timeout=shutdown_timeout(instance)),
+                           vm_states.STOPPED)
 
     def start_instance(self, context: Any, instance: Any) -> None:
         self._power_action(context, instance, "start_instance", [task_states.POWERING_ON],
@@ -160,12 +183,8 @@ class PowerActionsMixin:
     def _power_action_failed(self, context: Any, instance: Any, method: str,
                              expected_task_states: list[str], exc: BaseException,
                              error_if_down: bool) -> None:
-        fault = fault_from_exception(exc)
-        try:
-            self.conductor.instance_fault_create(
-                context, instance_uuid=instance.uuid, code=fault["code"],
-                message=fault["message"], details=fault["details"], host=self.host)
-        except exception.InstanceNotFound:
+        if not faults.record(self.conductor, context, instance.uuid,
+                             fault_from_exception(exc), self.host):
             return
         values: dict[str, Any] = {"task_state": None}
         current = self._current_power_state(instance)

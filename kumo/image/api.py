@@ -7,15 +7,18 @@ the local store directory. ``glance``: both from a Glance v2 service
 
 from __future__ import annotations
 
+import contextlib
 import pathlib
 from typing import Any
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from kumo.conductor import rpcapi as conductor_rpcapi
-from kumo.image import local
+from kumo.image import local, verify
 
 CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
 
 
 class ImageAPI:
@@ -70,13 +73,60 @@ class ImageAPI:
         """The local file with the image's bytes; raises ImageNotFound without one."""
         return self.store.location(image_id)
 
-    def download(self, image_id: str, destination: str | pathlib.Path,
-                 ctxt: Any = None) -> pathlib.Path:
-        """Copy the image's bytes to ``destination``; returns it."""
+    def update(self, ctxt: Any, image_id: str, values: dict[str, Any]) -> Any:
+        """Change the image's fields; ``values["properties"]``, when given, is the
+        image's whole new set of properties (the ones left out are removed)."""
+        if self.glance is None:
+            return self.conductor.image_update(ctxt, image_id=image_id, values=values)
+        values = dict(values)
+        if "properties" in values:
+            current = self.glance.show(ctxt, image_id).get("properties") or {}
+            wanted = dict(values["properties"] or {})
+            values["properties"] = {**dict.fromkeys(current), **wanted}
+        return self.glance.update(ctxt, image_id, values)
+
+    def delete(self, ctxt: Any, image_id: str) -> None:
+        """Delete the image (and its bytes); Forbidden for a protected one."""
         if self.glance is not None:
-            return self.glance.download(ctxt, image_id, destination)
+            self.glance.delete(ctxt, image_id)
+        else:
+            self.conductor.image_delete(ctxt, image_id=image_id)
+
+    def download(self, image_id: str, destination: str | pathlib.Path,
+                 ctxt: Any = None, verifier: verify.Verifier | None = None) -> pathlib.Path:
+        """Copy the image's bytes to ``destination``; returns it.
+
+        With a ``verifier`` the bytes are hashed on the way and
+        ImageChecksumMismatch is raised (``destination`` removed) when they are
+        not what the image service recorded.
+        """
         destination = pathlib.Path(destination)
-        with open(destination, "wb") as out:
-            for chunk in self.store.read(image_id):
-                out.write(chunk)
+        chunks = (self.glance.data(ctxt, image_id) if self.glance is not None
+                  else self.store.read(image_id))
+        try:
+            with open(destination, "wb") as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                    if verifier is not None:
+                        verifier.update(chunk)
+            if verifier is not None:
+                verifier.check()
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                destination.unlink()
+            raise
         return destination
+
+    def fetch_verified(self, ctxt: Any, image_id: str,
+                       destination: str | pathlib.Path) -> pathlib.Path:
+        """Download the image checked against every hash its metadata records.
+
+        This is how compute hosts fill their base-image cache: the image
+        service's own record (not the caller's copy of it) says what the bytes
+        must hash to.
+        """
+        image = self.get(ctxt, image_id)
+        verifier = verify.Verifier.for_image(image_id, image)
+        if not verifier.checks:
+            LOG.warning("Image %s records no checksum; its data is not verified", image_id)
+        return self.download(image_id, destination, ctxt=ctxt, verifier=verifier)

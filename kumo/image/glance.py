@@ -17,7 +17,6 @@ members.
 
 from __future__ import annotations
 
-import hashlib
 import pathlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -28,8 +27,10 @@ from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from kumo import exception
+from kumo.image import verify
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -55,6 +56,10 @@ def from_glance(image: dict[str, Any]) -> dict[str, Any]:
     """A Glance v2 image as kumo's image dict (custom properties in ``properties``)."""
     result = {field: image.get(field) for field in CORE_FIELDS}
     result["min_disk"] = result["min_disk"] or 0
+    for stamp in ("created_at", "updated_at"):
+        # Datetimes, as the local store's rows have them.
+        if isinstance(result[stamp], str):
+            result[stamp] = timeutils.parse_isotime(result[stamp])
     result["min_ram"] = result["min_ram"] or 0
     result["properties"] = {key: value for key, value in image.items()
                             if key not in CORE_FIELDS and key not in _READ_ONLY}
@@ -130,6 +135,13 @@ class GlanceClient:
             if image_id is not None:
                 raise exception.ImageNotFound(image_id=image_id) from None
             raise GlanceError(reason=f"{method} {path}: not found") from None
+        except ks_exceptions.Forbidden as error:
+            # Glance's owner and protected-image rules: the caller's 403.
+            raise exception.ImageNotAuthorized(
+                reason=f"Not allowed to {method} {path}: {error.message}") from None
+        except ks_exceptions.Conflict as error:
+            raise exception.ImageInUse(image_id=image_id or path,
+                                       reason=str(error.message)) from None
         except ks_exceptions.HttpError as error:
             raise GlanceError(reason=f"{method} {path}: {error.http_status} "
                                      f"{error.message}") from None
@@ -181,14 +193,15 @@ class GlanceClient:
                  checksum: str | None = None) -> pathlib.Path:
         """Write the image's bytes to ``destination``, checking the md5 ``checksum``."""
         destination = pathlib.Path(destination)
-        md5 = hashlib.md5(usedforsecurity=False)
+        verifier = verify.Verifier(image_id, checksum)
         with open(destination, "wb") as out:
             for chunk in self.data(ctxt, image_id):
                 out.write(chunk)
-                md5.update(chunk)
-        if checksum and md5.hexdigest() != checksum:
-            raise GlanceError(reason=f"image {image_id}: checksum {md5.hexdigest()} "
-                                     f"is not the expected {checksum}")
+                verifier.update(chunk)
+        try:
+            verifier.check()
+        except exception.ImageChecksumMismatch as error:
+            raise GlanceError(reason=error.message) from None
         return destination
 
     def create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:

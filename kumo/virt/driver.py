@@ -64,6 +64,15 @@ def check_power_state(instance: Any, action: str, state: int,
             state=power_state.NAMES.get(state, state))
 
 
+def console_address(host: str, port: int, tls_port: int | None = None,
+                    internal_access_path: str | None = None) -> dict[str, Any]:
+    """What :meth:`ComputeDriver.get_vnc_console` and ``get_spice_console`` return:
+    a plain dict, so it crosses RPC and lands in a console token as it is."""
+    return {"host": host, "port": int(port),
+            "tls_port": None if tls_port is None else int(tls_port),
+            "internal_access_path": internal_access_path}
+
+
 class ComputeDriver(abc.ABC):
     """A hypervisor as kumo-compute sees it: one or more nodes on one host."""
 
@@ -124,8 +133,13 @@ class ComputeDriver(abc.ABC):
         """
 
     @abc.abstractmethod
-    def power_off(self, ctxt: Any, instance: Any) -> None:
-        """Stop the guest (power state SHUTDOWN); stopping a stopped guest is fine."""
+    def power_off(self, ctxt: Any, instance: Any, timeout: float = 0) -> None:
+        """Stop the guest (power state SHUTDOWN); stopping a stopped guest is fine.
+
+        ``timeout`` > 0 asks for a clean shutdown first: the guest OS is asked
+        to shut down (ACPI power button) and given up to ``timeout`` seconds
+        before it is powered off forcibly; 0 powers it off at once.
+        """
 
     @abc.abstractmethod
     def power_on(self, ctxt: Any, instance: Any) -> None:
@@ -151,6 +165,20 @@ class ComputeDriver(abc.ABC):
     def get_console_output(self, ctxt: Any, instance: Any) -> str:
         """What the guest wrote to its serial console so far."""
 
+    def get_vnc_console(self, ctxt: Any, instance: Any) -> dict[str, Any]:
+        """Where the console proxies reach the running guest's VNC display.
+
+        Returns :func:`console_address` (host, port, tls_port,
+        internal_access_path). Raises ``InstanceNotFound`` without a guest,
+        ``ConsoleTypeUnavailable`` when the guest has no VNC display (or is not
+        running), ``ConsoleNotImplemented`` for a driver without VNC (this default).
+        """
+        raise exception.ConsoleNotImplemented(protocol="vnc")
+
+    def get_spice_console(self, ctxt: Any, instance: Any) -> dict[str, Any]:
+        """As :meth:`get_vnc_console`, for the guest's SPICE display."""
+        raise exception.ConsoleNotImplemented(protocol="spice")
+
     @abc.abstractmethod
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
         """Capture the guest's root disk as the image ``image_id``.
@@ -159,3 +187,15 @@ class ComputeDriver(abc.ABC):
         ``container_format`` and ``size`` (bytes). Where the bytes go (the
         local image store or Glance) is the caller's concern.
         """
+
+    # -- moves (resize and cold migration) ----------------------------------------
+
+    def migration_source(self, instance: Any) -> dict[str, str] | None:
+        """After :meth:`destroy` on a resize's source (task ``resize_migrating``):
+        where the destination finds the disks this host kept, ``{"host", "path"}``,
+        recorded in the server's system_metadata for the destination's spawn.
+        None (this default): the driver keeps nothing, the guest starts afresh."""
+        return None
+
+    def confirm_migration(self, ctxt: Any, instance: Any) -> None:  # noqa: B027
+        """On the source of a confirmed resize: drop what it kept for a revert."""

@@ -9,6 +9,8 @@ local image store in tmp_path.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import pathlib
 import pwd
@@ -27,7 +29,9 @@ libvirt = pytest.importorskip("libvirt")
 from kumo import context, exception, objects, virt  # noqa: E402
 from kumo.compute import power_state  # noqa: E402
 from kumo.conf import CONF  # noqa: E402
+from kumo.image import api as image_api  # noqa: E402
 from kumo.image import local  # noqa: E402
+from kumo.objects.image import Image  # noqa: E402
 from kumo.objects.instance import Instance  # noqa: E402
 from kumo.virt import driver as virt_driver  # noqa: E402
 from kumo.virt.libvirt import disk, virt_type  # noqa: E402
@@ -53,6 +57,34 @@ def store(tmp_path: pathlib.Path) -> local.LocalStore:
     kernel.write_bytes(b"not really a kernel")
     store.write_file(KERNEL_ID, kernel)
     return store
+
+
+@pytest.fixture(autouse=True)
+def image_records(monkeypatch: pytest.MonkeyPatch) -> dict[str, Image]:
+    """The image service's records as the driver reads them (kumo-conductor's, in a
+    cloud): an image registered here has these hashes; any other one in the local
+    store has the hashes of its bytes as they are now."""
+    records: dict[str, Image] = {}
+
+    def get(self, ctxt, image_id: str, project_id: str | None = None) -> Image:
+        if image_id in records:
+            return records[image_id]
+        path = pathlib.Path(CONF.image.local_store_path) / image_id
+        if not path.is_file():
+            raise exception.ImageNotFound(image_id=image_id)
+        return recorded(path, image_id)
+
+    monkeypatch.setattr(image_api.ImageAPI, "get", get)
+    return records
+
+
+def recorded(path: pathlib.Path, image_id: str) -> Image:
+    """The local store's record of the bytes at ``path`` (as kumo-manage imports it)."""
+    data = path.read_bytes()
+    return Image(id=image_id, status="active", size=len(data),
+                 checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                 properties={"os_hash_algo": "sha256",
+                             "os_hash_value": hashlib.sha256(data).hexdigest()})
 
 
 @contextlib.contextmanager
@@ -186,6 +218,28 @@ def test_failed_spawn_leaves_nothing_behind(driver, ctxt, tmp_path: pathlib.Path
     assert not (tmp_path / "instances" / instance.uuid).exists()
 
 
+def test_a_corrupted_image_download_is_refused_and_not_cached(
+        driver, ctxt, tmp_path: pathlib.Path, image_records: dict[str, Image]) -> None:
+    stored = tmp_path / "images" / IMAGE_ID
+    image_records[IMAGE_ID] = recorded(stored, IMAGE_ID)
+    with open(stored, "r+b") as data:  # a flipped byte in the store (or on the wire)
+        data.seek(4096)
+        byte = data.read(1)
+        data.seek(4096)
+        data.write(bytes([byte[0] ^ 0xFF]))
+    instance = make_instance()
+    with pytest.raises(exception.ImageChecksumMismatch):
+        driver.spawn(ctxt, instance, IMAGE_META, [], HOST)
+    base = tmp_path / "instances" / "_base"
+    assert not base.exists() or list(base.iterdir()) == []
+    assert driver.list_instance_uuids() == []
+    assert not (tmp_path / "instances" / instance.uuid).exists()
+    # Only the multihash recorded: still checked.
+    image_records[IMAGE_ID].checksum = None
+    with pytest.raises(exception.ImageChecksumMismatch, match="sha256"):
+        driver.spawn(ctxt, instance, IMAGE_META, [], HOST)
+
+
 def test_reboot_soft_and_hard(driver, ctxt) -> None:
     instance = spawn(driver, ctxt)
     driver.reboot(ctxt, instance, virt_driver.REBOOT_SOFT)
@@ -219,6 +273,32 @@ def test_soft_reboot_falls_back_to_hard_when_the_guest_ignores_acpi(
     assert ignored == [instance.uuid]
     assert destroyed == [1]
     assert driver.get_info(instance) == power_state.RUNNING
+
+
+def test_stop_shuts_the_guest_down_cleanly_then_forces_it(
+        driver, ctxt, monkeypatch: pytest.MonkeyPatch) -> None:
+    instance = spawn(driver, ctxt)
+    destroyed = []
+    real_destroy = libvirt.virDomain.destroy
+    monkeypatch.setattr(libvirt.virDomain, "destroy",
+                        lambda self: destroyed.append(1) or real_destroy(self))
+    # test:/// guests honour the ACPI request at once: no forced power-off.
+    driver.power_off(ctxt, instance, timeout=30)
+    assert driver.get_info(instance) == power_state.SHUTDOWN and destroyed == []
+    driver.power_on(ctxt, instance)
+
+    ignored = []
+    monkeypatch.setattr(libvirt.virDomain, "shutdown",
+                        lambda self: ignored.append(self.UUIDString()) or 0)
+    started = time.monotonic()
+    driver.power_off(ctxt, instance, timeout=1)
+    assert 1 <= time.monotonic() - started < 10
+    assert ignored == [instance.uuid] and destroyed == [1]
+    assert driver.get_info(instance) == power_state.SHUTDOWN
+    # timeout 0: powered off at once, the guest not asked.
+    driver.power_on(ctxt, instance)
+    driver.power_off(ctxt, instance)
+    assert ignored == [instance.uuid] and destroyed == [1, 1]
 
 
 def test_pause_unpause(driver, ctxt) -> None:
@@ -535,3 +615,88 @@ def test_resize_keeps_the_disk_grows_it_and_revert_gives_it_back(
     instance.task_state = task_states.DELETING
     driver.destroy(ctxt, instance)
     assert not (instances / instance.uuid).exists() and not kept.exists()
+
+
+@contextlib.contextmanager
+def _as_host(driver: libvirt_driver.LibvirtDriver, name: str,
+             tmp_path: pathlib.Path) -> Iterator[str]:
+    """The driver acting as kumo-compute ``name`` with instances of its own (its
+    [libvirt] instances_path and base cache), as two hosts on one machine."""
+    previous = driver.host
+    CONF.set_override("instances_path", str(tmp_path / name), group="libvirt")
+    CONF.set_override("base_images_path", str(tmp_path / name / "_base"), group="libvirt")
+    driver.host = name
+    try:
+        yield name
+    finally:
+        driver.host = previous
+        CONF.set_override("instances_path", str(tmp_path / "instances"), group="libvirt")
+        CONF.set_override("base_images_path", str(tmp_path / "instances" / "_base"),
+                          group="libvirt")
+
+
+@pytest.mark.skipif(shutil.which("qemu-io") is None, reason="qemu-io (qemu-utils) missing")
+def test_resize_to_another_host_copies_the_disk_and_confirm_or_revert_finish_it(
+        driver, ctxt, tmp_path: pathlib.Path) -> None:
+    from kumo.compute import task_states
+    from kumo.compute.system_metadata import RESIZE_SOURCE_DISKS
+
+    def move(instance: Instance, source: str, dest: str, root_gb: int) -> None:
+        """What kumo-compute does on both ends of a resize (move_actions)."""
+        instance.task_state = task_states.RESIZE_MIGRATING
+        with _as_host(driver, source, tmp_path):
+            driver.destroy(ctxt, instance)
+            record = driver.migration_source(instance)
+        assert record == {"host": source, "path": str(tmp_path / source /
+                                                      f"{instance.uuid}_resize")}
+        instance.system_metadata = {RESIZE_SOURCE_DISKS: json.dumps(record)}
+        instance.task_state = task_states.RESIZE_MIGRATED
+        instance.root_gb = root_gb
+        with _as_host(driver, dest, tmp_path) as node:
+            driver.spawn(ctxt, instance, IMAGE_META, [], node)
+
+    instance = make_instance(root_gb=1)
+    with _as_host(driver, "src", tmp_path) as node:
+        driver.spawn(ctxt, instance, IMAGE_META, [], node)
+    _qemu_io(tmp_path / "src" / instance.uuid / "disk", "write -P 0x5a 0 64k")
+
+    move(instance, "src", "dst", 2)
+    copied = tmp_path / "dst" / instance.uuid / "disk"
+    info = disk.image_info(copied)
+    assert info["virtual-size"] == 2 * disk.GiB and "backing-filename" not in info
+    _qemu_io(copied, "read -P 0x5a 0 64k")
+    _qemu_io(copied, "write -P 0x33 0 64k")
+    assert not (tmp_path / "src" / instance.uuid).exists()
+
+    # Revert: the destination drops its copy, the source boots what it kept.
+    instance.task_state = task_states.RESIZE_REVERTING
+    with _as_host(driver, "dst", tmp_path):
+        driver.destroy(ctxt, instance)
+    assert not (tmp_path / "dst" / instance.uuid).exists()
+    instance.root_gb = 1
+    with _as_host(driver, "src", tmp_path) as node:
+        driver.spawn(ctxt, instance, IMAGE_META, [], node)
+    _qemu_io(tmp_path / "src" / instance.uuid / "disk", "read -P 0x5a 0 64k")
+    assert not (tmp_path / "src" / f"{instance.uuid}_resize").exists()
+
+    # Again, confirmed this time: the source drops what it kept.
+    move(instance, "src", "dst", 2)
+    kept = tmp_path / "src" / f"{instance.uuid}_resize"
+    assert kept.is_dir()
+    with _as_host(driver, "src", tmp_path):
+        driver.confirm_migration(ctxt, instance)
+    assert not kept.exists()
+    assert driver.get_info(instance) == power_state.RUNNING
+
+    # A source path the destination cannot read: the move fails, nothing is left.
+    other = make_instance(root_gb=1)
+    other.system_metadata = {RESIZE_SOURCE_DISKS: json.dumps(
+        {"host": "far", "path": str(tmp_path / "far" / "x_resize")})}
+    other.task_state = task_states.RESIZE_MIGRATED
+    with _as_host(driver, "dst", tmp_path) as node, \
+            pytest.raises(disk.DiskError, match="shared file system"):
+        driver.spawn(ctxt, other, IMAGE_META, [], node)
+    assert not (tmp_path / "dst" / other.uuid).exists()
+    instance.task_state = None
+    with _as_host(driver, "dst", tmp_path):
+        driver.destroy(ctxt, instance)

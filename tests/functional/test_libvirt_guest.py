@@ -175,6 +175,9 @@ def guest_cloud(libvirtd: Libvirtd | None, tiny_image: Path, rabbitmq: harness.R
     root = tmp_path_factory.mktemp("guest-cloud")
     cloud = harness.Cloud(root, rabbitmq.add_vhost(f"kumo-{uuid.uuid4().hex[:8]}"),
                           overrides={
+                              # os-stop shuts the tiny guest down by ACPI (it
+                              # obeys within a second); bounded all the same.
+                              "DEFAULT": {"shutdown_timeout": 30},
                               # Only lifecycle events can sync power states
                               # within the test's bounds.
                               "compute": {"compute_driver": "libvirt",
@@ -315,10 +318,16 @@ def test_tiny_guest_boots_prints_its_marker_and_follows_the_server(
     _wait_marker(cloud, server_id, after_domain_id=second_id)
     _, third_id = _domain_state(server_id)
 
+    def presses() -> int:
+        return (instance_dir / "console.log").read_text(errors="replace").count(
+            "KUMO-TINY-GUEST-POWER-BUTTON")
+
+    pressed = presses()
     status, body = servers.action(cloud, server_id, {"os-stop": None})
     assert status == 202, body
     servers.wait_status(cloud, server_id, "SHUTOFF", timeout=BOOT_BOUND)
     assert _domain_state(server_id)[0] == "shut off"
+    assert presses() > pressed  # a clean shutdown: the guest saw its power button
 
     status, body = servers.action(cloud, server_id, {"os-start": None})
     assert status == 202, body

@@ -117,6 +117,20 @@ def confirm_resize(ctxt: Any, instance_uuid: str) -> None:
         _event_finish(event, common.error_message(error))
         raise
     _event_finish(event, None)
+    _drop_source_disks(ctxt, instance)
+
+
+def _drop_source_disks(ctxt: Any, instance: Mapping[str, Any]) -> None:
+    """Have the source host drop the disks it kept for a revert (its confirm_resize)."""
+    source = instance["system_metadata"].get(OLD_HOST)
+    if not source:
+        return
+    try:
+        common.compute().confirm_resize(ctxt, instance=rows.instance(instance), host=source)
+    except Exception:
+        # Only disk space on the source is at stake, not the server.
+        LOG.exception("Could not tell %s to drop the kept disks of %s", source,
+                      instance["uuid"])
 
 
 def _confirm(instance_uuid: str, instance: Mapping[str, Any]) -> None:

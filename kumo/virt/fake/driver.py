@@ -142,7 +142,8 @@ class FakeDriver(driver.ComputeDriver):
         self._change(instance, "reboot", None, power_state.RUNNING,
                      f"{reboot_type.lower()} reboot")
 
-    def power_off(self, ctxt: Any, instance: Any) -> None:
+    def power_off(self, ctxt: Any, instance: Any, timeout: float = 0) -> None:
+        # A fake guest honours the shutdown request at once: nothing to wait for.
         self._change(instance, "power_off",
                      (power_state.RUNNING, power_state.PAUSED, power_state.SUSPENDED,
                       power_state.SHUTDOWN, power_state.CRASHED),
@@ -169,6 +170,23 @@ class FakeDriver(driver.ComputeDriver):
     def get_console_output(self, ctxt: Any, instance: Any) -> str:
         with self._lock:
             return "".join(line + "\n" for line in self._guest(instance).console)
+
+    def get_vnc_console(self, ctxt: Any, instance: Any) -> dict[str, Any]:
+        """The same ``[fake] console_host:vnc_port`` for every guest that runs."""
+        self._check_display(instance, "vnc")
+        return driver.console_address(CONF.fake.console_host, CONF.fake.vnc_port)
+
+    def get_spice_console(self, ctxt: Any, instance: Any) -> dict[str, Any]:
+        """``[fake] console_host:spice_port`` for every guest that runs (no TLS port)."""
+        self._check_display(instance, "spice")
+        return driver.console_address(CONF.fake.console_host, CONF.fake.spice_port)
+
+    def _check_display(self, instance: Any, kind: str) -> None:
+        # As on a hypervisor: a guest that does not run has no display to reach.
+        with self._lock:
+            if self._guest(instance).power_state not in (power_state.RUNNING,
+                                                         power_state.PAUSED):
+                raise exception.ConsoleTypeUnavailable(console_type=kind)
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
         self._operation_delay()

@@ -24,7 +24,7 @@ from typing import Any
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from kumo import exception
+from kumo import context, exception
 
 try:
     import libvirt
@@ -38,6 +38,7 @@ from kumo.image import api as image_api
 from kumo.image import local as image_local
 from kumo.virt import driver
 from kumo.virt.libvirt import config as vconfig
+from kumo.virt.libvirt import console as vconsole
 from kumo.virt.libvirt import disk as vdisk
 from kumo.virt.libvirt import host as vhost
 from kumo.virt.libvirt import power_sync
@@ -66,8 +67,10 @@ _STATE_MAP = {
 
 def image_service_fetch(image_id: str, destination: pathlib.Path) -> None:
     """Copy an image's bytes from the image service (``[image] backend``: the local
-    store's ``local_store_path``, or Glance)."""
-    image_api.ImageAPI().download(image_id, destination)
+    store's ``local_store_path``, or Glance), verified against the checksum and
+    multihash the image service records for it (ImageChecksumMismatch otherwise:
+    the base-image cache then keeps nothing)."""
+    image_api.ImageAPI().fetch_verified(context.get_admin_context(), image_id, destination)
 
 
 def _attr(instance: Any, name: str, default: Any = None) -> Any:
@@ -244,9 +247,16 @@ class LibvirtDriver(driver.ComputeDriver):
                             instance.uuid, CONF.libvirt.soft_reboot_timeout)
             self._hard_reboot(dom)
 
-    def power_off(self, ctxt: Any, instance: Any) -> None:
+    def power_off(self, ctxt: Any, instance: Any, timeout: float = 0) -> None:
+        """A clean shutdown (ACPI) given ``timeout`` seconds, then a forced one."""
         with self._lock(instance.uuid):
             dom = self._host.get_domain(instance.uuid)
+            if timeout > 0 and self._power_state(dom) == power_state.RUNNING:
+                if self._clean_shutdown(dom, timeout):
+                    LOG.info("Guest of %s shut down cleanly", instance.uuid)
+                else:
+                    LOG.warning("Guest of %s did not shut down within %ss; powering it "
+                                "off", instance.uuid, timeout)
             if dom.isActive():
                 dom.destroy()
             if dom.hasManagedSaveImage(0):
@@ -287,6 +297,21 @@ class LibvirtDriver(driver.ComputeDriver):
             if self._power_state(dom) == power_state.PAUSED:
                 dom.resume()  # it was saved while paused
 
+    def migration_source(self, instance: Any) -> dict[str, str] | None:
+        """After a resize's destroy on this (source) host: where the destination
+        finds the disks kept here (see :mod:`kumo.virt.libvirt.resize`)."""
+        return vresize.source_record(
+            self.host, vresize.kept_dir(self.instances_path, instance.uuid))
+
+    def confirm_migration(self, ctxt: Any, instance: Any) -> None:
+        """The resize away from this host was confirmed: drop the disks kept for a
+        revert."""
+        with self._lock(instance.uuid):
+            kept = vresize.kept_dir(self.instances_path, instance.uuid)
+            if kept.exists():
+                vresize.discard(kept)
+                LOG.info("Resize of %s confirmed: dropped %s", instance.uuid, kept)
+
     def get_console_output(self, ctxt: Any, instance: Any) -> str:
         self._host.get_domain(instance.uuid)
         log = self.instances_path / instance.uuid / vdisk.CONSOLE_LOG
@@ -310,6 +335,13 @@ class LibvirtDriver(driver.ComputeDriver):
                 action=f"get_{kind}_console", instance_uuid=instance.uuid,
                 attr="graphics", state="none")
         return ports[kind]
+
+    def get_vnc_console(self, ctxt: Any, instance: Any) -> dict[str, Any]:
+        return vconsole.console_address(self._host.get_domain(instance.uuid).XMLDesc(0), "vnc")
+
+    def get_spice_console(self, ctxt: Any, instance: Any) -> dict[str, Any]:
+        return vconsole.console_address(self._host.get_domain(instance.uuid).XMLDesc(0),
+                                        "spice")
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
         """Flatten the root disk into the image service (a cold snapshot): the local
@@ -404,17 +436,29 @@ class LibvirtDriver(driver.ComputeDriver):
         return state
 
     def _soft_reboot(self, dom: libvirt.virDomain) -> bool:
-        """ACPI shutdown, wait for it, start again; False if it did not shut down.
+        """ACPI shutdown, wait for it, start again; False if it did not shut down."""
+        if not self._clean_shutdown(dom, CONF.libvirt.soft_reboot_timeout):
+            return False
+        dom.create()
+        return True
+
+    @staticmethod
+    def _clean_shutdown(dom: libvirt.virDomain, timeout: float) -> bool:
+        """Ask the guest OS to shut down (ACPI) and wait up to ``timeout`` seconds;
+        whether it is off.
 
         The request is repeated every few seconds: a guest still booting may
         not listen to its power button yet, and one press is then lost.
         """
-        dom.shutdown()
+        try:
+            dom.shutdown()
+        except libvirt.libvirtError as exc:  # stopped meanwhile, or no ACPI to ask
+            LOG.info("ACPI shutdown of %s refused: %s", dom.UUIDString(), exc)
+            return dom.state(0)[0] == libvirt.VIR_DOMAIN_SHUTOFF
         pressed = time.monotonic()
-        deadline = pressed + CONF.libvirt.soft_reboot_timeout
+        deadline = pressed + timeout
         while True:
             if dom.state(0)[0] == libvirt.VIR_DOMAIN_SHUTOFF:
-                dom.create()
                 return True
             now = time.monotonic()
             if now >= deadline:
@@ -449,8 +493,13 @@ class LibvirtDriver(driver.ComputeDriver):
         task = _attr(instance, "task_state")
         kept = vresize.kept_dir(self.instances_path, instance.uuid)
         if task in (task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH):
-            vresize.use_for_resize(kept, instance_dir, int(_attr(instance, "root_gb", 0)),
-                                   int(_attr(instance, "ephemeral_gb", 0)))
+            root_gb = int(_attr(instance, "root_gb", 0))
+            ephemeral_gb = int(_attr(instance, "ephemeral_gb", 0))
+            if vresize.use_for_resize(kept, instance_dir, root_gb, ephemeral_gb):
+                return False  # this host kept them (or shares the source's path)
+            source = vresize.source_of(_attr(instance, "system_metadata"))
+            if source is not None:
+                vresize.copy_from_source(source, instance_dir, root_gb, ephemeral_gb)
         elif task == task_states.RESIZE_REVERTING:
             return vresize.use_for_resize(kept, instance_dir, 0, 0)
         return False

@@ -13,20 +13,34 @@ guest would come back with a fresh disk from its image. So the driver:
 * on the revert's spawn, boots from copies of the originals as they were,
   and drops them once the guest runs.
 
-The kept disks go with the server's delete (any destroy outside a resize).
-A confirmed resize keeps them until then, as Nova keeps ``_resize``
-directories. The destination must see the source's ``instances_path``:
-the same host, or a shared file system.
+The source tells the destination where its kept disks are
+(:func:`source_of`: the server's system_metadata ``resize_source_disks``,
+``{"host", "path"}``). A destination whose own ``instances_path`` has no
+such directory -- another kumo-compute with instances of its own, as two
+hosts of a devstack multi-node on one machine -- copies them from there
+with ``qemu-img convert`` (:func:`copy_from_source`): flattened, so the copy
+needs none of the source's cached base images. The path must be readable on
+the destination: the same machine, or the source's ``instances_path``
+mounted at the same place (NFS). Between machines without a shared mount
+the copy would have to go over ssh (``rsync`` of the kept directory, with
+keys between the compute hosts), which kumo does not do.
+
+The confirmation drops the source's kept disks (:func:`discard`, through the
+source host's ``confirm_resize``); a revert boots them on the source again.
+Any destroy outside a resize (the server's delete) drops them too.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import pathlib
 import shutil
+from typing import Any
 
 from oslo_log import log as logging
 
+from kumo.compute.system_metadata import RESIZE_SOURCE_DISKS
 from kumo.virt.libvirt import disk as vdisk
 
 LOG = logging.getLogger(__name__)
@@ -79,3 +93,51 @@ def use_for_resize(kept: pathlib.Path, instance_dir: pathlib.Path, root_gb: int,
 
 def discard(kept: pathlib.Path) -> None:
     shutil.rmtree(kept, ignore_errors=True)
+
+
+def source_record(host: str, kept: pathlib.Path) -> dict[str, str] | None:
+    """What the source tells the destination: where its kept disks are (None: none)."""
+    if not (kept / vdisk.ROOT_DISK).is_file():
+        return None
+    return {"host": host, "path": str(kept)}
+
+
+def source_of(system_metadata: dict[str, Any] | None) -> dict[str, str] | None:
+    """The source's record from the server's system_metadata, if any."""
+    raw = (system_metadata or {}).get(RESIZE_SOURCE_DISKS)
+    if not raw:
+        return None
+    try:
+        record = json.loads(raw)
+    except ValueError:
+        LOG.warning("Unreadable %s: %r", RESIZE_SOURCE_DISKS, raw)
+        return None
+    return record if isinstance(record, dict) and record.get("path") else None
+
+
+def copy_from_source(source: dict[str, str], instance_dir: pathlib.Path, root_gb: int,
+                     ephemeral_gb: int) -> None:
+    """Replace the fresh disks of ``instance_dir`` with flattened, grown copies of the
+    disks another host kept (``source``: :func:`source_record`).
+
+    :raises DiskError: the source's directory is not readable from here.
+    """
+    kept = pathlib.Path(source["path"])
+    if not (kept / vdisk.ROOT_DISK).is_file():
+        raise vdisk.DiskError(reason=(
+            f"the disks host {source.get('host')} kept for the move ({kept}) are not "
+            f"readable on this host: resizing across machines needs the source's "
+            f"instances_path on a shared file system"))
+    for name, size_gb in ((vdisk.ROOT_DISK, root_gb), (vdisk.EPHEMERAL_DISK, ephemeral_gb)):
+        disk, target = kept / name, instance_dir / name
+        if not disk.is_file() or (name == vdisk.EPHEMERAL_DISK and not target.exists()):
+            continue
+        partial = target.with_name(name + ".part")
+        try:
+            vdisk.flatten(disk, partial)  # no backing file: the source's cache stays its own
+            _grow(partial, size_gb)
+            os.replace(partial, target)
+        finally:
+            partial.unlink(missing_ok=True)
+    LOG.info("Guest %s boots from the disks %s kept (copied from %s)", instance_dir.name,
+             source.get("host"), kept)

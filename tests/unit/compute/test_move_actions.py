@@ -117,3 +117,41 @@ def test_a_restart_during_a_snapshot_only_clears_the_task(
     compute.reconcile(ctxt)
 
     assert (instance.vm_state, instance.task_state) == (vm_states.STOPPED, None)
+
+
+def test_the_source_tells_the_destination_where_its_kept_disks_are(
+        compute: compute_manager.ComputeManager, conductor: StubConductor,
+        driver: fake_driver.FakeDriver, make_instance: Callable[..., Instance],
+        ctxt: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from kumo.compute.system_metadata import RESIZE_SOURCE_DISKS
+
+    instance = make_instance(task_state=task_states.RESIZE_MIGRATING)
+    record = {"host": HOST, "path": "/srv/instances/x_resize"}
+    monkeypatch.setattr(driver, "migration_source", lambda inst: record)
+    handed: list[dict[str, Any]] = []
+
+    class Compute:
+        def finish_resize(self, ctxt: Any, **kwargs: Any) -> None:
+            handed.append(kwargs)
+
+    monkeypatch.setattr(compute, "_compute_rpc", lambda: Compute())
+    compute.resize_instance(ctxt, instance, dest_host="other", dest_node="other",
+                            flavor={"name": "m1.small"})
+    update = conductor.calls_of("instance_update")[-1]
+    assert update["values"] == {"task_state": task_states.RESIZE_MIGRATED,
+                                "system_metadata": {RESIZE_SOURCE_DISKS: json.dumps(record)}}
+    assert handed and handed[0]["host"] == "other"
+
+
+def test_confirm_resize_lets_the_source_drop_what_it_kept(
+        compute: compute_manager.ComputeManager, driver: fake_driver.FakeDriver,
+        make_instance: Callable[..., Instance], ctxt: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dropped: list[str] = []
+    monkeypatch.setattr(driver, "confirm_migration",
+                        lambda c, inst: dropped.append(inst.uuid))
+    instance = make_instance()
+    compute.confirm_resize(ctxt, instance)
+    assert dropped == [instance.uuid]

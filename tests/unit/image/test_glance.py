@@ -275,3 +275,82 @@ def test_image_api_reads_from_glance_when_configured(fake_glance, tmp_path) -> N
     finally:
         CONF.clear_override("backend", group="image")
         CONF.clear_override("endpoint", group="glance")
+
+
+@pytest.fixture
+def glance_backend(fake_glance) -> Iterator[tuple[FakeGlance, str]]:
+    from kumo.conf import CONF
+
+    _state, endpoint = fake_glance
+    CONF.set_override("backend", "glance", group="image")
+    CONF.set_override("endpoint", endpoint, group="glance")
+    try:
+        yield fake_glance
+    finally:
+        CONF.clear_override("backend", group="image")
+        CONF.clear_override("endpoint", group="glance")
+
+
+def test_compute_hosts_refuse_a_corrupted_glance_download(glance_backend, tmp_path) -> None:
+    from kumo import context
+    from kumo.image import api as image_api
+
+    state, _ = glance_backend
+    data = b"the real image"
+    image = state.add(name="g", visibility="public", owner="other", status="active",
+                      checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+                      os_hash_algo="sha512", os_hash_value=hashlib.sha512(data).hexdigest())
+    ctxt = context.RequestContext(user_id="u1", project_id="p1", auth_token="tok-u1")
+    images = image_api.ImageAPI()
+    state.data[image["id"]] = data
+    assert images.fetch_verified(ctxt, image["id"], tmp_path / "ok").read_bytes() == data
+    state.data[image["id"]] = b"the real imagf"  # a flipped bit on the way
+    with pytest.raises(exception.ImageChecksumMismatch):
+        images.fetch_verified(ctxt, image["id"], tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
+    # Only the multihash recorded (no md5): it alone is checked.
+    state.images[image["id"]]["checksum"] = None
+    with pytest.raises(exception.ImageChecksumMismatch, match="sha512"):
+        images.fetch_verified(ctxt, image["id"], tmp_path / "bad")
+
+
+def test_the_compute_api_image_proxy_over_glance(glance_backend) -> None:
+    import webob
+
+    from kumo.api.openstack import app as compute_app
+
+    state, _ = glance_backend
+    mine = state.add(name="mine", visibility="private", owner="p1", status="active",
+                     os_distro="cirros")
+    public = state.add(name="pub", visibility="public", owner="other", status="active")
+    state.add(name="theirs", visibility="private", owner="other", status="active")
+    api = compute_app.app_factory(conductor=QuotaOnly(), auth_strategy="noauth2")
+
+    def call(method: str, path: str, body: Any = None) -> webob.Response:
+        request = webob.Request.blank("/v2.1" + path, method=method)
+        request.headers["X-Auth-Token"] = "u1:p1"
+        if body is not None:
+            request.json_body = body
+        return request.get_response(api)
+
+    listed = call("GET", "/images/detail").json["images"]
+    assert {i["name"] for i in listed} == {"mine", "pub"}
+    shown = call("GET", f"/images/{mine['id']}").json["image"]
+    assert shown["metadata"] == {"os_distro": "cirros"} and shown["status"] == "ACTIVE"
+    assert call("PUT", f"/images/{mine['id']}/metadata",
+                {"metadata": {"hw_disk_bus": "scsi"}}).json == {
+        "metadata": {"hw_disk_bus": "scsi"}}
+    assert "os_distro" not in state.images[mine["id"]]  # removed through a JSON patch
+    assert state.images[mine["id"]]["hw_disk_bus"] == "scsi"
+    assert call("DELETE", f"/images/{public['id']}").status_int == 403
+    assert call("DELETE", f"/images/{mine['id']}").status_int == 204
+    assert mine["id"] not in state.images
+    assert set(state.tokens) == {"u1:p1"}  # the user's own token went to Glance
+
+
+class QuotaOnly:
+    """The conductor as the image proxy over Glance uses it: the metadata quota only."""
+
+    def quota_check_metadata(self, ctxt: Any, project_id: str, count: int) -> None:
+        if count > 128:
+            raise exception.MetadataLimitExceeded(allowed=128)
