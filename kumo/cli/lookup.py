@@ -49,7 +49,8 @@ def find_flavor(client: Client, ref: str) -> dict[str, Any]:
     shown = _show_or_none(client, f"/flavors/{urllib.parse.quote(ref, safe='')}")
     if shown is not None:
         return shown["flavor"]
-    return _by_name(client.get("/flavors/detail")["flavors"], ref, "flavor")
+    # is_public=None: an admin finds private flavors too (others see theirs anyway).
+    return _by_name(client.get("/flavors/detail?is_public=None")["flavors"], ref, "flavor")
 
 
 def find_image(client: Client, ref: str) -> dict[str, Any]:

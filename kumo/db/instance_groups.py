@@ -23,6 +23,7 @@ from sqlalchemy import orm
 
 from kumo import exception
 from kumo.db import models
+from kumo.db import quotas as quota_db
 from kumo.db.api import session
 from kumo.db.clock import utcnow
 
@@ -94,6 +95,9 @@ def group_create(values: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": utcnow(),
     }
     with session() as db_session:
+        # The server_groups quota, counted and the row inserted in one transaction.
+        quota_db.lock(db_session, f"project:{row['project_id']}")
+        quota_db.server_group_check(db_session, row["project_id"], row["user_id"])
         db_session.execute(sa.insert(_groups).values(**row))
         return _with_members(db_session, [_group_row(db_session, row["uuid"])])[0]
 

@@ -247,6 +247,12 @@ def check_deltas(db_session: orm.Session, project_id: str, user_id: str | None,
                 overs=overs)
 
 
+def server_group_check(db_session: orm.Session, project_id: str, user_id: str) -> None:
+    """OverQuota (naming server_groups) unless the project and the user may have one
+    more server group; call it after :func:`lock`."""
+    check_deltas(db_session, project_id, user_id, {"server_groups": 1})
+
+
 def key_pair_check(db_session: orm.Session, project_id: str, user_id: str) -> None:
     """KeypairLimitExceeded unless the user may have one more key pair (after lock())."""
     limit = _user_limits(db_session, project_id, user_id)["key_pairs"]

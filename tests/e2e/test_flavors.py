@@ -37,6 +37,15 @@ def test_kumo_cli_flavor_list_create_delete(cloud: Cloud) -> None:
     e2e.kumo_cli(cloud, "flavor-create", "e2e.custom", "77", "256", "1", "1")
     shown = e2e.kumo_cli(cloud, "flavor-show", "e2e.custom").stdout
     assert e2e.table_value(shown, "ram") == "256"
+    # Extra specs (checked from 2.86: a bad value is the API's 400) and description.
+    e2e.kumo_cli(cloud, "flavor-key", "77", "set", "hw:cpu_policy=shared",
+                 "aggregate_instance_extra_specs:ssd=true")
+    bad = e2e.kumo_cli(cloud, "flavor-key", "77", "set", "hw:cpu_policy=fast", check=False)
+    assert bad.returncode == 1 and "(HTTP 400)" in bad.stderr
+    e2e.kumo_cli(cloud, "flavor-update", "77", "e2e flavor")
+    shown = e2e.kumo_cli(cloud, "flavor-show", "77").stdout
+    assert '"hw:cpu_policy": "shared"' in e2e.table_value(shown, "extra_specs")
+    assert e2e.table_value(shown, "description") == "e2e flavor"
     denied = e2e.kumo_cli(cloud, "flavor-delete", "77", token=e2e.ALICE, check=False)
     assert denied.returncode == 1 and "(HTTP 403)" in denied.stderr
     e2e.kumo_cli(cloud, "flavor-delete", "e2e.custom")
@@ -56,5 +65,10 @@ def test_novaclient_creates_a_private_flavor_with_access(cloud: Cloud) -> None:
         assert "e2e.private" not in [f.name for f in bob.flavors.list(is_public=None)]
         alice_nova = e2e.novaclient(cloud, e2e.ALICE)
         assert alice_nova.flavors.get("78").name == "e2e.private"
+        # The kumo CLI sees and edits the same access list.
+        listed = e2e.kumo_cli(cloud, "flavor-access-list", "--flavor", "78").stdout
+        assert [r["Tenant_ID"] for r in e2e.table_rows(listed)] == ["project-a"]
+        e2e.kumo_cli(cloud, "flavor-access-remove", "78", "project-a")
+        assert nova.flavor_access.list(flavor=flavor) == []
     finally:
         nova.flavors.delete(flavor)

@@ -7,7 +7,7 @@ from typing import Any
 # The microversion range kumo really implements. Raise MAX_VERSION only
 # together with the behaviour the new microversion brings.
 MIN_VERSION = "2.1"
-MAX_VERSION = "2.85"
+MAX_VERSION = "2.102"
 UPDATED = "2013-07-23T11:33:21Z"
 
 

@@ -2,10 +2,12 @@
 
 from kumo.cli.commands import (  # noqa: F401  (imported for their @command declarations)
     admin,
+    flavor_access,
     flavors,
     groups,
     images,
     keypairs,
+    moves,
     quotas,
     servers,
 )

@@ -89,6 +89,10 @@ def do_service_delete(client: Client, args: argparse.Namespace) -> None:
     client.delete(f"/os-services/{args.service}")
 
 
+# The last microversion with hypervisors' resource figures and their statistics.
+HYPERVISOR_FIGURES_MAX = "2.87"
+
+
 @command("hypervisor-list", arg("--matching", help="hypervisor hostnames containing this"))
 def do_hypervisor_list(client: Client, args: argparse.Namespace) -> None:
     """List hypervisors (compute nodes)."""
@@ -110,14 +114,18 @@ def do_hypervisor_show(client: Client, args: argparse.Namespace) -> None:
              (str(h.get("id")), h.get("hypervisor_hostname"))]
     if not found:
         raise CommandError(f"No hypervisor matching '{args.hypervisor}'")
-    shown = client.get(f"/os-hypervisors/{found[0]['id']}")["hypervisor"]
+    # At 2.87 at most: 2.88 dropped the resource figures (vcpus, memory_mb, ...).
+    shown = client.get(f"/os-hypervisors/{found[0]['id']}",
+                       microversion=client.capped(HYPERVISOR_FIGURES_MAX))["hypervisor"]
     print_dict(shown)
 
 
 @command("hypervisor-stats")
 def do_hypervisor_stats(client: Client, args: argparse.Namespace) -> None:
     """Totals over every hypervisor."""
-    print_dict(client.get("/os-hypervisors/statistics")["hypervisor_statistics"])
+    # Removed in 2.88: asked for at 2.87 at most.
+    print_dict(client.get("/os-hypervisors/statistics", microversion=client.capped(
+        HYPERVISOR_FIGURES_MAX))["hypervisor_statistics"])
 
 
 @command("availability-zone-list")

@@ -1,4 +1,4 @@
-"""Flavor commands: list, show, create, delete."""
+"""Flavor commands: list, show, create, delete (access and extra specs: flavor_access)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,16 @@ FIELDS = ["id", "name", "ram", "disk", "OS-FLV-EXT-DATA:ephemeral", "swap", "vcp
           "rxtx_factor", "os-flavor-access:is_public"]
 LABELS = ["ID", "Name", "Memory_MiB", "Disk", "Ephemeral", "Swap", "VCPUs", "RXTX_Factor",
           "Is_Public"]
+# Microversion 2.102 dropped rxtx_factor from flavors.
+RXTX_GONE = "2.102"
+
+
+def columns(client: Client) -> tuple[list[str], list[str]]:
+    """The flavor table's fields and labels at the client's microversion."""
+    if client.api_version_at_least(RXTX_GONE):
+        return ([f for f in FIELDS if f != "rxtx_factor"],
+                [label for label in LABELS if label != "RXTX_Factor"])
+    return FIELDS, LABELS
 
 
 @command("flavor-list", arg("--all", action="store_true",
@@ -20,7 +30,7 @@ LABELS = ["ID", "Name", "Memory_MiB", "Disk", "Ephemeral", "Swap", "VCPUs", "RXT
 def do_flavor_list(client: Client, args: argparse.Namespace) -> None:
     """List flavors."""
     suffix = "?is_public=None" if args.all else ""
-    print_list(client.get("/flavors/detail" + suffix)["flavors"], FIELDS, LABELS)
+    print_list(client.get("/flavors/detail" + suffix)["flavors"], *columns(client))
 
 
 @command("flavor-show", arg("flavor", metavar="<flavor>"))
@@ -36,15 +46,19 @@ def do_flavor_show(client: Client, args: argparse.Namespace) -> None:
          arg("disk", metavar="<disk>", type=int, help="GiB"),
          arg("vcpus", metavar="<vcpus>", type=int),
          arg("--ephemeral", type=int, default=0), arg("--swap", type=int, default=0),
-         arg("--rxtx-factor", type=float, default=1.0),
+         arg("--rxtx-factor", type=float, help="until microversion 2.101"),
          arg("--is-public", choices=["true", "false"], default="true"),
          arg("--description"))
 def do_flavor_create(client: Client, args: argparse.Namespace) -> None:
     """Create a flavor (admin)."""
     flavor = {"name": args.name, "ram": args.ram, "disk": args.disk, "vcpus": args.vcpus,
               "OS-FLV-EXT-DATA:ephemeral": args.ephemeral, "swap": args.swap,
-              "rxtx_factor": args.rxtx_factor,
               "os-flavor-access:is_public": args.is_public == "true"}
+    if args.rxtx_factor is not None:
+        if client.api_version_at_least(RXTX_GONE):
+            raise CommandError("--rxtx-factor is gone from microversion 2.102 on "
+                               f"(this cloud offers {client.api_version})")
+        flavor["rxtx_factor"] = args.rxtx_factor
     if args.id != "auto":
         flavor["id"] = args.id
     if args.description is not None:
@@ -53,7 +67,7 @@ def do_flavor_create(client: Client, args: argparse.Namespace) -> None:
                                f"(this cloud offers {client.api_version})")
         flavor["description"] = args.description
     created = client.post("/flavors", {"flavor": flavor})["flavor"]
-    print_list([created], FIELDS, LABELS)
+    print_list([created], *columns(client))
 
 
 @command("flavor-delete", arg("flavor", metavar="<flavor>"))

@@ -10,6 +10,9 @@ from kumo.cli.client import Client, CommandError
 from kumo.cli.formatting import print_dict, print_list
 from kumo.cli.registry import arg, command
 
+# The last microversion at which the API generates a keypair.
+GENERATED_MAX = "2.91"
+
 
 def _user_query(args: argparse.Namespace) -> str:
     return ("?" + urllib.parse.urlencode({"user_id": args.user})) if args.user else ""
@@ -32,7 +35,10 @@ def do_keypair_add(client: Client, args: argparse.Namespace) -> None:
         keypair["type"] = args.key_type
     if args.user:
         keypair["user_id"] = args.user
-    created = client.post("/os-keypairs", {"keypair": keypair})["keypair"]
+    # 2.92 stopped generating keys: without --pub-key, ask at 2.91 at most.
+    version = None if "public_key" in keypair else client.capped(GENERATED_MAX)
+    created = client.request("POST", "/os-keypairs", {"keypair": keypair},
+                             microversion=version)["keypair"]
     if created.get("private_key"):
         print(created["private_key"], end="")
 

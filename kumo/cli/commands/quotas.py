@@ -68,6 +68,29 @@ def do_quota_delete(client: Client, args: argparse.Namespace) -> None:
     client.delete(f"/os-quota-sets/{args.tenant}{query}")
 
 
+@command("quota-class-show", arg("class_name", metavar="<class>", nargs="?",
+                                  default="default", help="(default: default)"))
+def do_quota_class_show(client: Client, args: argparse.Namespace) -> None:
+    """Show the quotas of a quota class (``default`` gives every project its defaults)."""
+    quota_set = client.get(f"/os-quota-class-sets/{urllib.parse.quote(args.class_name)}")
+    print_list(_quota_rows(quota_set["quota_class_set"]), ["quota", "limit"],
+               ["Quota", "Limit"])
+
+
+@command("quota-class-update", arg("class_name", metavar="<class>"),
+         *[arg(f"--{name.replace('_', '-')}", dest=name, type=int) for name in QUOTA_OPTIONS])
+def do_quota_class_update(client: Client, args: argparse.Namespace) -> None:
+    """Update the quotas of a quota class (admin)."""
+    values = {name: getattr(args, name) for name in QUOTA_OPTIONS
+              if getattr(args, name) is not None}
+    if not values:
+        raise CommandError("nothing to update: give at least one --<resource> value")
+    updated = client.put(f"/os-quota-class-sets/{urllib.parse.quote(args.class_name)}",
+                         {"quota_class_set": values})
+    print_list(_quota_rows(updated["quota_class_set"]), ["quota", "limit"],
+               ["Quota", "Limit"])
+
+
 def _absolute(client: Client, args: argparse.Namespace) -> dict[str, Any]:
     query = ("?" + urllib.parse.urlencode({"tenant_id": args.tenant})) if args.tenant else ""
     return client.get("/limits" + query)["limits"]["absolute"]

@@ -129,3 +129,35 @@ def test_boot_into_an_unknown_or_foreign_group_is_a_bad_request(cloud: Any) -> N
             "os:scheduler_hints": {"group": hint}})
         assert reply.status_int == 400, reply.json
         assert message in reply.json["badRequest"]["message"]
+
+
+def test_server_group_quotas_are_enforced_with_over_limit(cloud: Any) -> None:
+    api, _, image_id = cloud
+    assert call(api, "PUT", "/os-quota-sets/project-a", {"quota_set": {
+        "server_groups": 1, "server_group_members": 2}}, token=ADMIN).status_int == 200
+    group = _create(api, {"name": "g", "policies": ["affinity"]}).json["server_group"]
+    second = _create(api, {"name": "h", "policies": ["affinity"]})
+    assert second.status_int == 403, second.json
+    assert "server_groups" in second.json["overLimit"]["message"]
+    # Another project's groups count against its own quota.
+    assert _create(api, {"name": "b", "policies": ["affinity"]},
+                   token="bob:project-b").status_int == 200
+
+    def boot(count: int) -> Any:
+        return call(api, "POST", "/servers", {
+            "server": {"name": "web", "imageRef": image_id, "flavorRef": "2",
+                       "min_count": count},
+            "os:scheduler_hints": {"group": group["id"]}})
+
+    over = boot(3)
+    assert over.status_int == 403, over.json
+    assert over.json["overLimit"]["message"] == (
+        "Quota exceeded for server_group_members: Requested 3, but already used 0 of 2 "
+        "server_group_members")
+    assert boot(2).status_int == 202
+    full = boot(1)
+    assert full.status_int == 403
+    assert "used 2 of 2 server_group_members" in full.json["overLimit"]["message"]
+    # Deleting the group gives the quota back.
+    assert call(api, "DELETE", f"/os-server-groups/{group['id']}").status_int == 204
+    assert _create(api, {"name": "h", "policies": ["affinity"]}).status_int == 200

@@ -1,6 +1,7 @@
 """``/flavors/{flavor_id}/os-extra_specs``: a flavor's key/value extra specs.
 
-Everyone who may use a flavor may read them; admins change them.
+Everyone who may use a flavor may read them; admins change them. From 2.86 the
+keys and values written are checked (extra_specs_validators).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import webob
 
 from kumo import exception, policy
 from kumo.api import validation
-from kumo.api.openstack import common
+from kumo.api.openstack import api_version, common
+from kumo.api.openstack.compute import extra_specs_validators
 from kumo.policies import flavors as flavor_policies
 
 _KEY = "^[a-zA-Z0-9-_:. /]{1,255}$"
@@ -27,6 +29,17 @@ _UPDATE = {"type": "object", "patternProperties": {_KEY: _VALUE},
 def _as_text(value: Any) -> str:
     """Numbers and booleans are stored as their text, as Nova does."""
     return value if isinstance(value, str) else str(value)
+
+
+def _checked(req: webob.Request, specs: dict[str, str]) -> dict[str, str]:
+    """``specs``, refused with 400 (from 2.86) when a known key has a bad value or an
+    unknown key sits in a namespace kumo knows."""
+    if api_version.at_least(req, "2.86"):
+        try:
+            extra_specs_validators.validate_all(specs)
+        except ValueError as exc:
+            raise common.BadRequest(reason=str(exc)) from None
+    return specs
 
 
 class FlavorExtraSpecsController:
@@ -56,7 +69,8 @@ class FlavorExtraSpecsController:
         policy.authorize(context, flavor_policies.EXTRA_SPECS % "create")
         body = common.json_body(req)
         validation.validate(_CREATE, body)
-        specs = {key: _as_text(value) for key, value in body["extra_specs"].items()}
+        specs = _checked(req, {key: _as_text(value)
+                               for key, value in body["extra_specs"].items()})
         self.clients.conductor.flavor_extra_specs_update(
             context, flavor_id=flavor_id, extra_specs=specs)
         return common.json_response({"extra_specs": specs})
@@ -70,7 +84,7 @@ class FlavorExtraSpecsController:
             raise common.BadRequest(reason="Request body and URI mismatch")
         if len(body) > 1:
             raise common.BadRequest(reason="Request body contains too many items")
-        specs = {key: _as_text(body[key])}
+        specs = _checked(req, {key: _as_text(body[key])})
         self.clients.conductor.flavor_extra_specs_update(
             context, flavor_id=flavor_id, extra_specs=specs)
         return common.json_response(specs)

@@ -3,7 +3,8 @@
 Microversions: 2.55 adds ``description`` (shown, settable at create, changed
 with PUT); 2.61 shows ``extra_specs`` in detailed bodies to whoever may list
 them; 2.75 shows a flavor without swap as ``0`` (not ``""``) and refuses
-unknown query parameters.
+unknown query parameters; 2.102 drops ``rxtx_factor`` (refused at create, no
+longer shown).
 """
 
 from __future__ import annotations
@@ -72,7 +73,10 @@ def _create_schema(req: webob.Request) -> dict[str, Any]:
     if not api_version.at_least(req, "2.55"):
         return _CREATE
     schema = copy.deepcopy(_CREATE)
-    schema["properties"]["flavor"]["properties"]["description"] = _DESCRIPTION
+    fields = schema["properties"]["flavor"]["properties"]
+    fields["description"] = _DESCRIPTION
+    if api_version.at_least(req, "2.102"):
+        del fields["rxtx_factor"]  # gone with nova-network's bandwidth caps
     return schema
 
 
@@ -116,6 +120,8 @@ def show_detail(req: webob.Request, flavor: Any, extra_specs: bool | None = None
             shown["extra_specs"] = dict(_get(flavor, "extra_specs") or {})
     if api_version.at_least(req, "2.75"):
         shown["swap"] = _get(flavor, "swap", 0) or 0
+    if api_version.at_least(req, "2.102"):
+        shown.pop("rxtx_factor", None)
     return shown
 
 

@@ -190,6 +190,23 @@ def boot_group(clients: common.Clients, context: Any, hints: dict[str, Any]
     return group
 
 
+def check_members_quota(clients: common.Clients, context: Any,
+                        group: dict[str, Any] | None, count: int) -> None:
+    """403 overLimit naming server_group_members when ``count`` more servers would take
+    the group past the caller's limit (checked before any server row exists)."""
+    if group is None:
+        return
+    limits = clients.conductor.quota_get(context, project_id=context.project_id,
+                                         user_id=context.user_id)
+    limit = int(limits.get("server_group_members", -1))
+    members = len(group.get("members") or [])
+    if 0 <= limit < members + count:
+        raise exception.OverQuota(
+            f"Quota exceeded for server_group_members: Requested {count}, but already "
+            f"used {members} of {limit} server_group_members",
+            overs=["server_group_members"])
+
+
 def boot_spec(group: dict[str, Any] | None) -> dict[str, Any] | None:
     """The request spec's ``instance_group`` (the conductor fills in the hosts)."""
     if group is None:
