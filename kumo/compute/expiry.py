@@ -11,6 +11,11 @@ work here:
   task_timeout`` seconds while this process is not running it is handled as
   one a restart interrupted (``ComputeManager._reconcile_one``): its cast was
   lost (e.g. while the broker restarted) and nobody else will finish it.
+
+A third, :func:`reschedule_lost_build`, runs with the power-state sync: a
+build is safe to try again much sooner (``[compute] lost_build_timeout``),
+because a request that only came late spawns nothing
+(:mod:`kumo.compute.build_guard`).
 """
 
 from __future__ import annotations
@@ -23,20 +28,24 @@ from oslo_utils import timeutils
 
 from kumo import context as kumo_context
 from kumo import exception
-from kumo.compute import task_states, vm_states
+from kumo.compute import build_guard, task_states, vm_states
 from kumo.compute.move_actions import INTERRUPTIBLE_TASK_STATES
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
-def _unchanged_for(instance: Any, seconds: float) -> bool:
-    """Whether the server's row has not changed for ``seconds``."""
-    moment = None
+def _changed_at(instance: Any) -> Any:
+    """When the server's row last changed, if the object says."""
     for name in ("updated_at", "created_at"):
         if instance.obj_attr_is_set(name) and getattr(instance, name) is not None:
-            moment = getattr(instance, name)
-            break
+            return getattr(instance, name)
+    return None
+
+
+def _unchanged_for(instance: Any, seconds: float) -> bool:
+    """Whether the server's row has not changed for ``seconds`` (True if unknown)."""
+    moment = _changed_at(instance)
     return moment is None or timeutils.is_older_than(moment, seconds)
 
 
@@ -102,3 +111,43 @@ def expire_stuck_tasks(manager: Any, context: Any) -> int:
         except Exception:
             LOG.exception("Could not finish the task of server %s", instance.uuid)
     return len(instances)
+
+
+def reschedule_lost_build(manager: Any, context: Any, instance: Any) -> bool:
+    """Hand a lost build of this host back to the conductor; whether it was.
+
+    ``instance`` is in spawning without a guest here. It is lost when nothing
+    here runs it and its row has not changed for ``[compute]
+    lost_build_timeout`` seconds: its cast never came, or its reschedule
+    (after a failed spawn) never reached the conductor. The attempt is taken
+    first (unless this host took it already), so that its cast, should it
+    come after all, spawns nothing.
+    """
+    timeout = CONF.compute.lost_build_timeout
+    moment = _changed_at(instance)
+    if timeout <= 0 or moment is None or not timeutils.is_older_than(moment, timeout):
+        return False
+    uuid, host, node = instance.uuid, manager.host, instance.node
+    if not build_guard.wait_turn(manager._building_lock, manager._building, uuid,
+                                 timeout=0):
+        return False
+    try:
+        token = build_guard.attempt_token(instance, host, node)
+        taken = build_guard.taken_attempt(instance) == token
+        if not taken and not build_guard.take(manager, context, instance, node):
+            return False
+        LOG.warning("Server %s has been spawning on %s/%s for over %ss ([compute] "
+                    "lost_build_timeout) without a guest and nothing here builds it; "
+                    "handing it back to the conductor", uuid, host, node, timeout)
+        manager._reschedule(context, instance, node, {
+            "code": 500,
+            "message": f"The build on {host} was lost (no progress for {timeout} s)",
+            "details": f"host {host}, node {node}, attempt {token}, "
+                       f"{'started' if taken else 'never started'} here"})
+        return True
+    except Exception:
+        LOG.exception("Could not hand the lost build of server %s back", uuid)
+        return False
+    finally:
+        with manager._building_lock:
+            manager._building.discard(uuid)

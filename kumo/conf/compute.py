@@ -42,6 +42,14 @@ opts = [
                     "with a fault, a power action is finished). It catches casts lost "
                     "while the broker restarted; keep it above the longest operation "
                     "of the driver. 0: never."),
+    cfg.IntOpt("lost_build_timeout", default=120, min=0,
+               help="Seconds a build of this host may stay in spawning without a guest "
+                    "while this process does not run it, before it is handed back to the "
+                    "conductor to be tried again (on another host, counted in [scheduler] "
+                    "max_attempts). Its cast, or the reschedule after it failed, was "
+                    "lost: a broker that restarts drops the messages of its queues. A "
+                    "cast that only came late is dropped when it comes. Checked every "
+                    "sync_power_state_interval. 0: only [compute] task_timeout applies."),
 ]
 
 # Options of kumo-compute kept in [DEFAULT], where Nova has them.

@@ -47,10 +47,32 @@ opts = [
         "executor_thread_pool_size.",
     ),
     cfg.IntOpt(
+        "rpc_call_monitor_timeout",
+        default=20,
+        min=0,
+        help="Seconds an RPC caller waits for a sign of life of the server that "
+        "runs its call (the server heartbeats every half of this while it works). "
+        "A call that gets none - the server that took it was killed, or nothing "
+        "consumes its topic - fails after this many seconds instead of "
+        "rpc_response_timeout; a read or another idempotent call is sent again "
+        "(to a restarted server), within rpc_response_timeout in all. A call "
+        "that waits this long in a busy server's queue fails too: keep it well "
+        "above the server's normal queueing delay. 0: off.",
+    ),
+    cfg.IntOpt(
         "periodic_interval",
         default=10,
         min=1,
         help="Seconds between runs of the periodic task loop.",
+    ),
+    cfg.IntOpt(
+        "shutdown_timeout",
+        default=60,
+        min=0,
+        help="Seconds a stop (and a shelve or soft delete) waits for the guest OS to "
+        "shut down after an ACPI power-button request before the guest is powered "
+        "off forcibly. 0 powers it off at once. The image property "
+        "os_shutdown_timeout overrides it per image.",
     ),
     cfg.IntOpt(
         "reclaim_instance_interval",

@@ -59,15 +59,17 @@ def module_cloud(rabbitmq: harness.RabbitMQ, tmp_path_factory: pytest.TempPathFa
     """All eleven daemons of one cloud, shared by the tests of a module.
 
     The cloud has a vhost, a database file and a host name of its own. A
-    module may set ``CLOUD_OPTIONS`` (config sections to override) and
+    module may set ``CLOUD_OPTIONS`` (config sections to override),
     ``CLOUD_SETUP`` (a function run on the cloud after ``db sync``, before
-    the daemons start).
+    the daemons start) and ``CLOUD_BINARIES`` (the daemons it needs, when not
+    all of them: each one started costs seconds of CPU).
     """
     root = tmp_path_factory.mktemp("cloud")
     vhost = f"kumo-{uuid.uuid4().hex[:8]}"
     cloud = harness.Cloud(root, rabbitmq.add_vhost(vhost),
                           overrides=getattr(request.module, "CLOUD_OPTIONS", None))
-    with cloud.running(getattr(request.module, "CLOUD_SETUP", None)):
+    with cloud.running(getattr(request.module, "CLOUD_SETUP", None),
+                       getattr(request.module, "CLOUD_BINARIES", harness.BINARIES)):
         yield cloud
 
 

@@ -48,6 +48,9 @@ BINARIES = (
     "kumo-spicehtml5proxy",
     "kumo-xvpvncproxy",
 )
+# The daemons a server's life (boot, actions, moves, delete) over the compute API
+# needs; a module that only does that may start just these (CLOUD_BINARIES).
+SERVER_BINARIES = (CONDUCTOR, "kumo-scheduler", "kumo-compute", "kumo-network", "kumo-api")
 
 # Short intervals keep the suite fast; every cloud is configured with them.
 REPORT_INTERVAL = 1
@@ -614,8 +617,10 @@ class Cloud:
             self.wait_up(others, timeout=timeout, since=since)
 
     @contextlib.contextmanager
-    def running(self, setup: Callable[[Cloud], object] | None = None) -> Iterator[Cloud]:
-        """``db sync``, then ``setup`` (if any), then every daemon; all stopped on exit.
+    def running(self, setup: Callable[[Cloud], object] | None = None,
+                binaries: Iterable[str] = BINARIES) -> Iterator[Cloud]:
+        """``db sync``, then ``setup`` (if any), then ``binaries`` (every daemon by
+        default); all stopped on exit.
 
         Should the interpreter exit without leaving the block (a crashed
         session), an atexit hook still kills the daemons.
@@ -629,7 +634,7 @@ class Cloud:
             self.db_sync()
             if setup is not None:
                 setup(self)
-            self.start()
+            self.start(binaries)
             yield self
         finally:
             self.stop()

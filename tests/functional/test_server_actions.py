@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
 from tests.functional.servers import action, boot, wait_status
 from tests.functional.test_servers import CLOUD_SETUP as _SERVERS_SETUP
 
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "fake": {"node_count": 2, "vcpus": 8, "memory_mb": 16384, "local_gb": 400},
     "compute": {"resource_report_interval": 2},

@@ -1,4 +1,5 @@
-"""Servers when things go wrong: a failing hypervisor node, a compute killed mid-build.
+"""Servers when things go wrong: a failing hypervisor node, a compute killed mid-build,
+a broker that restarts mid-build.
 
 Spawns take SPAWN_DELAY seconds here, so a build can be interrupted, and the
 first fake node fails every spawn, so the conductor has to use alternates.
@@ -9,7 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional import harness
+from tests.functional.harness import BINARIES, Cloud, wait_for
 from tests.functional.servers import (
     ACTIVE_BOUND,
     boot,
@@ -21,6 +23,11 @@ from tests.functional.servers import (
     wait_nodes,
 )
 from tests.functional.test_servers import CLOUD_SETUP as _SERVERS_SETUP
+from tests.functional.test_services import (
+    BROKER_RECOVERY_BOUND,
+    RPC_SERVERS,
+    assert_all_up,
+)
 
 NODES = 3
 SPAWN_DELAY = 2.0
@@ -29,7 +36,9 @@ COMPUTE = "kumo-compute"
 CLOUD_OPTIONS = {
     "fake": {"node_count": NODES, "vcpus": 8, "memory_mb": 16384, "local_gb": 400,
              "spawn_delay": SPAWN_DELAY},
-    "compute": {"resource_report_interval": 2},
+    # A build cast a broker restart dropped is tried again after LOST_BUILD_TIMEOUT.
+    "compute": {"resource_report_interval": 2, "sync_power_state_interval": 2,
+                "lost_build_timeout": 10},
     "scheduler": {"ram_allocation_ratio": 1.0, "host_state_refresh_interval": 1,
                   "max_attempts": 3},
 }
@@ -104,4 +113,60 @@ def test_delete_during_build_releases_everything(cloud: Cloud) -> None:
     time.sleep(SPAWN_DELAY + 1)
     assert cloud.api("GET", f"/servers/{server_id}")[0] == 404
     wait_for(lambda: set(node_usage(cloud).values()) == {(0, 0, 0)}, 10,
+             message=lambda: f"usage back to zero: {node_usage(cloud)}")
+
+
+def test_a_broker_restart_mid_build_every_daemon_reconnects_and_the_builds_end(
+        cloud: Cloud, rabbitmq: harness.RabbitMQ) -> None:
+    wait_nodes(cloud, NODES)
+    ids = {binary: row.id for binary, row in cloud.services().items()}
+    reservation = boot(cloud, "broker", count=3)["reservation_id"]
+
+    def spawning() -> bool:
+        return any(s["OS-EXT-STS:task_state"] == "spawning"
+                   for s in list_servers(cloud, reservation_id=reservation))
+
+    wait_for(spawning, 30, interval=0.1, message="a build to reach spawning")
+    try:
+        rabbitmq.stop()
+        time.sleep(2)
+        cloud.check_alive()
+    finally:
+        rabbitmq.start()
+    back = time.monotonic()
+
+    # Every daemon heartbeats and every RPC server answers again, with its old row.
+    rows = cloud.wait_heartbeats(BINARIES, beats=2, timeout=BROKER_RECOVERY_BOUND)
+    heartbeating = time.monotonic() - back
+    answers: dict[str, str] = {}
+
+    def every_server_answers() -> bool:
+        answers.update(cloud.rpc_ping())
+        return answers == RPC_SERVERS
+
+    wait_for(every_server_answers, timeout=max(10.0, back + BROKER_RECOVERY_BOUND
+                                               - time.monotonic()),
+             interval=1, message=lambda: f"every RPC server answering, got {answers}")
+    assert {binary: rows[binary].id for binary in BINARIES} == ids
+    assert_all_up(cloud.service_list(), cloud)
+
+    # The builds the restart caught end ACTIVE, or ERROR with a fault: none stays in BUILD.
+    def settled() -> list[dict[str, Any]] | None:
+        servers = list_servers(cloud, reservation_id=reservation)
+        done = len(servers) == 3 and all(
+            s["status"] in ("ACTIVE", "ERROR") and s["OS-EXT-STS:task_state"] is None
+            for s in servers)
+        return servers if done else None
+
+    servers = wait_for(settled, ACTIVE_BOUND, interval=0.5,
+                       message=lambda: cloud.log_tails(["kumo-conductor", COMPUTE]))
+    statuses = [s["status"] for s in servers]
+    print(f"broker back after {rabbitmq.started_in:.1f}s of boot; every daemon heartbeating "
+          f"{heartbeating:.1f}s later; builds settled {time.monotonic() - back:.1f}s later: "
+          f"{statuses.count('ACTIVE')} ACTIVE, {statuses.count('ERROR')} ERROR")
+    for server in servers:
+        if server["status"] == "ERROR":
+            assert server["fault"]["message"], server
+    delete_all_and_wait(cloud, servers)
+    wait_for(lambda: set(node_usage(cloud).values()) == {(0, 0, 0)}, 30,
              message=lambda: f"usage back to zero: {node_usage(cloud)}")

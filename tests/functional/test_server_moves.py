@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
 from tests.functional.servers import (
     ACTIVE_BOUND,
     SMALL,
@@ -30,6 +30,7 @@ from tests.functional.servers import (
 NODES = 3
 RECLAIM_SECONDS = 3
 
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "DEFAULT": {"reclaim_instance_interval": RECLAIM_SECONDS},
     "fake": {"node_count": NODES, "vcpus": 8, "memory_mb": 16384, "local_gb": 400},

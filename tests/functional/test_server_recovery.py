@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
 from tests.functional.servers import (
-    ACTIVE_BOUND,
     SMALL,
     action,
     boot,
@@ -29,13 +28,18 @@ NODES = 3
 CONDUCTOR = "kumo-conductor"
 CONFIRM_WINDOW = 2
 MEMBER = "user:project"
+LOST_BUILD_TIMEOUT = 5
+# Seconds from the conductor's restart until every build ended ACTIVE or ERROR.
+SETTLE_BOUND = 90
 
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "DEFAULT": {"resize_confirm_window": CONFIRM_WINDOW, "shelved_offload_time": -1},
     "conductor": {"reconcile_interval": 2, "reconcile_grace_period": 3},
     "fake": {"node_count": NODES, "vcpus": 16, "memory_mb": 65536, "local_gb": 2000,
              "spawn_delay": 1.0},
-    "compute": {"resource_report_interval": 2, "sync_power_state_interval": 2},
+    "compute": {"resource_report_interval": 2, "sync_power_state_interval": 2,
+                "lost_build_timeout": LOST_BUILD_TIMEOUT},
     "scheduler": {"ram_allocation_ratio": 1.0, "host_state_refresh_interval": 1},
 }
 
@@ -67,22 +71,32 @@ def test_conductor_killed_during_builds_leaves_no_server_in_build(cloud: Cloud) 
     # 9 servers: within the default quota of 10 instances.
     reservations = [boot(cloud, f"recover{index}", count=3)["reservation_id"]
                     for index in range(3)]
+
+    def servers_now() -> list[dict[str, Any]]:
+        return [server for reservation in reservations
+                for server in list_servers(cloud, reservation_id=reservation)]
+
+    # Killed once the first build reached its compute host: the others are still
+    # being scheduled, and calls of the compute host and of the scheduler are in
+    # flight — the ones the conductor had taken die with it.
+    wait_for(lambda: any(s["OS-EXT-STS:task_state"] == "spawning" for s in servers_now()),
+             30, interval=0.05, message="a build to reach spawning")
     cloud.daemons[CONDUCTOR].kill()
     cloud.start([CONDUCTOR])
     started = time.monotonic()
 
     def settled() -> list[dict[str, Any]] | None:
-        servers = [server for reservation in reservations
-                   for server in list_servers(cloud, reservation_id=reservation)]
+        servers = servers_now()
         done = len(servers) == 9 and all(
             s["status"] in ("ACTIVE", "ERROR") and s["OS-EXT-STS:task_state"] is None
             for s in servers)
         return servers if done else None
 
-    # A call the killed conductor had taken (a scheduler's claim, a compute's
-    # update) is only given up after rpc_response_timeout (60 s); on a loaded
-    # machine two such waits can follow each other before the last build settles.
-    servers = wait_for(settled, ACTIVE_BOUND + 180, interval=0.5,
+    # A call the killed conductor had taken gets no heartbeat: it fails after
+    # rpc_call_monitor_timeout (20 s), and a read or guarded update is sent again.
+    # A build whose cast or reschedule was lost is tried again after
+    # LOST_BUILD_TIMEOUT. Two such waits in a row, with room for a loaded machine.
+    servers = wait_for(settled, SETTLE_BOUND, interval=0.5,
                        message=lambda: cloud.log_tails([CONDUCTOR, "kumo-compute"]))
     statuses = [s["status"] for s in servers]
     given_up = cloud.daemons[CONDUCTOR].log_path.read_text().count("its build is given up")

@@ -172,7 +172,8 @@ class Clients:
         if self._conductor is None:
             from kumo.conductor import rpcapi as conductor_rpcapi
 
-            self._conductor = conductor_rpcapi.ConductorAPI()
+            # A conductor that died with the call: 503 at once (kumo.rpc), no resend.
+            self._conductor = conductor_rpcapi.ConductorAPI(resend=False)
         return self._conductor
 
     @property
