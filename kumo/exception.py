@@ -323,3 +323,53 @@ class TooManyInstanceTags(Invalid):
 
 class InstanceTagNotFound(NotFound):
     msg_fmt = "Instance %(instance_id)s has no tag '%(tag)s'"
+
+
+# --- images (the Compute API's image proxy, image data) ------------------------------------
+
+
+class ImageNotAuthorized(Forbidden):
+    """The caller may see the image but not change or delete it (Glance's owner rule)."""
+
+    msg_fmt = "%(reason)s"
+
+
+class ImageInUse(Conflict):
+    """The image is being written (a snapshot in progress): it cannot be deleted yet."""
+
+    msg_fmt = "Image %(image_id)s is in use: %(reason)s"
+
+
+class ImageChecksumMismatch(KumoException):
+    """Downloaded image data does not hash to what the image service recorded."""
+
+    msg_fmt = ("Image %(image_id)s data is corrupt: %(algo)s %(actual)s is not the "
+               "expected %(expected)s")
+
+
+# --- remote consoles ------------------------------------------------------------------------
+
+
+class ConsoleTypeInvalid(Invalid):
+    """A console type the protocol asked for does not have (e.g. vnc with spice-html5)."""
+
+    msg_fmt = "Invalid console type %(console_type)s"
+
+
+class ConsoleTypeUnavailable(Invalid):
+    """A console type this cloud or this guest does not offer (400, as Nova)."""
+
+    msg_fmt = "Unavailable console type %(console_type)s."
+
+
+class ConsoleNotImplemented(KumoException):
+    """The server's virt driver has no console of this protocol (501, as Nova)."""
+
+    msg_fmt = "Unable to get %(protocol)s console, functionality not implemented"
+    code = 501
+
+
+class ConsoleTokenNotFound(NotFound):
+    """A console token that was never issued, expired, or no longer matches its guest."""
+
+    msg_fmt = "Token not found"

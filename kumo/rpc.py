@@ -3,11 +3,18 @@
 Every RPC client derives from :class:`RPCAPIBase`, which gives each call a
 timeout and turns an expired one into :class:`kumo.exception.ServiceUnavailable`.
 The request context and versioned objects are (de)serialized on the way.
+
+A server that dies (SIGKILL, OOM) loses the calls it had taken: RabbitMQ
+hands an RPC message over before it runs. So every call also asks for the
+server's heartbeats (``[DEFAULT] rpc_call_monitor_timeout``): without them it
+fails fast, and an idempotent call (:meth:`RPCAPIBase.is_idempotent`) is sent
+again, to the restarted server, within the same overall timeout.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import oslo_messaging as messaging
@@ -64,6 +71,27 @@ def get_transport() -> messaging.Transport:
     return _transport
 
 
+# The key of the one-entry dict a :class:`Plain` value travels as.
+PLAIN_KEY = "kumo.plain"
+
+
+class Plain:
+    """A value made only of JSON types (dicts, lists, strings, numbers, None) that
+    crosses the bus as it is.
+
+    The versioned-object serializer walks every list and dict of a value to find
+    objects in it, on both sides; for a 1,000-server listing that walk costs more
+    than the query. A handler that knows its answer holds no objects wraps it in
+    ``Plain``, and the caller gets the bare value back (datetimes must already be
+    strings: nothing converts them).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 class RequestContextSerializer(messaging.Serializer):
     """Carries the request context and kumo's versioned objects across RPC."""
 
@@ -71,9 +99,13 @@ class RequestContextSerializer(messaging.Serializer):
         self._objects = objects_base.KumoObjectSerializer()
 
     def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        if type(entity) is Plain:
+            return {PLAIN_KEY: entity.value}
         return self._objects.serialize_entity(ctxt, entity)
 
     def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        if type(entity) is dict and len(entity) == 1 and PLAIN_KEY in entity:
+            return entity[PLAIN_KEY]
         return self._objects.deserialize_entity(ctxt, entity)
 
     def serialize_context(self, ctxt: Any) -> dict[str, Any]:
@@ -181,12 +213,18 @@ class RPCAPIBase:
     TOPIC: str
     SERVICE: str
     VERSION: str = "1.0"
+    #: Methods besides the reads (see :meth:`is_idempotent`) that may run twice
+    #: with the effect of once: a call of one that got no sign of life is re-sent.
+    IDEMPOTENT: frozenset[str] = frozenset()
 
-    def __init__(self, timeout: float | None = None, retry: int | None = None) -> None:
+    def __init__(self, timeout: float | None = None, retry: int | None = None,
+                 resend: bool = True) -> None:
         """``timeout`` bounds every call (default ``rpc_response_timeout``);
         ``retry`` bounds reconnection attempts while the broker is away
         (``None``: keep trying, as a request must not be lost; a heartbeat
-        passes a small number so it never outlives its interval by much).
+        passes a small number so it never outlives its interval by much);
+        ``resend=False`` never sends a call twice (the API: its client retries,
+        and an answer of 503 after ``rpc_call_monitor_timeout`` beats a long wait).
         """
         version_cap = getattr(CONF.upgrade_levels, self.SERVICE, None) or self.VERSION
         target = messaging.Target(topic=self.TOPIC, version="1.0")
@@ -199,6 +237,7 @@ class RPCAPIBase:
         # The client registers rpc_response_timeout, so read it only now.
         self.timeout = timeout if timeout is not None else CONF.rpc_response_timeout
         self.retry = retry
+        self.resend = resend
 
     def _prepare(self, timeout: float | None = None, **kwargs: Any) -> messaging.RPCClient:
         options = {name: value for name, value in kwargs.items() if value is not None}
@@ -207,21 +246,47 @@ class RPCAPIBase:
             options["retry"] = self.retry
         return self.client.prepare(**options)
 
+    def is_idempotent(self, method: str) -> bool:
+        """Whether ``method`` may be sent twice: a read (``*_get*``, ``get_*``, but
+        no ``*_or_create``) or one of :attr:`IDEMPOTENT`."""
+        if method in self.IDEMPOTENT:
+            return True
+        return (method.startswith("get_") or "_get" in method) and "create" not in method
+
     def call(self, ctxt: Any, method: str, args: dict[str, Any] | None = None, *,
              server: str | None = None, version: str | None = None,
              timeout: float | None = None, namespace: str | None = None) -> Any:
-        """Call ``method(**args)`` and wait for the answer, at most ``timeout`` seconds."""
-        cctxt = self._prepare(server=server, version=version, timeout=timeout,
-                              namespace=namespace)
-        try:
-            return cctxt.call(ctxt, method, **(args or {}))
-        except messaging.MessagingTimeout as exc:
-            service = f"kumo-{self.SERVICE}" + (f" on {server}" if server else "")
-            raise exception.ServiceUnavailable(
-                service=service, method=method, timeout=cctxt.timeout
-            ) from exc
-        except messaging.MessageDeliveryFailure as exc:
-            raise exception.BusUnavailable(method=method, reason=str(exc)) from exc
+        """Call ``method(**args)`` and wait for the answer, at most ``timeout`` seconds.
+
+        While no heartbeat of the server comes for ``rpc_call_monitor_timeout``
+        seconds the call is taken for lost: an idempotent one is sent again
+        (while time is left), any other fails at once.
+        """
+        total = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + total
+        monitor = CONF.rpc_call_monitor_timeout
+        resend = self.resend and self.is_idempotent(method)
+        while True:
+            remaining = max(deadline - time.monotonic(), 0.1)
+            # A monitor as long as the call's own timeout would change nothing.
+            watched = 0 < monitor < remaining
+            cctxt = self._prepare(server=server, version=version, timeout=remaining,
+                                  namespace=namespace,
+                                  call_monitor_timeout=monitor if watched else None)
+            try:
+                return cctxt.call(ctxt, method, **(args or {}))
+            except messaging.MessagingTimeout as exc:
+                service = f"kumo-{self.SERVICE}" + (f" on {server}" if server else "")
+                left = deadline - time.monotonic()
+                if watched and resend and left > 1:
+                    LOG.warning("%s gave no sign of life for %ss on %s; sending it again "
+                                "(%.0fs left)", service, monitor, method, left)
+                    continue
+                raise exception.ServiceUnavailable(
+                    service=service, method=method,
+                    timeout=round(total - max(left, 0), 1)) from exc
+            except messaging.MessageDeliveryFailure as exc:
+                raise exception.BusUnavailable(method=method, reason=str(exc)) from exc
 
     def cast(self, ctxt: Any, method: str, args: dict[str, Any] | None = None, *,
              server: str | None = None, version: str | None = None,

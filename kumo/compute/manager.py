@@ -30,9 +30,23 @@ from oslo_utils import timeutils
 
 from kumo import context as kumo_context
 from kumo import exception, manager, virt
-from kumo.compute import expiry, power_state, resource_tracker, task_states, vm_states
+from kumo.compute import (
+    build_guard,
+    expiry,
+    faults,
+    power_state,
+    resource_tracker,
+    task_states,
+    vm_states,
+)
+from kumo.compute.consoles import ConsolesMixin
 from kumo.compute.faults import fault_from_exception
-from kumo.compute.move_actions import MoveActionsMixin, note_failure, recorded
+from kumo.compute.move_actions import (
+    MoveActionsMixin,
+    note_event_finished,
+    note_failure,
+    recorded,
+)
 from kumo.compute.power import PowerActionsMixin
 from kumo.network import api as network_api  # kumo-network (H5)
 from kumo.virt import driver as virt_driver
@@ -44,12 +58,16 @@ RESTARTED_DURING_BUILD = "kumo-compute restarted during the build"
 
 # Task states of a build that a restart of kumo-compute interrupts.
 BUILD_TASK_STATES = (task_states.SCHEDULING, task_states.SPAWNING)
+# The instance-action event of build_and_run_instance (its @recorded name).
+BUILD_EVENT = "compute_build_and_run_instance"
+TERMINATE_EVENT = "compute_terminate_instance"
 
 
-class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
+class ComputeManager(PowerActionsMixin, MoveActionsMixin, ConsolesMixin, manager.Manager):
     """RPC API 1.1: build_and_run_instance, terminate_instance; 1.2: the power actions
     of :class:`PowerActionsMixin`; 1.3: the move actions
-    of :class:`MoveActionsMixin` (see docs/compute-flow.md)."""
+    of :class:`MoveActionsMixin`; 1.4: the remote consoles of :class:`ConsolesMixin`
+    (see docs/compute-flow.md, docs/consoles.md)."""
 
     target = messaging.Target(version="1.4")
 
@@ -114,18 +132,24 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
 
     # -- RPC API ---------------------------------------------------------------
 
+    @build_guard.one_at_a_time
     @recorded
     def build_and_run_instance(self, context: Any, instance: Any, node: str,
                                request_spec: dict[str, Any]) -> None:
-        """Spawn the server's guest on ``node`` and report it ACTIVE, or reschedule."""
-        uuid = instance.uuid
-        with self._building_lock:
-            self._building.add(uuid)
+        """Spawn the server's guest on ``node`` and report it ACTIVE, or reschedule.
+
+        A request that comes twice (or after the build moved on) spawns nothing
+        (:mod:`kumo.compute.build_guard`).
+        """
         try:
+            taken = build_guard.take(self, context, instance, node)
+        except Exception as exc:
+            LOG.warning("Could not take the build of server %s: %s", instance.uuid, exc)
+            self._reschedule(context, instance, node, fault_from_exception(
+                exc, f"kumo-compute on {self.host} could not start the build: {exc}"))
+            return
+        if taken:
             self._build(context, instance, node, request_spec or {})
-        finally:
-            with self._building_lock:
-                self._building.discard(uuid)
 
     @recorded
     def terminate_instance(self, context: Any, instance: Any) -> None:
@@ -140,11 +164,21 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
             self._set_error(context, instance, exc, "Deleting the server failed: "
                             f"{exc}", expected_task_state=task_states.DELETING)
             return
+        request_id = getattr(context, "request_id", None)
         try:
-            self.conductor.instance_destroy(context, instance_uuid=instance.uuid)
+            if request_id:
+                # The row and this request's terminate event end in one call.
+                self.conductor.instance_destroy_finishing_event(
+                    context, instance_uuid=instance.uuid,
+                    event={"request_id": request_id, "event": TERMINATE_EVENT,
+                           "host": self.host, "result": "Success"})
+                note_event_finished()
+            else:
+                self.conductor.instance_destroy(context, instance_uuid=instance.uuid)
         except exception.InstanceNotFound:
             LOG.info("Server %s had no row left to delete", instance.uuid)
             return
+        self.drop_console_tokens(context, instance)  # remote consoles
         LOG.info("Server %s deleted", instance.uuid)
 
     # -- build -----------------------------------------------------------------
@@ -166,22 +200,37 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
             self._reschedule(context, instance, node, fault_from_exception(exc))
             return
         try:
-            self._report_active(context, instance, task_states.SPAWNING)
+            # The ACTIVE report also ends this request's build event: one call.
+            self._report_active(context, instance, task_states.SPAWNING,
+                                finish_event=BUILD_EVENT)
         except Exception:
             LOG.exception("Server %s runs but could not be reported active; the power "
                           "state sync reports it again", uuid)
 
-    def _report_active(self, context: Any, instance: Any, expected_task_state: Any) -> None:
-        """Mark a server whose guest runs ACTIVE; if it was deleted meanwhile, clean up."""
+    def _report_active(self, context: Any, instance: Any, expected_task_state: Any,
+                       finish_event: str | None = None) -> None:
+        """Mark a server whose guest runs ACTIVE; if it was deleted meanwhile, clean up.
+
+        ``finish_event``: the running recorded method's event, ended as a success
+        in the same conductor call (see ``note_event_finished``).
+        """
         uuid = instance.uuid
+        values = {"vm_state": vm_states.ACTIVE, "task_state": None,
+                  "power_state": power_state.RUNNING,
+                  # ISO 8601: what a datetime becomes on the wire anyway.
+                  "launched_at": timeutils.utcnow().isoformat()}
+        request_id = getattr(context, "request_id", None)
         try:
-            self.conductor.instance_update(
-                context, instance_uuid=uuid,
-                values={"vm_state": vm_states.ACTIVE, "task_state": None,
-                        "power_state": power_state.RUNNING,
-                        # ISO 8601: what a datetime becomes on the wire anyway.
-                        "launched_at": timeutils.utcnow().isoformat()},
-                expected_task_state=expected_task_state)
+            if finish_event and request_id:
+                self.conductor.instance_update_finishing_event(
+                    context, instance_uuid=uuid, values=values,
+                    event={"request_id": request_id, "event": finish_event,
+                           "host": self.host, "result": "Success"},
+                    expected_task_state=expected_task_state)
+                note_event_finished()
+            else:
+                self.conductor.instance_update(context, instance_uuid=uuid, values=values,
+                                               expected_task_state=expected_task_state)
         except (exception.UnexpectedDeletingTaskStateError, exception.InstanceNotFound):
             self._finish_delete_after_build(context, instance)
             return
@@ -246,10 +295,9 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
     def _set_error(self, context: Any, instance: Any, exc: BaseException, message: str,
                    expected_task_state: Any) -> None:
         note_failure(message)
-        fault = fault_from_exception(exc, message)
-        self.conductor.instance_fault_create(
-            context, instance_uuid=instance.uuid, code=fault["code"],
-            message=fault["message"], details=fault["details"], host=self.host)
+        if not faults.record(self.conductor, context, instance.uuid,
+                             fault_from_exception(exc, message), self.host):
+            return
         try:
             self.conductor.instance_update(
                 context, instance_uuid=instance.uuid,
@@ -373,6 +421,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, manager.Manager):
         if self._is_building_here(instance.uuid):
             return
         if self._current_power_state(instance) != power_state.RUNNING:
+            expiry.reschedule_lost_build(self, context, instance)
             return
         LOG.info("Server %s runs but was never reported active; reporting it now",
                  instance.uuid)

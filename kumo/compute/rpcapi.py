@@ -15,6 +15,8 @@ API version history:
   shelve_offload_instance (the endpoint's since 1.3; the client's with the
   API's shelveOffload).
 * 1.4 - Consoles and other additions (each method says which).
+  Consoles: get_vnc_console, get_spice_console, validate_console_port (calls).
+  Moves: confirm_resize (cast to the source host).
 """
 
 from __future__ import annotations
@@ -95,6 +97,11 @@ class ComputeAPI(rpc.RPCAPIBase):
         self.cast(ctxt, "finish_resize", {"instance": instance, "node": node,
                                           "flavor": flavor}, server=host, version="1.3")
 
+    def confirm_resize(self, ctxt: Any, instance: Any, host: str) -> None:
+        """On the source ``host`` of a confirmed resize: drop the disks it kept (1.4)."""
+        self.cast(ctxt, "confirm_resize", {"instance": instance}, server=host,
+                  version="1.4")
+
     def revert_resize(self, ctxt: Any, instance: Any, host: str) -> None:
         """On the destination ``host``: take the guest down, then finish on the source."""
         self.cast(ctxt, "revert_resize", {"instance": instance}, server=host,
@@ -163,3 +170,27 @@ class ComputeAPI(rpc.RPCAPIBase):
         self.cast(ctxt, "rollback_live_migration", {
             "instance": instance, "power": power, "fault": fault},
             server=host, version="1.3")
+
+    # --- remote consoles (1.4) -----------------------------------------------------------
+
+    def get_vnc_console(self, ctxt: Any, instance: Any, console_type: str,
+                        host: str) -> dict[str, Any]:
+        """A new ``novnc``/``xvpvnc`` console's token and connection info (not yet
+        registered with kumo-consoleauth)."""
+        return self.call(ctxt, "get_vnc_console",
+                         {"instance": instance, "console_type": console_type},
+                         server=host, version="1.4")
+
+    def get_spice_console(self, ctxt: Any, instance: Any, console_type: str,
+                          host: str) -> dict[str, Any]:
+        """As :meth:`get_vnc_console`, for ``spice-html5`` and ``spice-direct``."""
+        return self.call(ctxt, "get_spice_console",
+                         {"instance": instance, "console_type": console_type},
+                         server=host, version="1.4")
+
+    def validate_console_port(self, ctxt: Any, instance: Any, port: int, console_type: str,
+                              host: str) -> bool:
+        """Whether ``port`` is still the display of the server's guest on ``host``."""
+        return self.call(ctxt, "validate_console_port",
+                         {"instance": instance, "port": port, "console_type": console_type},
+                         server=host, version="1.4")

@@ -16,13 +16,16 @@ from kumo import exception, manager
 from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows, task_pool
 from kumo.conductor.admin import AdminMixin
+from kumo.conductor.boot import BootMixin
 from kumo.conductor.groups import GroupsMixin
 from kumo.conductor.lifecycle import LifecycleMixin
+from kumo.conductor.metadata import MetadataMixin
 from kumo.conductor.move_actions import MoveActionsMixin
 from kumo.conductor.network import NetworkMixin
 from kumo.conductor.quotas import QuotasMixin
 from kumo.conductor.rpcapi import UNSET
 from kumo.conductor.server_actions import ServerActionsMixin
+from kumo.conductor.server_views import ServerViewsMixin
 from kumo.conductor.tags import TagsMixin
 from kumo.conductor.tasks import build
 from kumo.db import api as db
@@ -48,7 +51,8 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 
 
 class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, NetworkMixin,
-                       QuotasMixin, AdminMixin, LifecycleMixin, TagsMixin, manager.Manager):
+                       QuotasMixin, AdminMixin, LifecycleMixin, TagsMixin, MetadataMixin,
+                       BootMixin, ServerViewsMixin, manager.Manager):
     target = messaging.Target(version="1.9")
 
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:

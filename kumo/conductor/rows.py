@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,3 +54,60 @@ def plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     return value
+
+
+# --- plain rows for the API's views (RPC 1.9, see kumo.conductor.server_views) ---------
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime.datetime) else value
+
+
+# The system_metadata keys a server view reads (kumo.api.openstack.compute.views:
+# 2.73's locked_reason; the recorded request spec of 2.96/2.98/2.100, when asked for);
+# the rest (claims, alternates, ...) is the services' bookkeeping.
+VIEW_SYSTEM_METADATA = ("request_spec", "locked_reason")
+# Columns no server view reads: the key pair's public key, the copies of the flavor's
+# sizes (the view reads the embedded flavor), the services' bookkeeping.
+_VIEW_UNREAD = ("key_data", "flavor_id", "memory_mb", "vcpus", "root_gb", "ephemeral_gb",
+                "swap", "scheduled_at", "locked_by", "deleted_at", "cleaned",
+                "shutdown_terminate", "ephemeral_key_uuid", "auto_disk_config")
+# The datetime columns of an instance row (kumo.db.instances).
+_INSTANCE_DATETIMES = ("created_at", "updated_at", "launched_at", "terminated_at",
+                       "deleted_at", "scheduled_at")
+
+
+def instance_view(row: Mapping[str, Any], request_spec: bool = True) -> dict[str, Any]:
+    """An instance row as JSON types, for the API's server views: what :func:`instance`
+    would carry, without the versioned object (datetimes as ISO 8601 strings), less
+    what no view reads (key_data; system_metadata but :data:`VIEW_SYSTEM_METADATA`;
+    the recorded request spec, often the biggest part, only with ``request_spec``).
+
+    kumo-api turns the datetimes back (:mod:`kumo.api.openstack.compute.server_rows`).
+    """
+    values = dict(row)
+    for name in _VIEW_UNREAD:
+        values.pop(name, None)
+    for name in _INSTANCE_DATETIMES:
+        value = values.get(name)
+        if value is not None:
+            values[name] = _iso(value)
+    system_metadata = values.get("system_metadata") or {}
+    values["system_metadata"] = {
+        key: None if system_metadata[key] is None else str(system_metadata[key])
+        for key in VIEW_SYSTEM_METADATA
+        if key in system_metadata and (request_spec or key != "request_spec")}
+    fault_row = values.get("fault")
+    if fault_row:
+        values["fault"] = {key: _iso(value) for key, value in fault_row.items()}
+    values["deleted"] = bool(values.get("deleted"))
+    return values
+
+
+# The service fields 2.16's host_status is judged from (kumo.servicegroup).
+_SERVICE_VIEW_FIELDS = ("host", "disabled", "forced_down", "last_seen_up", "created_at")
+
+
+def service_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A service row reduced to what a server view's host_status needs, as JSON types."""
+    return {name: _iso(row.get(name)) for name in _SERVICE_VIEW_FIELDS}

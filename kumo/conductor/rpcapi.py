@@ -41,10 +41,13 @@ from typing import Any
 
 from kumo import rpc
 from kumo.conductor.rpcapi_admin import AdminAPIMixin
+from kumo.conductor.rpcapi_boot import BootAPIMixin
 from kumo.conductor.rpcapi_groups import GroupsAPIMixin
 from kumo.conductor.rpcapi_lifecycle import LifecycleAPIMixin
+from kumo.conductor.rpcapi_metadata import MetadataAPIMixin
 from kumo.conductor.rpcapi_network import NetworkAPIMixin
 from kumo.conductor.rpcapi_quotas import QuotasAPIMixin
+from kumo.conductor.rpcapi_server_views import ServerViewsAPIMixin
 from kumo.conductor.rpcapi_tags import TagsAPIMixin
 
 TOPIC = "conductor"
@@ -73,11 +76,15 @@ UNSET: Any = _Unset()
 
 
 class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixin,
-                   LifecycleAPIMixin, TagsAPIMixin,
-                   rpc.RPCAPIBase):
+                   LifecycleAPIMixin, TagsAPIMixin, MetadataAPIMixin, BootAPIMixin,
+                   ServerViewsAPIMixin, rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
     VERSION = "1.9"
+    # Re-sent after a conductor that took them died (kumo.rpc): guarded or whole-state
+    # writes, which a second run leaves as the first did.
+    IDEMPOTENT = frozenset({"instance_update", "instance_destroy", "compute_nodes_report",
+                            "service_heartbeat", "boot_sources"})
 
     def service_register(self, ctxt: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> Any:

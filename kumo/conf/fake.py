@@ -15,6 +15,13 @@ opts = [
                  help="Seconds a spawn takes (other operations take a tenth of it)."),
     cfg.ListOpt("fail_spawn_on_nodes", default=[],
                 help="Nodes whose spawns fail (for tests of rescheduling)."),
+    # Remote consoles: every fake guest's display is this address (tests point it
+    # at a listener of their own).
+    cfg.HostAddressOpt("console_host", default="127.0.0.1",
+                       help="Host of every fake guest's VNC and SPICE display."),
+    cfg.PortOpt("vnc_port", default=5900, help="Port of every fake guest's VNC display."),
+    cfg.PortOpt("spice_port", default=5901,
+                help="Port of every fake guest's SPICE display."),
 ]
 
 

@@ -70,19 +70,28 @@ def event_finish(instance_uuid: str, request_id: str, event: str, host: str | No
 
     :raises InstanceActionNotFound: the request started no action on the server.
     """
-    result = result or "Success"
     with session() as db_session:
-        action_id = _action_id(db_session, instance_uuid, request_id)
-        event_id = db_session.execute(sa.select(_events.c.id).where(
-            _events.c.action_id == action_id, _events.c.event == event,
-            _events.c.finish_time.is_(None)).order_by(_events.c.id.desc())).scalar()
-        if event_id is None:
-            event_id = instance_actions._event_start(db_session, action_id, event, host=host)
-        instance_actions._event_finish(db_session, event_id, result, traceback=traceback)
-        if result.lower() == "error":
-            db_session.execute(sa.update(_actions).where(_actions.c.id == action_id)
-                               .values(message="Error", updated_at=utcnow()))
+        event_id = event_finish_in(db_session, instance_uuid, request_id, event, host=host,
+                                   result=result, traceback=traceback)
         return _row(db_session, _events, event_id)
+
+
+def event_finish_in(db_session: orm.Session, instance_uuid: str, request_id: str,
+                    event: str, host: str | None = None, result: str | None = None,
+                    traceback: str | None = None) -> int:
+    """:func:`event_finish` in the caller's transaction; returns the event's id."""
+    result = result or "Success"
+    action_id = _action_id(db_session, instance_uuid, request_id)
+    event_id = db_session.execute(sa.select(_events.c.id).where(
+        _events.c.action_id == action_id, _events.c.event == event,
+        _events.c.finish_time.is_(None)).order_by(_events.c.id.desc())).scalar()
+    if event_id is None:
+        event_id = instance_actions._event_start(db_session, action_id, event, host=host)
+    instance_actions._event_finish(db_session, event_id, result, traceback=traceback)
+    if result.lower() == "error":
+        db_session.execute(sa.update(_actions).where(_actions.c.id == action_id)
+                           .values(message="Error", updated_at=utcnow()))
+    return event_id
 
 
 def action_get_all(instance_uuid: str) -> list[dict[str, Any]]:

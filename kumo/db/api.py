@@ -130,6 +130,11 @@ def _create_sqlite_engine(url: URL) -> Engine:
         finally:
             cursor.close()
 
+    if not in_memory:
+        # One writer at a time, queued in Python rather than in SQLite's busy handler.
+        from kumo.db import sqlite_writer
+
+        sqlite_writer.install(engine, busy_timeout / 1000.0)
     return engine
 
 

@@ -87,6 +87,64 @@ def action_event_start(instance_uuid: str, action: str, request_id: str,
         return _event_start(db_session, action_id, event, host=host)
 
 
+def event_record_in(db_session: orm.Session, instance_uuid: str, action: str,
+                    request_id: str, user_id: str | None, project_id: str | None, event: str,
+                    start_time: Any, result: str, host: str | None = None,
+                    traceback: str | None = None, details: str | None = None) -> int | None:
+    """Record a step that already ended (started at ``start_time``) in the caller's
+    transaction, the action created if it has none yet; ends the action too.
+    Returns the event's id, None when no instance has this uuid."""
+    action_id = _action_start(db_session, instance_uuid, action, request_id, user_id,
+                              project_id)
+    if action_id is None:
+        return None
+    now = utcnow()
+    event_id = db_session.execute(sa.insert(_events).values(
+        action_id=action_id, event=event, host=host, start_time=start_time, finish_time=now,
+        result=result, traceback=traceback, details=details, deleted=0)
+    ).inserted_primary_key[0]
+    db_session.execute(sa.update(_actions).where(_actions.c.id == action_id).values(
+        finish_time=now))
+    return event_id
+
+
+def event_record(instance_uuid: str, action: str, request_id: str, user_id: str | None,
+                 project_id: str | None, event: str, start_time: Any, result: str,
+                 host: str | None = None, traceback: str | None = None,
+                 details: str | None = None) -> int | None:
+    """:func:`event_record_in` in a transaction of its own: one write for a step whose
+    start and end are both known (see :mod:`kumo.conductor.tasks.build`)."""
+    with session() as db_session:
+        return event_record_in(db_session, instance_uuid, action, request_id, user_id,
+                               project_id, event, start_time, result, host=host,
+                               traceback=traceback, details=details)
+
+
+def new_actions_in(db_session: orm.Session, instance_uuids: list[str], action: str,
+                   request_id: str, user_id: str | None, project_id: str | None,
+                   event: str, host: str | None = None) -> dict[str, int]:
+    """Start the action and its first event for servers created in the caller's
+    transaction (so they have no action yet); ``{uuid: event id}``."""
+    now = utcnow()
+    events: dict[str, int] = {}
+    for instance_uuid in instance_uuids:
+        action_id = db_session.execute(sa.insert(_actions).values(
+            action=action, instance_uuid=instance_uuid, request_id=request_id,
+            user_id=user_id, project_id=project_id, start_time=now, deleted=0)
+        ).inserted_primary_key[0]
+        events[instance_uuid] = db_session.execute(sa.insert(_events).values(
+            action_id=action_id, event=event, host=host, start_time=now, deleted=0)
+        ).inserted_primary_key[0]
+    return events
+
+
+def action_start_in(db_session: orm.Session, instance_uuid: str, action: str,
+                    request_id: str, user_id: str | None, project_id: str | None) -> None:
+    """Record the request's action on the instance in the caller's transaction
+    (nothing when it has one already)."""
+    _action_start(db_session, instance_uuid, action, request_id, user_id, project_id)
+
+
 def event_finish(event_id: int, result: str, traceback: str | None = None,
                  details: str | None = None) -> None:
     """Record how a step ended (``Success`` or ``Error``); ends its action too."""

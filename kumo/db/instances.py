@@ -83,17 +83,26 @@ def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def _decode(row: Mapping[str, Any]) -> dict[str, Any]:
+def _decode(row: Mapping[str, Any],
+            flavors: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A row as a dict with its JSON decoded; with ``flavors`` (JSON text -> decoded),
+    rows of the same flavor share one decoded dict (for read-only callers)."""
     instance = dict(row)
-    instance["flavor"] = decode_json(instance.get("flavor")) or None
+    text = instance.get("flavor")
+    if flavors is None or not text:
+        instance["flavor"] = decode_json(text) or None
+    else:
+        if text not in flavors:
+            flavors[text] = decode_json(text) or None
+        instance["flavor"] = flavors[text]
     instance["system_metadata"] = decode_json(instance.get("system_metadata"))
     instance["deleted"] = bool(instance.get("deleted"))
     return instance
 
 
-def _with_children(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
-                   ) -> list[dict[str, Any]]:
-    instances = [_decode(row) for row in rows]
+def _with_children(db_session: orm.Session, rows: Iterable[Mapping[str, Any]],
+                   flavors: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    instances = [_decode(row, flavors) for row in rows]
     if not instances:
         return instances
     by_uuid = {instance["uuid"]: instance for instance in instances}
@@ -152,34 +161,43 @@ def instance_create(values_list: Sequence[Mapping[str, Any]],
     ``min_count``, or :class:`~kumo.exception.TooManyInstances`).
     """
     with session() as db_session:
-        # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
-        if min_count is not None and values_list:
-            from kumo.db import quotas
+        return _create(db_session, values_list, min_count)
 
-            first = values_list[0]
-            quotas.lock(db_session, f"project:{first['project_id']}")
-            values_list = values_list[:quotas.instances_allowed(
-                db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
-                int(first["memory_mb"]), min_count, len(values_list))]
-        # --- end quota ---
-        uuids = []
-        for values in values_list:
-            values = dict(values)
-            metadata = values.pop("metadata", None) or {}
-            values.pop("fault", None)
-            values.setdefault("uuid", str(uuid_lib.uuid4()))
-            values.setdefault("vm_state", vm_states.BUILDING)
-            values.setdefault("task_state", task_states.SCHEDULING)
-            values.setdefault("system_metadata", {})
-            columns = _columns(values)
-            columns["deleted"] = 0
-            db_session.execute(sa.insert(_instances).values(**columns))
-            _set_metadata(db_session, columns["uuid"], metadata)
-            uuids.append(columns["uuid"])
-        created = {instance["uuid"]: instance for instance in _with_children(
-            db_session, db_session.execute(
-                sa.select(_instances).where(_instances.c.uuid.in_(uuids))).mappings())}
-        return [created[uuid] for uuid in uuids]
+
+def _create(db_session: orm.Session, values_list: Sequence[Mapping[str, Any]],
+            min_count: int | None, read_back: bool = True) -> list[dict[str, Any]]:
+    """:func:`instance_create` inside the caller's transaction; without ``read_back``
+    only ``{"uuid"}`` per created instance (nothing read again)."""
+    # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
+    if min_count is not None and values_list:
+        from kumo.db import quotas
+
+        first = values_list[0]
+        quotas.lock(db_session, f"project:{first['project_id']}")
+        values_list = values_list[:quotas.instances_allowed(
+            db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
+            int(first["memory_mb"]), min_count, len(values_list))]
+    # --- end quota ---
+    uuids = []
+    for values in values_list:
+        values = dict(values)
+        metadata = values.pop("metadata", None) or {}
+        values.pop("fault", None)
+        values.setdefault("uuid", str(uuid_lib.uuid4()))
+        values.setdefault("vm_state", vm_states.BUILDING)
+        values.setdefault("task_state", task_states.SCHEDULING)
+        values.setdefault("system_metadata", {})
+        columns = _columns(values)
+        columns["deleted"] = 0
+        db_session.execute(sa.insert(_instances).values(**columns))
+        _set_metadata(db_session, columns["uuid"], metadata)
+        uuids.append(columns["uuid"])
+    if not read_back:
+        return [{"uuid": uuid} for uuid in uuids]
+    created = {instance["uuid"]: instance for instance in _with_children(
+        db_session, db_session.execute(
+            sa.select(_instances).where(_instances.c.uuid.in_(uuids))).mappings())}
+    return [created[uuid] for uuid in uuids]
 
 
 def instance_get(instance_uuid: str, project_id: str | None = None,
@@ -279,8 +297,12 @@ def _after_marker(keys: list[tuple[sa.Column, bool]], marker: Mapping[str, Any]
 def instance_get_all(filters: Mapping[str, Any] | None = None,
                      sort_keys: Sequence[str] | None = None,
                      sort_dirs: Sequence[str] | None = None, limit: int | None = None,
-                     marker: str | None = None) -> list[dict[str, Any]]:
+                     marker: str | None = None, shared_flavors: bool = False
+                     ) -> list[dict[str, Any]]:
     """Instances matching ``filters``, sorted (default: newest first), paged.
+
+    With ``shared_flavors`` the instances of one flavor share one ``flavor`` dict
+    (decoded once): for callers that only read the rows (the API's views).
 
     Filters: project_id, user_id, name (a regex on the display name), vm_state,
     task_state, uuid, image_ref, host, node, reservation_id, availability_zone
@@ -324,7 +346,12 @@ def instance_get_all(filters: Mapping[str, Any] | None = None,
             statement = statement.where(_after_marker(keys, marker_row))
         if limit is not None:
             statement = statement.limit(int(limit))
-        return _with_children(db_session, db_session.execute(statement).mappings())
+        result = db_session.execute(statement)
+        # Plain tuples zipped with the column names once: a RowMapping per row costs
+        # more than the rest of the row's decoding (1,000-server listings).
+        columns = list(result.keys())
+        rows = [dict(zip(columns, row, strict=True)) for row in result]
+        return _with_children(db_session, rows, {} if shared_flavors else None)
 
 
 # --- update and delete -------------------------------------------------------------------
@@ -343,6 +370,15 @@ def instance_update(instance_uuid: str, values: Mapping[str, Any], **expected: A
     :raises UnexpectedDeletingTaskStateError: the guard failed and the instance is being deleted.
     :raises UnexpectedTaskStateError: the guard failed otherwise.
     """
+    with session() as db_session:
+        instance_update_in(db_session, instance_uuid, values, **expected)
+        return _get(db_session, instance_uuid)
+
+
+def instance_update_in(db_session: orm.Session, instance_uuid: str,
+                       values: Mapping[str, Any], **expected: Any) -> None:
+    """:func:`instance_update` inside the caller's transaction, reading nothing back
+    (for writes that do more in the same transaction, or whose caller needs no answer)."""
     unknown = set(expected) - {"expected_task_state", "expected_vm_state"}
     if unknown:
         raise TypeError(f"unexpected arguments {sorted(unknown)}")
@@ -360,15 +396,13 @@ def instance_update(instance_uuid: str, values: Mapping[str, Any], **expected: A
     if "expected_vm_state" in expected:
         guard.append(_in(_instances.c.vm_state, expected["expected_vm_state"]))
 
-    with session() as db_session:
-        result = db_session.execute(sa.update(_instances).where(*guard).values(**columns))
-        if result.rowcount == 0:
-            _raise_guard_failure(db_session, instance_uuid, expected)
-        if system_metadata is not None:
-            _merge_system_metadata(db_session, instance_uuid, system_metadata)
-        if metadata is not None:
-            _set_metadata(db_session, instance_uuid, metadata)
-        return _get(db_session, instance_uuid)
+    result = db_session.execute(sa.update(_instances).where(*guard).values(**columns))
+    if result.rowcount == 0:
+        _raise_guard_failure(db_session, instance_uuid, expected)
+    if system_metadata is not None:
+        _merge_system_metadata(db_session, instance_uuid, system_metadata)
+    if metadata is not None:
+        _set_metadata(db_session, instance_uuid, metadata)
 
 
 def _merge_system_metadata(db_session: orm.Session, instance_uuid: str,

@@ -22,6 +22,7 @@ from kumo.policies import networks as networks_policies
 from kumo.policies import networks_ips as networks_ips_policies
 from kumo.policies import quota_class_sets as quota_class_sets_policies
 from kumo.policies import quota_sets as quota_sets_policies
+from kumo.policies import remote_consoles as remote_consoles_policies
 from kumo.policies import server_actions as server_actions_policies
 from kumo.policies import server_groups as server_groups_policies
 from kumo.policies import server_tags as server_tags_policies
@@ -36,6 +37,7 @@ _MODULES += [instance_actions_policies, server_tags_policies]
 _MODULES += [server_groups_policies, aggregates_policies, availability_zones_policies]
 
 _MODULES += [networks_ips_policies, networks_policies]
+_MODULES += [remote_consoles_policies]
 
 def list_rules() -> Iterable[policy.RuleDefault]:
     """Every default rule (also the ``oslo.policy.policies`` entry point)."""

@@ -24,6 +24,7 @@ from kumo.api.openstack.compute import (
     flavors,
     floating_ips,
     hypervisors,
+    image_metadata,
     images,
     instance_actions,
     ips,
@@ -32,6 +33,7 @@ from kumo.api.openstack.compute import (
     networks,
     quota_class_sets,
     quota_sets,
+    remote_consoles,
     security_groups,
     server_actions,
     server_actions_move,
@@ -93,6 +95,8 @@ RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     ("/servers/{server_id}", {"GET": ("servers", "show"), "PUT": ("servers", "update"),
                               "DELETE": ("servers", "delete")}),
     ("/servers/{server_id}/action", {"POST": ("server_actions", "action")}),
+    ("/servers/{server_id}/remote-consoles", {"POST": ("remote_consoles", "create")}),
+    ("/os-console-auth-tokens/{console_token}", {"GET": ("console_auth_tokens", "show")}),
     ("/servers/{server_id}/os-instance-actions", {"GET": ("instance_actions", "index")}),
     ("/servers/{server_id}/os-instance-actions/{request_id}",
      {"GET": ("instance_actions", "show")}),
@@ -103,6 +107,10 @@ RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     ("/servers/{server_id}/os-virtual-interfaces",
      {"GET": ("virtual_interfaces", "index")}),
     ("/os-networks", {"GET": ("networks", "index"), "POST": ("networks", "create")}),
+    ("/os-networks/add", {"POST": ("networks", "add")}),
+    ("/os-networks/{network_id}/action", {"POST": ("networks", "action")}),
+    ("/servers/{server_id}/os-security-groups",
+     {"GET": ("server_security_groups", "index")}),
     ("/os-networks/{network_id}", {"GET": ("networks", "show"),
                                    "DELETE": ("networks", "delete")}),
     ("/os-floating-ips", {"GET": ("floating_ips", "index"), "POST": ("floating_ips", "create")}),
@@ -111,6 +119,7 @@ RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     ("/os-security-groups", {"GET": ("security_groups", "index"),
                              "POST": ("security_groups", "create")}),
     ("/os-security-groups/{security_group_id}", {"GET": ("security_groups", "show"),
+                                                 "PUT": ("security_groups", "update"),
                                                  "DELETE": ("security_groups", "delete")}),
     ("/os-security-group-rules", {"POST": ("security_group_rules", "create")}),
     ("/os-security-group-rules/{security_group_rule_id}",
@@ -156,7 +165,13 @@ RESOURCES: list[tuple[str, dict[str, tuple[str, str]]]] = [
     ("/os-simple-tenant-usage/{tenant_id}", {"GET": ("simple_tenant_usage", "show")}),
     ("/images", {"GET": ("images", "index")}),
     ("/images/detail", {"GET": ("images", "detail")}),
-    ("/images/{image_id}", {"GET": ("images", "show")}),
+    ("/images/{image_id}", {"GET": ("images", "show"), "DELETE": ("images", "delete")}),
+    ("/images/{image_id}/metadata", {"GET": ("image_metadata", "index"),
+                                     "POST": ("image_metadata", "create"),
+                                     "PUT": ("image_metadata", "update_all")}),
+    ("/images/{image_id}/metadata/{key}", {"GET": ("image_metadata", "show"),
+                                           "PUT": ("image_metadata", "update"),
+                                           "DELETE": ("image_metadata", "delete")}),
     ("/os-keypairs", {"GET": ("keypairs", "index"), "POST": ("keypairs", "create")}),
     ("/os-keypairs/{keypair_name}", {"GET": ("keypairs", "show"),
                                      "DELETE": ("keypairs", "delete")}),
@@ -174,7 +189,7 @@ _ROUTE_KEY = "kumo.route"
 
 # Controllers a microversion removed -> that microversion, from which they answer
 # 404 (2.36 retired the proxies to the image and network services).
-REMOVED_IN: dict[str, str] = {"images": "2.36"}
+REMOVED_IN: dict[str, str] = {"images": "2.36", "image_metadata": "2.36"}
 
 
 class ComputeAPI:
@@ -211,6 +226,7 @@ class ComputeAPI:
             "floating_ips": floating_ips.FloatingIpsController(clients),
             "security_groups": security_groups.SecurityGroupsController(clients),
             "security_group_rules": security_groups.SecurityGroupRulesController(clients),
+            "server_security_groups": security_groups.ServerSecurityGroupsController(clients),
             "instance_actions": instance_actions.InstanceActionsController(clients),
             "server_metadata": server_metadata.ServerMetadataController(clients),
             "server_tags": server_tags.ServerTagsController(clients),
@@ -222,6 +238,7 @@ class ComputeAPI:
             "hypervisors": hypervisors.HypervisorsController(clients),
             "simple_tenant_usage": simple_tenant_usage.SimpleTenantUsageController(clients),
             "images": images.ImagesController(clients),
+            "image_metadata": image_metadata.ImageMetadataController(clients),
             "keypairs": keypairs.KeypairsController(clients),
             "limits": limits.LimitsController(clients),
             "quota_sets": quota_sets.QuotaSetsController(clients),
@@ -231,6 +248,11 @@ class ComputeAPI:
         server_actions_move.register(actions.actions)
         actions.actions.update(floating_ips.ACTIONS)  # kumo-network
         actions.actions.update(security_groups.ACTIONS)  # kumo-network
+        consoles = remote_consoles.RemoteConsolesController(clients)
+        self.controllers["remote_consoles"] = consoles
+        self.controllers["console_auth_tokens"] = remote_consoles.ConsoleAuthTokensController(
+            consoles)
+        actions.actions.update(consoles.actions())
         self.controllers["server_actions"] = actions
         self._auth_strategy = auth_strategy
         self._authenticated: Any = None

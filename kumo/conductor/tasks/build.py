@@ -31,7 +31,7 @@ from kumo.conductor import rows
 from kumo.conductor.tasks import common, groups
 from kumo.db import aggregates as aggregate_db
 from kumo.db import compute_nodes as compute_node_db
-from kumo.db import instance_actions
+from kumo.db import instance_actions, instance_writes
 from kumo.db import instances as instance_db
 from kumo.db.clock import utcnow
 
@@ -69,7 +69,7 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
         LOG.info("No valid host for %s: %s", instance_uuids, error.message)
         for instance_uuid in instance_uuids:
             _fail(instance_uuid, 500, error.message)
-            _event_finish(events[instance_uuid], error.message)
+            _event_finish(instance_uuid, events[instance_uuid], error.message)
         return
     except Exception as error:
         # A cast has no caller to tell: record it on the servers, or they would
@@ -78,26 +78,28 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
         message = common.error_message(error)
         for instance_uuid in instance_uuids:
             _fail(instance_uuid, 500, f"Scheduling failed: {message}")
-            _event_finish(events[instance_uuid], message)
+            _event_finish(instance_uuid, events[instance_uuid], message)
         return
 
     for instance_uuid in instance_uuids[len(selections):]:
         message = (f"No valid host was found. The scheduler placed {len(selections)} "
                    f"of {len(instance_uuids)} servers.")
         _fail(instance_uuid, 500, message)
-        _event_finish(events[instance_uuid], message)
+        _event_finish(instance_uuid, events[instance_uuid], message)
     zones: dict[str, str] = {}  # host -> zone, read once per host of the request
     for instance_uuid, candidates in zip(instance_uuids, selections, strict=False):
         if not candidates:
             _fail(instance_uuid, 500, "No valid host was found.")
-            _event_finish(events[instance_uuid], "No valid host was found.")
+            _event_finish(instance_uuid, events[instance_uuid], "No valid host was found.")
             continue
         selected, alternates = candidates[0], list(candidates[1:])
         attempts = [{"host": selected["host"], "node": selected["nodename"]}]
         started = _start(ctxt, instance_uuid, selected, alternates, attempts, request_spec,
-                         expected_task_state=task_states.SCHEDULING, zones=zones)
-        _event_finish(events[instance_uuid],
-                      None if started else "deleted while it was scheduled")
+                         expected_task_state=task_states.SCHEDULING, zones=zones,
+                         event=events[instance_uuid])
+        if not started:
+            _event_finish(instance_uuid, events[instance_uuid],
+                          "deleted while it was scheduled")
 
 
 def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str, Any],
@@ -136,36 +138,44 @@ def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str
             continue
         attempts = [{"host": selected["host"], "node": selected["nodename"]}]
         started = _start(ctxt, instance_uuid, selected, alternates, attempts, spec,
-                         expected_task_state=task_states.SCHEDULING)
-        _event_finish(event, None if started else "deleted while it was scheduled")
+                         expected_task_state=task_states.SCHEDULING, event=event)
+        if not started:
+            _event_finish(instance_uuid, event, "deleted while it was scheduled")
         return
     _fail(instance_uuid, 500, message)
-    _event_finish(event, message)
+    _event_finish(instance_uuid, event, message)
 
 
 def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
            alternates: list[Any], attempts: list[Any], request_spec: Any,
-           expected_task_state: Any, zones: dict[str, str] | None = None) -> bool:
+           expected_task_state: Any, zones: dict[str, str] | None = None,
+           event: dict[str, Any] | None = None) -> bool:
     """Move the (already claimed) instance to ``selection`` and cast the build there.
 
     ``zones`` caches each host's availability zone across the instances of one request.
-    Returns False when the instance was deleted meanwhile (its claim is then given back).
+    ``event`` (of :func:`_event_start`) is recorded as a success with the move, in one
+    transaction. Returns False when the instance was deleted meanwhile (its claim is
+    then given back, ``event`` left to the caller).
     """
     zones = {} if zones is None else zones
     if selection["host"] not in zones:
         # The server is in its host's zone (OS-EXT-AZ), asked for or not.
         zones[selection["host"]] = (aggregate_db.host_availability_zone(selection["host"])
                                     or CONF.scheduler.default_availability_zone)
+    values = {"host": selection["host"], "node": selection["nodename"],
+              "availability_zone": zones[selection["host"]],
+              "task_state": task_states.SPAWNING, "scheduled_at": utcnow(),
+              "system_metadata": {
+                  ALTERNATES: json.dumps(alternates), ATTEMPTS: json.dumps(attempts),
+                  REQUEST_SPEC: json.dumps(rows.plain(request_spec), default=str)}}
     try:
-        instance = instance_db.instance_update(
-            instance_uuid,
-            {"host": selection["host"], "node": selection["nodename"],
-             "availability_zone": zones[selection["host"]],
-             "task_state": task_states.SPAWNING, "scheduled_at": utcnow(),
-             "system_metadata": {
-                 ALTERNATES: json.dumps(alternates), ATTEMPTS: json.dumps(attempts),
-                 REQUEST_SPEC: json.dumps(rows.plain(request_spec), default=str)}},
-            expected_task_state=expected_task_state)
+        if event is None:
+            instance = instance_db.instance_update(instance_uuid, values,
+                                                   expected_task_state=expected_task_state)
+        else:
+            instance = instance_writes.update_recording_event(
+                instance_uuid, values, _ended(event, None),
+                expected_task_state=expected_task_state)
     except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
         LOG.info("Instance %s went away while building (%s); releasing its claim on %s",
                  instance_uuid, error.message, selection["nodename"])
@@ -226,14 +236,15 @@ def reschedule_instance(ctxt: Any, instance_uuid: str, host: str, node: str,
             attempts.append({**attempt, "message": f"claim failed: {error.message}"})
             continue
         except exception.InstanceNotFound:
-            _event_finish(event, "deleted while it was rescheduled")
+            _event_finish(instance_uuid, event, "deleted while it was rescheduled")
             return
         LOG.info("Rescheduling %s to %s/%s (attempt %d of %d)", instance_uuid,
                  attempt["host"], attempt["node"], len(attempts) + 1,
                  CONF.scheduler.max_attempts)
         started = _start(ctxt, instance_uuid, alternate, alternates, [*attempts, attempt],
-                         request_spec, expected_task_state=_BUILDING_TASKS)
-        _event_finish(event, None if started else "deleted while it was rescheduled")
+                         request_spec, expected_task_state=_BUILDING_TASKS, event=event)
+        if not started:
+            _event_finish(instance_uuid, event, "deleted while it was rescheduled")
         return
 
     tried = ", ".join(f"{a['host']}/{a['node']}" for a in attempts)
@@ -246,7 +257,8 @@ def reschedule_instance(ctxt: Any, instance_uuid: str, host: str, node: str,
           f"Last error: {message}",
           details=details[:_MAX_DETAILS], host=host,
           system_metadata={ALTERNATES: "[]", ATTEMPTS: json.dumps(attempts)})
-    _event_finish(event, f"no host left after {len(attempts)} attempts", details=details)
+    _event_finish(instance_uuid, event, f"no host left after {len(attempts)} attempts",
+                  details=details)
 
 
 # --- helpers -----------------------------------------------------------------------------
@@ -262,22 +274,30 @@ def _fail(instance_uuid: str, code: int, message: str, details: str | None = Non
                           details=details, host=host)
 
 
-def _event_start(ctxt: Any, instance_uuid: str, event: str) -> int | None:
-    """Record a step of the server's ``create`` action (os-instance-actions)."""
+def _event_start(ctxt: Any, instance_uuid: str, event: str) -> dict[str, Any] | None:
+    """Begin a step of the server's ``create`` action (os-instance-actions): noted
+    here, written once when it ends (with the build's state change when it succeeds),
+    so a step is one write rather than two."""
     request_id = getattr(ctxt, "request_id", None)
     if not request_id:
         return None
-    return instance_actions.action_event_start(
-        instance_uuid, "create", request_id, getattr(ctxt, "user_id", None),
-        getattr(ctxt, "project_id", None), event, host=CONF.host)
+    return {"action": "create", "request_id": request_id,
+            "user_id": getattr(ctxt, "user_id", None),
+            "project_id": getattr(ctxt, "project_id", None), "event": event,
+            "host": CONF.host, "start_time": utcnow()}
 
 
-def _event_finish(event_id: int | None, error: str | None,
+def _event_finish(instance_uuid: str, event: dict[str, Any] | None, error: str | None,
                   details: str | None = None) -> None:
     """End a step: Success without ``error``, else Error with it."""
-    if event_id is not None:
-        instance_actions.event_finish(event_id, "Error" if error else "Success",
-                                      traceback=error, details=details)
+    if event is not None:
+        instance_actions.event_record(instance_uuid, **_ended(event, error, details))
+
+
+def _ended(event: dict[str, Any], error: str | None,
+           details: str | None = None) -> dict[str, Any]:
+    return {**event, "result": "Error" if error else "Success", "traceback": error,
+            "details": details}
 
 
 def _node_uuid(host: str, node: str) -> str | None:

@@ -14,6 +14,7 @@ from kumo import context, exception, rpc
 from kumo.compute import manager as compute_manager
 from kumo.compute import power_state, task_states, vm_states
 from kumo.compute import rpcapi as compute_rpcapi
+from kumo.compute.build_guard import BUILD_TAKEN
 from kumo.conf import CONF
 from kumo.objects.compute_node import ComputeNode
 from kumo.objects.instance import Instance
@@ -57,6 +58,19 @@ class StubConductor:
 
     def calls_of(self, method: str) -> list[dict[str, Any]]:
         return [kwargs for name, kwargs in self.calls if name == method]
+
+    def state_updates(self) -> list[dict[str, Any]]:
+        """The instance_update calls, less the ones by which a build takes its attempt
+        (kumo.compute.build_guard)."""
+        return [update for update in self.calls_of("instance_update")
+                if set(update["values"]) != {"system_metadata"}
+                or BUILD_TAKEN not in update["values"]["system_metadata"]]
+
+    def wait_for_state_update(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The first of :meth:`state_updates`, waiting for it if need be."""
+        with self.called:
+            self.called.wait_for(self.state_updates, timeout)
+        return self.state_updates()[0]
 
     # -- the contract's methods ---------------------------------------------------
 
@@ -109,6 +123,24 @@ class StubConductor:
             if name != "launched_at":
                 setattr(instance, name, value)
         return instance
+
+    def instance_update_finishing_event(self, ctxt: Any, instance_uuid: str,
+                                        values: dict[str, Any], event: dict[str, Any],
+                                        **guard: Any) -> None:
+        """Conductor 1.9's update + event finish in one call, recorded as the two
+        calls it stands for (in their order)."""
+        self.instance_update(ctxt, instance_uuid, values, **guard)
+        self.instance_action_event_finish(ctxt, instance_uuid, event["request_id"],
+                                          event["event"], host=event.get("host"),
+                                          result=event.get("result"))
+
+    def instance_destroy_finishing_event(self, ctxt: Any, instance_uuid: str,
+                                         event: dict[str, Any]) -> None:
+        """Conductor 1.9's destroy + event finish in one call, recorded as the two."""
+        self.instance_destroy(ctxt, instance_uuid)
+        self.instance_action_event_finish(ctxt, instance_uuid, event["request_id"],
+                                          event["event"], host=event.get("host"),
+                                          result=event.get("result"))
 
     def instance_fault_create(self, ctxt: Any, instance_uuid: str, code: int, message: str,
                               details: str | None = None, host: str | None = None) -> None:

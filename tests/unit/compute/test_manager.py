@@ -22,6 +22,18 @@ def build(compute: compute_manager.ComputeManager, ctxt: Any, instance: Instance
                                    request_spec=REQUEST_SPEC)
 
 
+def during_spawn(driver: fake_driver.FakeDriver, monkeypatch: Any,
+                 change: Callable[[], Any]) -> None:
+    """Make ``change`` happen while the driver spawns (after the build was taken)."""
+    spawn = driver.spawn
+
+    def spawn_and_change(*args: Any, **kwargs: Any) -> None:
+        spawn(*args, **kwargs)
+        change()
+
+    monkeypatch.setattr(driver, "spawn", spawn_and_change)
+
+
 def active_server(make_instance: Make, driver: fake_driver.FakeDriver, ctxt: Any,
                   **values: Any) -> Instance:
     """An ACTIVE server of this host (idle unless ``values`` say otherwise) whose guest runs."""
@@ -40,7 +52,7 @@ def test_build_spawns_the_guest_and_reports_active(
     instance = make_instance()
     build(compute, ctxt, instance)
     assert driver.get_info(instance) == power_state.RUNNING
-    [update] = conductor.calls_of("instance_update")
+    [update] = conductor.state_updates()
     assert update["instance_uuid"] == instance.uuid
     assert update["expected_task_state"] == task_states.SPAWNING
     values = update["values"]
@@ -65,7 +77,7 @@ def test_failed_spawn_is_rescheduled_with_a_fault(
     assert fault["code"] == 500
     assert "Injected failure of spawn" in fault["message"]
     assert "InstanceFaultInjected" in fault["details"]
-    assert "instance_update" not in conductor.methods()
+    assert conductor.state_updates() == []
     assert driver.list_instance_uuids() == []
 
 
@@ -86,9 +98,11 @@ def test_unexpected_driver_error_is_rescheduled_too(
 
 def test_build_of_a_server_deleted_meanwhile_destroys_the_guest(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
-        driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
+        driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any,
+        monkeypatch: Any) -> None:
     instance = make_instance()
-    conductor.instances[instance.uuid].task_state = task_states.DELETING
+    during_spawn(driver, monkeypatch, lambda: setattr(
+        conductor.instances[instance.uuid], "task_state", task_states.DELETING))
     build(compute, ctxt, instance)
     assert driver.list_instance_uuids() == []
     assert conductor.calls_of("instance_destroy") == [{"instance_uuid": instance.uuid}]
@@ -106,9 +120,11 @@ def test_build_of_a_server_already_gone_destroys_the_guest(
 
 def test_build_whose_task_changed_to_something_else_keeps_the_guest(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
-        driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
+        driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any,
+        monkeypatch: Any) -> None:
     instance = make_instance()
-    conductor.instances[instance.uuid].task_state = task_states.REBOOTING
+    during_spawn(driver, monkeypatch, lambda: setattr(
+        conductor.instances[instance.uuid], "task_state", task_states.REBOOTING))
     build(compute, ctxt, instance)
     assert driver.list_instance_uuids() == [instance.uuid]
     assert "instance_destroy" not in conductor.methods()
@@ -313,10 +329,12 @@ def test_power_sync_of_matching_states_updates_nothing(
 
 def test_power_sync_reports_a_build_whose_active_report_was_lost(
         compute: compute_manager.ComputeManager, conductor: StubConductor,
-        driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any) -> None:
+        driver: fake_driver.FakeDriver, make_instance: Make, ctxt: Any,
+        monkeypatch: Any) -> None:
     instance = make_instance()
-    conductor.fail["instance_update"] = exception.ServiceUnavailable(
-        service="kumo-conductor", method="instance_update", timeout=1)
+    during_spawn(driver, monkeypatch, lambda: conductor.fail.update(
+        instance_update=exception.ServiceUnavailable(
+            service="kumo-conductor", method="instance_update", timeout=1)))
     build(compute, ctxt, instance)
     assert conductor.instances[instance.uuid].vm_state == vm_states.BUILDING
     del conductor.fail["instance_update"]

@@ -35,7 +35,7 @@ def test_build_cast_reaches_the_host_and_reports_active(
     instance = make_instance()
     compute_rpcapi.ComputeAPI().build_and_run_instance(
         ctxt, instance=instance, node=HOST, request_spec=REQUEST_SPEC, host=HOST)
-    update = conductor.wait_for("instance_update")
+    update = conductor.wait_for_state_update()
     assert update["values"]["vm_state"] == vm_states.ACTIVE
     assert update["expected_task_state"] == task_states.SPAWNING
     assert driver.list_instance_uuids() == [instance.uuid]

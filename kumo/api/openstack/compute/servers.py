@@ -23,12 +23,16 @@ from kumo.api.openstack import api_version, common
 from kumo.api.openstack.compute import (
     addresses,
     availability_zones,
+    security_groups,
     server_actions_move,
     server_groups,
+    server_rows,
     views,
+    zone_pin,
 )
 from kumo.api.openstack.compute import status as server_status
 from kumo.compute import power_state, task_states, vm_states
+from kumo.conf import CONF
 from kumo.policies import servers as servers_policies
 
 PASSWORD_LENGTH = 12
@@ -145,6 +149,7 @@ UPDATE_SCHEMA: dict[str, Any] = {
                 "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
                 "description": DESCRIPTION,
                 "hostname": HOSTNAME,  # 2.90
+                zone_pin.FIELD: zone_pin.SCHEMA,  # 2.104
             },
             "additionalProperties": False,
         },
@@ -162,7 +167,8 @@ CREATE_FIELDS: dict[str, tuple[str, str | None]] = {
     "trusted_image_certificates": ("2.63", None), "host": ("2.74", None),
     "hypervisor_hostname": ("2.74", None), "hostname": ("2.90", None)}
 UPDATE_FIELDS: dict[str, tuple[str, str | None]] = {"description": ("2.19", None),
-                                                    "hostname": ("2.90", None)}
+                                                    "hostname": ("2.90", None),
+                                                    zone_pin.FIELD: ("2.104", None)}
 # Filters later microversions let non-admins use: 2.5 IPv6 address, 2.26 tags.
 _USER_FILTERS_SINCE = {"ip6": "2.5", "tags": "2.26", "tags-any": "2.26",
                        "not-tags": "2.26", "not-tags-any": "2.26", "changes-before": "2.66",
@@ -198,6 +204,30 @@ _SORT_KEYS = frozenset([
 _DELETABLE_TASK_STATES: list[str | None] = [None, *sorted(
     value for name, value in vars(task_states).items()
     if name.isupper() and isinstance(value, str) and value != task_states.DELETING)]
+
+
+def _image_id(image_ref: str | None) -> str | None:
+    """The image uuid an ``imageRef`` (a uuid or a link ending in one) names, or None."""
+    if not image_ref:
+        return None
+    image_id = image_ref.rstrip("/").split("/")[-1]
+    if not uuidutils.is_uuid_like(image_id):
+        return None
+    return str(uuid.UUID(image_id))
+
+
+def _usable_flavor(flavor: Any, flavor_id: str) -> Any:
+    """``flavor``, unless it is disabled (400 as if unknown)."""
+    if flavor.get("disabled", False):
+        raise common.BadRequest(reason=exception.FlavorNotFound(flavor_id=flavor_id).message)
+    return flavor
+
+
+def _active_image(image: Any) -> Any:
+    """``image``, unless it is not active (400)."""
+    if image.status != "active":
+        raise common.BadRequest(reason=f"Image {image.id} is not active.")
+    return image
 
 
 class InstanceIsLocked(exception.Conflict):
@@ -408,18 +438,18 @@ class ServersController:
                 filters["locked"] = strutils.bool_from_string(params["locked"], strict=True)
             except ValueError as error:
                 raise common.BadRequest(reason=str(error)) from None
-        if filters is None:
-            instances: list[Any] = []
-        else:
+        found: dict[str, Any] = {"instances": []}
+        extras = self._view_extras(req, context) if detail else []
+        if filters is not None:
             sort_keys, sort_dirs = self._sort(req)
-            instances = self.clients.conductor.instance_get_all(
+            # One call: the rows and what the detail view needs besides (plain rows).
+            found = server_rows.found(self.clients.conductor.instance_get_all_for_view(
                 context, filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs,
-                limit=limit, marker=marker)
+                limit=limit, marker=marker, extras=extras))
+        instances = [server_rows.instance(row) for row in found["instances"]]
         if detail:
-            statuses = self._host_statuses(req, context, instances)
-            addresses.prefetch(req, self.clients.conductor, context,  # kumo-network
-                               [i.uuid for i in instances])
-            tags = self._tags(req, context, instances)
+            statuses = self._found_extras(req, found, instances)
+            tags = found.get("tags") or {}
             shown = [views.server_detail(req, i, statuses, tags.get(i.uuid))
                      for i in instances]
         else:
@@ -538,11 +568,44 @@ class ServersController:
         return self.clients.conductor.instance_tags_get_by_uuids(
             context, instance_uuids=[i.uuid for i in instances])
 
+    def _view_extras(self, req: webob.Request, context: Any) -> list[str]:
+        """What a server view needs besides the rows (the ``extras`` of the conductor's
+        view calls): 2.16's host statuses (for who may see them), 2.26's tags, the
+        recorded request spec (2.96+), the network info caches when kumo-network is on."""
+        extras = []
+        if api_version.at_least(req, "2.16") and policy.can(
+                context, servers_policies.SERVERS % "show:host_status"):
+            extras.append("services")
+        if api_version.at_least(req, "2.26"):
+            extras.append("tags")
+        if api_version.at_least(req, "2.96"):
+            extras.append("request_spec")  # 2.96's pinned zone, 2.98, 2.100
+        if CONF.network.enabled:
+            extras.append("network_info")
+        return extras
+
+    @staticmethod
+    def _found_extras(req: webob.Request, found: dict[str, Any],
+                      instances: list[Any]) -> dict[str, str] | None:
+        """Keep the network info caches a view call found for the views (as
+        addresses.prefetch does); the host statuses (None when not asked for)."""
+        if instances and "network_info" in found:
+            req.environ.setdefault(addresses.ENVIRON_KEY, {}).update(found["network_info"])
+        return server_rows.host_statuses(found)
+
     def show(self, req: webob.Request, server_id: str) -> webob.Response:
         context = common.context_of(req)
-        instance = self._get(context, server_id)
+        # One call for the server and what its view needs (404 as _get).
+        found = server_rows.found(self.clients.conductor.instance_get_for_view(
+            context, instance_uuid=server_id, project_id=common.project_scope(context),
+            extras=self._view_extras(req, context)))
+        instance = server_rows.instance(found["instance"])
         authorize(context, servers_policies.SERVERS % "show", instance)
-        return common.json_response({"server": self.full_view(req, context, instance)})
+        statuses = self._found_extras(req, found, [instance])
+        tags = (found.get("tags") or {}).get(instance.uuid) if "tags" in found else None
+        view = views.server_detail(req, instance, statuses, tags,
+                                   server_groups_of(self.clients, req, instance))
+        return common.json_response({"server": view})
 
     def full_view(self, req: webob.Request, context: Any, instance: Any) -> dict[str, Any]:
         """Everything ``GET /servers/{id}`` shows (also PUT's and rebuild's from 2.75)."""
@@ -573,6 +636,9 @@ class ServersController:
         if "hostname" in changes:
             check_hostname(req, changes)
             values["hostname"] = changes["hostname"]  # 2.90
+        if zone_pin.FIELD in changes:  # 2.104
+            values["system_metadata"] = {"request_spec": zone_pin.request_spec_with_pin(
+                instance, changes[zone_pin.FIELD])}
         if values:
             # The update answers with the changed server: no second read.
             instance = self.clients.conductor.instance_update(
@@ -588,9 +654,11 @@ class ServersController:
             return server_actions_move.soft_delete(self, context, instance)
         conductor = self.clients.conductor
         try:
-            instance = conductor.instance_update(
+            # The "delete" action (os-instance-actions) is started with the state
+            # change, so kumo-compute's compute_terminate_instance event has its action.
+            instance = conductor.instance_update_starting_action(
                 context, instance_uuid=server_id, values={"task_state": task_states.DELETING},
-                expected_task_state=_DELETABLE_TASK_STATES)
+                action="delete", expected_task_state=_DELETABLE_TASK_STATES)
         except exception.UnexpectedDeletingTaskStateError:
             # Already being deleted: the first request finishes the job.
             return common.empty_response(204)
@@ -619,14 +687,15 @@ class ServersController:
 
         min_count = int(server.get("min_count", 1))
         max_count = int(server.get("max_count", min_count))
+        server_groups.check_members_quota(self.clients, context, group, min_count)
         if min_count > max_count:
             raise common.BadRequest(reason="min_count must be <= max_count")
         check_hostname(req, server, max_count)
         key_pair = self._key_pair(context, server.get("key_name"))  # keypairs (H4)
         user_data = server.get("user_data")  # base64, checked by the schema
 
-        flavor = self._flavor(context, server["flavorRef"])
-        image = self._image(context, server.get("imageRef") or _image_from_mappings(server))
+        flavor, image = self._boot_sources(
+            context, server["flavorRef"], server.get("imageRef") or _image_from_mappings(server))
         self._check_image_fits(flavor, image)
 
         flavor_values = _flavor_values(flavor)
@@ -672,10 +741,12 @@ class ServersController:
         if server.get("metadata"):
             conductor.quota_check_metadata(context, project_id=context.project_id,
                                            count=len(server["metadata"]))
+        boot_groups = security_groups.boot_groups(self.clients, context, server)  # 400s
         # Quota: as many as fit (at least min_count, else 403), counted and inserted at once.
         instances = conductor.instance_create_within_quota(
             context, values_list=values_list, min_count=min_count)
         server_groups.add_members(self.clients, context, group, instances)
+        security_groups.join(self.clients, context, boot_groups, instances)
         if server.get("tags"):
             # 2.52: before the build starts, so the guest's metadata can carry them.
             for instance in instances:
@@ -752,6 +823,24 @@ class ServersController:
         except exception.KeypairNotFound:
             raise common.BadRequest(reason="Invalid key_name provided.") from None
 
+    def _boot_sources(self, context: Any, flavor_ref: Any, image_ref: str) -> tuple[Any, Any]:
+        """The flavor and the image of a boot, read in one conductor call; the same
+        400s as :meth:`_flavor` and :meth:`_image`, the flavor's first."""
+        image_id = _image_id(image_ref)
+        if image_id is None:
+            return self._flavor(context, flavor_ref), self._image(context, image_ref)
+        flavor_id = common.id_from_href(flavor_ref)
+        try:
+            found = self.clients.conductor.boot_sources(
+                context, flavor_id=flavor_id, image_id=image_id,
+                project_id=common.project_scope(context))
+        except exception.FlavorNotFound as error:
+            raise common.BadRequest(reason=error.message) from None
+        except exception.ImageNotFound:
+            self._flavor(context, flavor_ref)  # a disabled flavor is the first error
+            raise common.BadRequest(reason="Can not find requested image") from None
+        return _usable_flavor(found["flavor"], flavor_id), _active_image(found["image"])
+
     def _flavor(self, context: Any, flavor_ref: Any) -> Any:
         flavor_id = common.id_from_href(flavor_ref)
         try:
@@ -759,26 +848,21 @@ class ServersController:
                 context, flavor_id=flavor_id, project_id=common.project_scope(context))
         except exception.FlavorNotFound as error:
             raise common.BadRequest(reason=error.message) from None
-        if flavor.get("disabled", False):
-            raise common.BadRequest(reason=exception.FlavorNotFound(flavor_id=flavor_id).message)
-        return flavor
+        return _usable_flavor(flavor, flavor_id)
 
     def _image(self, context: Any, image_ref: str) -> Any:
-        if not image_ref:
-            # Booting from a volume (block_device_mapping) is not supported yet.
-            raise common.BadRequest(reason="Missing imageRef attribute")
-        image_id = image_ref.rstrip("/").split("/")[-1]
-        if not uuidutils.is_uuid_like(image_id):
+        image_id = _image_id(image_ref)
+        if image_id is None:
+            if not image_ref:
+                # Booting from a volume (block_device_mapping) is not supported yet.
+                raise common.BadRequest(reason="Missing imageRef attribute")
             raise common.BadRequest(reason="Invalid imageRef provided.")
         try:
             image = self.clients.conductor.image_get(
-                context, image_id=str(uuid.UUID(image_id)),
-                project_id=common.project_scope(context))
+                context, image_id=image_id, project_id=common.project_scope(context))
         except exception.ImageNotFound:
             raise common.BadRequest(reason="Can not find requested image") from None
-        if image.status != "active":
-            raise common.BadRequest(reason=f"Image {image_id} is not active.")
-        return image
+        return _active_image(image)
 
     @staticmethod
     def _check_image_fits(flavor: Any, image: Any) -> None:

@@ -32,7 +32,65 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
+def _getter(obj: Any) -> Any:
+    """:func:`_get` bound to ``obj``: a dict's own ``get`` when it is one (the rows of
+    a listing, read some forty times each), else a call of :func:`_get`."""
+    if isinstance(obj, dict):
+        return obj.get
+    return lambda name, default=None: _get(obj, name, default)
+
+
 # --- servers ---------------------------------------------------------------------------
+
+# Where a request keeps the policy answers its views already asked for.
+_POLICY_CACHE_KEY = "kumo.views.policy"
+_VERSION_CACHE_KEY = "kumo.views.versions"
+_LINKS_CACHE_KEY = "kumo.views.links"
+
+
+def _can(req: webob.Request, rule: str, target: dict[str, Any] | None = None) -> bool:
+    """``policy.can`` for the request's caller, asked once per (rule, owner) a request:
+    a 1,000-server listing of one project would otherwise check each rule 1,000 times
+    (oslo.policy looks for its policy file on every check)."""
+    cache = req.environ.setdefault(_POLICY_CACHE_KEY, {})
+    key = (rule, None if target is None else (target.get("project_id"), target.get("user_id")))
+    if key not in cache:
+        cache[key] = policy.can(common.context_of(req), rule, target)
+    return cache[key]
+
+
+def _at_least(req: webob.Request, version: str) -> bool:
+    """``api_version.at_least``, answered once per version a request (each answer
+    parses the version: a listing asks a dozen per server)."""
+    cache = req.environ.setdefault(_VERSION_CACHE_KEY, {})
+    if version not in cache:
+        cache[version] = api_version.at_least(req, version)
+    return cache[version]
+
+
+def _links(req: webob.Request, collection: str, item_id: str) -> list[dict[str, str]]:
+    """``common.links``, with the collection's two URL prefixes built once a request."""
+    cache = req.environ.setdefault(_LINKS_CACHE_KEY, {})
+    if collection not in cache:
+        cache[collection] = (common.self_href(req, collection, ""),
+                             common.bookmark_href(req, collection, ""))
+    self_base, bookmark_base = cache[collection]
+    return [{"rel": "self", "href": self_base + item_id},
+            {"rel": "bookmark", "href": bookmark_base + item_id}]
+
+
+def _bookmark_links(req: webob.Request, collection: str,
+                    item_id: str) -> list[dict[str, str]]:
+    """``common.bookmark_links`` (prefix built once a request, see :func:`_links`)."""
+    return [_links(req, collection, item_id)[1]]
+
+
+def _is_admin(req: webob.Request) -> bool:
+    """``policy.check_is_admin`` of the request's caller, asked once a request."""
+    cache = req.environ.setdefault(_POLICY_CACHE_KEY, {})
+    if "context_is_admin" not in cache:
+        cache["context_is_admin"] = policy.check_is_admin(common.context_of(req))
+    return cache["context_is_admin"]
 
 
 def host_id(project_id: str | None, host: str | None) -> str:
@@ -45,7 +103,7 @@ def host_id(project_id: str | None, host: str | None) -> str:
 def server_basic(req: webob.Request, instance: Any) -> dict[str, Any]:
     """``GET /servers``: id, name and links."""
     return {"id": instance.uuid, "name": _get(instance, "display_name"),
-            "links": common.links(req, "servers", instance.uuid)}
+            "links": _links(req, "servers", instance.uuid)}
 
 
 def _fault(req: webob.Request, instance: Any) -> dict[str, Any] | None:
@@ -56,7 +114,7 @@ def _fault(req: webob.Request, instance: Any) -> dict[str, Any] | None:
              "message": _get(fault, "message")}
     details = _get(fault, "details")
     # Details of an internal error (a traceback) are for the operator only.
-    if details and (policy.check_is_admin(common.context_of(req)) or shown["code"] != 500):
+    if details and (_is_admin(req) or shown["code"] != 500):
         shown["details"] = details
     return shown
 
@@ -71,7 +129,10 @@ def _embedded_flavor(req: webob.Request, flavor: Any) -> dict[str, Any]:
         "swap": _get(flavor, "swap", 0) or 0,
         "original_name": _get(flavor, "name"),
     }
-    if _may_see_extra_specs(common.context_of(req)):
+    cache = req.environ.setdefault(_POLICY_CACHE_KEY, {})
+    if "extra_specs" not in cache:
+        cache["extra_specs"] = _may_see_extra_specs(common.context_of(req))
+    if cache["extra_specs"]:
         shown["extra_specs"] = dict(_get(flavor, "extra_specs") or {})
     return shown
 
@@ -86,12 +147,12 @@ def _may_see_extra_specs(context: Any) -> bool:
 
 def _flavor_ref(req: webob.Request, instance: Any) -> dict[str, Any]:
     flavor = _get(instance, "flavor")
-    if flavor and api_version.at_least(req, "2.47"):
+    if flavor and _at_least(req, "2.47"):
         return _embedded_flavor(req, flavor)
     flavor_id = _get(flavor, "flavorid") if flavor else None
     if flavor_id is None:
         return {}
-    return {"id": flavor_id, "links": common.bookmark_links(req, "flavors", flavor_id)}
+    return {"id": flavor_id, "links": _bookmark_links(req, "flavors", flavor_id)}
 
 
 def recorded_request_spec(instance: Any) -> dict[str, Any]:
@@ -117,8 +178,8 @@ def _image_ref(req: webob.Request, instance: Any) -> dict[str, Any] | str:
     if not image_id:
         return ""  # booted from a volume
     shown: dict[str, Any] = {"id": image_id,
-                             "links": common.bookmark_links(req, "images", image_id)}
-    if api_version.at_least(req, "2.98"):
+                             "links": _bookmark_links(req, "images", image_id)}
+    if _at_least(req, "2.98"):
         # The properties of the image as the server was placed with it.
         image = recorded_request_spec(instance).get("image") or {}
         properties = image.get("properties") if image.get("id") == image_id else None
@@ -134,23 +195,24 @@ def server_target(instance: Any) -> dict[str, Any]:
 
 def _extended_attributes(req: webob.Request, instance: Any) -> dict[str, Any]:
     """OS-EXT-SRV-ATTR:* (for who passes os-extended-server-attributes: admins)."""
-    instance_id = _get(instance, "id")
+    get = _getter(instance)
+    instance_id = get("id")
     shown: dict[str, Any] = {
-        "OS-EXT-SRV-ATTR:host": _get(instance, "host"),
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": _get(instance, "node"),
+        "OS-EXT-SRV-ATTR:host": get("host"),
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": get("node"),
         "OS-EXT-SRV-ATTR:instance_name": (
             INSTANCE_NAME_TEMPLATE % instance_id if instance_id is not None else ""),
     }
-    if api_version.at_least(req, "2.3"):
+    if _at_least(req, "2.3"):
         shown.update({
-            "OS-EXT-SRV-ATTR:reservation_id": _get(instance, "reservation_id"),
-            "OS-EXT-SRV-ATTR:launch_index": _get(instance, "launch_index"),
-            "OS-EXT-SRV-ATTR:hostname": _get(instance, "hostname"),
-            "OS-EXT-SRV-ATTR:kernel_id": _get(instance, "kernel_id") or "",
-            "OS-EXT-SRV-ATTR:ramdisk_id": _get(instance, "ramdisk_id") or "",
+            "OS-EXT-SRV-ATTR:reservation_id": get("reservation_id"),
+            "OS-EXT-SRV-ATTR:launch_index": get("launch_index"),
+            "OS-EXT-SRV-ATTR:hostname": get("hostname"),
+            "OS-EXT-SRV-ATTR:kernel_id": get("kernel_id") or "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": get("ramdisk_id") or "",
             # kumo boots from local disks only; the guest names its root disk.
-            "OS-EXT-SRV-ATTR:root_device_name": _get(instance, "root_device_name"),
-            "OS-EXT-SRV-ATTR:user_data": _get(instance, "user_data"),
+            "OS-EXT-SRV-ATTR:root_device_name": get("root_device_name"),
+            "OS-EXT-SRV-ATTR:user_data": get("user_data"),
         })
     return shown
 
@@ -163,68 +225,68 @@ def server_detail(req: webob.Request, instance: Any,
     microversion shows. ``host_statuses`` (host -> UP/DOWN/MAINTENANCE/UNKNOWN) adds
     2.16's ``host_status`` for who may see it; ``tags`` 2.26's ``tags``;
     ``server_groups`` 2.71's (the uuids of the groups the server is in)."""
-    context = common.context_of(req)
-    vm_state = _get(instance, "vm_state")
-    task_state = _get(instance, "task_state")
+    get = _getter(instance)
+    vm_state = get("vm_state")
+    task_state = get("task_state")
     status = server_status.status_from_state(vm_state, task_state)
-    project_id = _get(instance, "project_id")
+    project_id = get("project_id")
     server: dict[str, Any] = {
         "id": instance.uuid,
-        "name": _get(instance, "display_name"),
+        "name": get("display_name"),
         "status": status,
         "tenant_id": project_id or "",
-        "user_id": _get(instance, "user_id") or "",
-        "metadata": dict(_get(instance, "metadata") or {}),
-        "hostId": host_id(project_id, _get(instance, "host")),
+        "user_id": get("user_id") or "",
+        "metadata": dict(get("metadata") or {}),
+        "hostId": host_id(project_id, get("host")),
         "image": _image_ref(req, instance),
         "flavor": _flavor_ref(req, instance),
-        "created": common.isotime(_get(instance, "created_at")),
+        "created": common.isotime(get("created_at")),
         # Never updated: Nova shows some time there, never null; the creation is truest.
-        "updated": common.isotime(_get(instance, "updated_at") or _get(instance, "created_at")),
+        "updated": common.isotime(get("updated_at") or get("created_at")),
         "addresses": server_addresses.of_instance(req, instance),
-        "accessIPv4": _get(instance, "access_ip_v4") or "",
-        "accessIPv6": _get(instance, "access_ip_v6") or "",
-        "links": common.links(req, "servers", instance.uuid),
+        "accessIPv4": get("access_ip_v4") or "",
+        "accessIPv6": get("access_ip_v6") or "",
+        "links": _links(req, "servers", instance.uuid),
         "OS-DCF:diskConfig": "MANUAL",
-        "key_name": _get(instance, "key_name"),
-        "config_drive": _get(instance, "config_drive") or "",
-        "OS-EXT-AZ:availability_zone": _get(instance, "availability_zone") or "",
+        "key_name": get("key_name"),
+        "config_drive": get("config_drive") or "",
+        "OS-EXT-AZ:availability_zone": get("availability_zone") or "",
         "OS-EXT-STS:vm_state": vm_state,
         "OS-EXT-STS:task_state": task_state,
-        "OS-EXT-STS:power_state": _get(instance, "power_state", 0),
-        "OS-SRV-USG:launched_at": common.usage_time(_get(instance, "launched_at")),
-        "OS-SRV-USG:terminated_at": common.usage_time(_get(instance, "terminated_at")),
+        "OS-EXT-STS:power_state": get("power_state", 0),
+        "OS-SRV-USG:launched_at": common.usage_time(get("launched_at")),
+        "OS-SRV-USG:terminated_at": common.usage_time(get("terminated_at")),
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
     }
     target = server_target(instance)
-    if policy.can(context, servers_policies.EXTENDED_ATTRIBUTES, target):
+    if _can(req, servers_policies.EXTENDED_ATTRIBUTES, target):
         server.update(_extended_attributes(req, instance))
-    elif api_version.at_least(req, "2.90"):
+    elif _at_least(req, "2.90"):
         # 2.90: the hostname is the owner's to see (and set) as well.
-        server["OS-EXT-SRV-ATTR:hostname"] = _get(instance, "hostname")
-    if api_version.at_least(req, "2.9"):
-        server["locked"] = bool(_get(instance, "locked", False))
-    if api_version.at_least(req, "2.16") and host_statuses is not None:
-        if policy.can(context, servers_policies.SERVERS % "show:host_status", target):
-            host = _get(instance, "host")
+        server["OS-EXT-SRV-ATTR:hostname"] = get("hostname")
+    if _at_least(req, "2.9"):
+        server["locked"] = bool(get("locked", False))
+    if _at_least(req, "2.16") and host_statuses is not None:
+        if _can(req, servers_policies.SERVERS % "show:host_status", target):
+            host = get("host")
             # A host without a compute service record: Nova's UNKNOWN.
             server["host_status"] = host_statuses.get(host, "UNKNOWN") if host else ""
-    if api_version.at_least(req, "2.19"):
-        server["description"] = _get(instance, "display_description")
-    if api_version.at_least(req, "2.26") and tags is not None:
+    if _at_least(req, "2.19"):
+        server["description"] = get("display_description")
+    if _at_least(req, "2.26") and tags is not None:
         server["tags"] = list(tags)
-    if api_version.at_least(req, "2.73"):
-        system_metadata = _get(instance, "system_metadata") or {}
+    if _at_least(req, "2.73"):
+        system_metadata = get("system_metadata") or {}
         server["locked_reason"] = system_metadata.get("locked_reason")
-    if api_version.at_least(req, "2.71") and server_groups is not None:
+    if _at_least(req, "2.71") and server_groups is not None:
         server["server_groups"] = list(server_groups)
-    if api_version.at_least(req, "2.63"):
+    if _at_least(req, "2.63"):
         # Never any: kumo refuses requests for image signature verification.
         server["trusted_image_certificates"] = None
-    if api_version.at_least(req, "2.96"):
+    if _at_least(req, "2.96"):
         server["pinned_availability_zone"] = pinned_zone(instance)
-    if api_version.at_least(req, "2.100"):
+    if _at_least(req, "2.100"):
         server["scheduler_hints"] = dict(
             recorded_request_spec(instance).get("scheduler_hints") or {})
     if status in _FAULT_STATUSES:
@@ -232,7 +294,7 @@ def server_detail(req: webob.Request, instance: Any,
         if fault:
             server["fault"] = fault
     if status in _PROGRESS_STATUSES:
-        server["progress"] = _get(instance, "progress") or 0
+        server["progress"] = get("progress") or 0
     return server
 
 
@@ -283,14 +345,16 @@ def updated_at(image: Any) -> Any:
 
 
 def image_basic(req: webob.Request, image: Any) -> dict[str, Any]:
-    return {"id": image.id, "name": _get(image, "name"),
-            "links": common.links(req, "images", image.id)}
+    image_id = _get(image, "id")  # an Image object, or a Glance image's dict
+    return {"id": image_id, "name": _get(image, "name"),
+            "links": common.links(req, "images", image_id)}
 
 
 def image_detail(req: webob.Request, image: Any) -> dict[str, Any]:
     properties = dict(_get(image, "properties") or {})
+    image_id = _get(image, "id")
     shown: dict[str, Any] = {
-        "id": image.id,
+        "id": image_id,
         "name": _get(image, "name"),
         "minRam": int(_get(image, "min_ram") or 0),
         "minDisk": int(_get(image, "min_disk") or 0),
@@ -300,7 +364,7 @@ def image_detail(req: webob.Request, image: Any) -> dict[str, Any]:
         "status": image_status(image),
         "progress": _IMAGE_PROGRESS.get(_get(image, "status"), 0),
         "OS-EXT-IMG-SIZE:size": _get(image, "size"),
-        "links": common.links(req, "images", image.id),
+        "links": common.links(req, "images", image_id),
     }
     server_id = properties.get("instance_uuid")
     if server_id:
