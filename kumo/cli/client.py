@@ -128,6 +128,12 @@ class Client:
         token = self._token or ""
         return token.partition(":")[2] or None
 
+    def require(self, version: str, what: str) -> None:
+        """CommandError unless the microversion in use is ``version`` or later."""
+        if not self.api_version_at_least(version):
+            raise CommandError(f"{what} needs microversion {version} or later "
+                               f"(this cloud offers {self.api_version})")
+
     def capped(self, version: str) -> str:
         """The microversion in use, but no later than ``version``."""
         return version if self.api_version_at_least(version) else self.api_version

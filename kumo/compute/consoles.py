@@ -23,7 +23,7 @@ from kumo.compute import power_state
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-# Console type -> (protocol, the option holding its public base URL).
+# Console type -> (protocol, the option group and option of its public base URL).
 CONSOLE_TYPES: dict[str, tuple[str, str, str]] = {
     "novnc": ("vnc", "vnc", "novncproxy_base_url"),
     "xvpvnc": ("vnc", "vnc", "xvpvncproxy_base_url"),
@@ -32,6 +32,12 @@ CONSOLE_TYPES: dict[str, tuple[str, str, str]] = {
 }
 # Power states whose guest has a live display.
 _DISPLAY_STATES = (power_state.RUNNING, power_state.PAUSED)
+
+
+def protocol_of(console_type: str) -> str | None:
+    """The protocol (``vnc``, ``spice``) of a console type kumo serves, else None."""
+    entry = CONSOLE_TYPES.get(console_type)
+    return entry[0] if entry else None
 
 
 def access_url(console_type: str, token: str) -> str:
@@ -81,7 +87,9 @@ class ConsolesMixin:
                               console_type: str) -> bool:
         """Whether ``port`` is still the display of the server's running guest (a
         token outlives a restart of its guest, whose display may move)."""
-        protocol = CONSOLE_TYPES.get(console_type, ("",))[0]
+        protocol = protocol_of(console_type)
+        if protocol is None:
+            return False
         try:
             address = self._display(context, instance, protocol)
         except (exception.KumoException, NotImplementedError) as error:
@@ -108,7 +116,7 @@ class ConsolesMixin:
                  protocol: str) -> dict[str, Any]:
         if not getattr(CONF, protocol).enabled:
             raise exception.ConsoleTypeUnavailable(console_type=console_type)
-        if CONSOLE_TYPES.get(console_type, ("",))[0] != protocol:
+        if protocol_of(console_type) != protocol:
             raise exception.ConsoleTypeInvalid(console_type=console_type)
         address = self._display(context, instance, protocol)
         token = uuidutils.generate_uuid()

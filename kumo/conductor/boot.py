@@ -26,6 +26,17 @@ from kumo.db import action_events, instance_writes
 from kumo.objects import instance as instance_obj
 
 
+def _guard(expected_task_state: Any, expected_vm_state: Any) -> dict[str, Any]:
+    """The ``expected_*`` keywords of :func:`kumo.db.instances.instance_update` that
+    the caller gave (UNSET: not given)."""
+    guard = {}
+    if expected_task_state is not UNSET:
+        guard["expected_task_state"] = expected_task_state
+    if expected_vm_state is not UNSET:
+        guard["expected_vm_state"] = expected_vm_state
+    return guard
+
+
 class BootMixin:
     """Boot and delete in fewer round trips (1.9)."""
 
@@ -48,11 +59,7 @@ class BootMixin:
                                         ) -> instance_obj.Instance:
         """``instance_update`` (same guard, same errors) that records the caller's
         request as the instance action ``action`` in the same transaction."""
-        guard = {}
-        if expected_task_state is not UNSET:
-            guard["expected_task_state"] = expected_task_state
-        if expected_vm_state is not UNSET:
-            guard["expected_vm_state"] = expected_vm_state
+        guard = _guard(expected_task_state, expected_vm_state)
         record = {"action": action, "request_id": getattr(context, "request_id", None),
                   "user_id": getattr(context, "user_id", None),
                   "project_id": getattr(context, "project_id", None)}
@@ -66,11 +73,7 @@ class BootMixin:
         """``instance_update`` (same guard, same errors) that finishes the request's
         action event ``event`` (``request_id``, ``event``, ``host``, ``result``) in
         the same transaction; returns nothing (the caller has the server)."""
-        guard = {}
-        if expected_task_state is not UNSET:
-            guard["expected_task_state"] = expected_task_state
-        if expected_vm_state is not UNSET:
-            guard["expected_vm_state"] = expected_vm_state
+        guard = _guard(expected_task_state, expected_vm_state)
         instance_writes.update_finishing_event(instance_uuid, rows.plain(values), event,
                                                **guard)
 

@@ -1,9 +1,10 @@
 """kumo-consoleauth's RPC endpoint: registers console tokens and checks them for the proxies.
 
 A token is honoured while it is younger than ``[consoleauth] token_ttl`` and
-its server still runs with that display on its host: every check asks the
-server's kumo-compute (``validate_console_port``), so a token of a deleted,
-moved or restarted guest stops working at once. Tokens are in this process's
+its server still runs with that display on the host it had when the token was
+registered: every check asks the server's kumo-compute
+(``validate_console_port``), so a token of a deleted, moved or restarted guest
+stops working at once. Tokens are in this process's
 memory (:mod:`kumo.consoleauth.tokens`).
 """
 
@@ -60,10 +61,14 @@ class ConsoleAuthManager(manager.Manager):
                           port: int, internal_access_path: str | None, instance_uuid: str,
                           access_url: str | None = None,
                           tls_port: int | None = None) -> None:
+        # The token is bound to the compute host the display is on now: after a
+        # migration the old host's port may be another guest's display.
+        compute_host = self.conductor.instance_get(context, instance_uuid=instance_uuid).host
         self.tokens.add(token, {
             "token": token, "console_type": console_type, "host": host, "port": port,
             "tls_port": tls_port, "internal_access_path": internal_access_path,
-            "instance_uuid": instance_uuid, "access_url": access_url})
+            "instance_uuid": instance_uuid, "access_url": access_url,
+            "compute_host": compute_host})
         LOG.info("Console token %s of server %s registered (%s, %ss)", _short(token),
                  instance_uuid, console_type, CONF.consoleauth.token_ttl)
 
@@ -83,7 +88,8 @@ class ConsoleAuthManager(manager.Manager):
             LOG.info("Dropped %d console token(s) of server %s", count, instance_uuid)
 
     def _still_valid(self, context: Any, info: dict[str, Any]) -> bool:
-        """The server exists and its guest's display is still at the token's port."""
+        """The server exists, is still on the token's compute host, and its guest's
+        display is still at the token's port."""
         uuid = info["instance_uuid"]
         try:
             instance = self.conductor.instance_get(context, instance_uuid=uuid)
@@ -91,7 +97,9 @@ class ConsoleAuthManager(manager.Manager):
             LOG.info("Console token %s: server %s is gone", _short(info["token"]), uuid)
             self.tokens.discard_instance(uuid)
             return False
-        if not instance.host:
+        if not instance.host or instance.host != info.get("compute_host"):
+            LOG.info("Console token %s: server %s is no longer on host %s",
+                     _short(info["token"]), uuid, info.get("compute_host"))
             return False
         valid = self.compute.validate_console_port(
             context, instance=instance, port=info["port"],

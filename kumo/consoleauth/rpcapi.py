@@ -33,8 +33,9 @@ class ConsoleAuthAPI(rpc.RPCAPIBase):
 
     def check_token(self, ctxt: Any, token: str) -> dict[str, Any] | None:
         """The connection info of a live token whose server still has that display
-        (``token``, ``console_type``, ``host``, ``port``, ``tls_port``,
-        ``internal_access_path``, ``instance_uuid``, ``access_url``), else None."""
+        on the same compute host (``token``, ``console_type``, ``host``, ``port``,
+        ``tls_port``, ``internal_access_path``, ``instance_uuid``, ``access_url``,
+        ``compute_host``), else None."""
         return self.call(ctxt, "check_token", {"token": token}, version="1.1")
 
     def delete_tokens_for_instance(self, ctxt: Any, instance_uuid: str) -> None:

@@ -120,24 +120,6 @@ def event_record(instance_uuid: str, action: str, request_id: str, user_id: str 
                                traceback=traceback, details=details)
 
 
-def new_actions_in(db_session: orm.Session, instance_uuids: list[str], action: str,
-                   request_id: str, user_id: str | None, project_id: str | None,
-                   event: str, host: str | None = None) -> dict[str, int]:
-    """Start the action and its first event for servers created in the caller's
-    transaction (so they have no action yet); ``{uuid: event id}``."""
-    now = utcnow()
-    events: dict[str, int] = {}
-    for instance_uuid in instance_uuids:
-        action_id = db_session.execute(sa.insert(_actions).values(
-            action=action, instance_uuid=instance_uuid, request_id=request_id,
-            user_id=user_id, project_id=project_id, start_time=now, deleted=0)
-        ).inserted_primary_key[0]
-        events[instance_uuid] = db_session.execute(sa.insert(_events).values(
-            action_id=action_id, event=event, host=host, start_time=now, deleted=0)
-        ).inserted_primary_key[0]
-    return events
-
-
 def action_start_in(db_session: orm.Session, instance_uuid: str, action: str,
                     request_id: str, user_id: str | None, project_id: str | None) -> None:
     """Record the request's action on the instance in the caller's transaction

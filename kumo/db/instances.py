@@ -161,43 +161,34 @@ def instance_create(values_list: Sequence[Mapping[str, Any]],
     ``min_count``, or :class:`~kumo.exception.TooManyInstances`).
     """
     with session() as db_session:
-        return _create(db_session, values_list, min_count)
+        # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
+        if min_count is not None and values_list:
+            from kumo.db import quotas
 
-
-def _create(db_session: orm.Session, values_list: Sequence[Mapping[str, Any]],
-            min_count: int | None, read_back: bool = True) -> list[dict[str, Any]]:
-    """:func:`instance_create` inside the caller's transaction; without ``read_back``
-    only ``{"uuid"}`` per created instance (nothing read again)."""
-    # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
-    if min_count is not None and values_list:
-        from kumo.db import quotas
-
-        first = values_list[0]
-        quotas.lock(db_session, f"project:{first['project_id']}")
-        values_list = values_list[:quotas.instances_allowed(
-            db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
-            int(first["memory_mb"]), min_count, len(values_list))]
-    # --- end quota ---
-    uuids = []
-    for values in values_list:
-        values = dict(values)
-        metadata = values.pop("metadata", None) or {}
-        values.pop("fault", None)
-        values.setdefault("uuid", str(uuid_lib.uuid4()))
-        values.setdefault("vm_state", vm_states.BUILDING)
-        values.setdefault("task_state", task_states.SCHEDULING)
-        values.setdefault("system_metadata", {})
-        columns = _columns(values)
-        columns["deleted"] = 0
-        db_session.execute(sa.insert(_instances).values(**columns))
-        _set_metadata(db_session, columns["uuid"], metadata)
-        uuids.append(columns["uuid"])
-    if not read_back:
-        return [{"uuid": uuid} for uuid in uuids]
-    created = {instance["uuid"]: instance for instance in _with_children(
-        db_session, db_session.execute(
-            sa.select(_instances).where(_instances.c.uuid.in_(uuids))).mappings())}
-    return [created[uuid] for uuid in uuids]
+            first = values_list[0]
+            quotas.lock(db_session, f"project:{first['project_id']}")
+            values_list = values_list[:quotas.instances_allowed(
+                db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
+                int(first["memory_mb"]), min_count, len(values_list))]
+        # --- end quota ---
+        uuids = []
+        for values in values_list:
+            values = dict(values)
+            metadata = values.pop("metadata", None) or {}
+            values.pop("fault", None)
+            values.setdefault("uuid", str(uuid_lib.uuid4()))
+            values.setdefault("vm_state", vm_states.BUILDING)
+            values.setdefault("task_state", task_states.SCHEDULING)
+            values.setdefault("system_metadata", {})
+            columns = _columns(values)
+            columns["deleted"] = 0
+            db_session.execute(sa.insert(_instances).values(**columns))
+            _set_metadata(db_session, columns["uuid"], metadata)
+            uuids.append(columns["uuid"])
+        created = {instance["uuid"]: instance for instance in _with_children(
+            db_session, db_session.execute(
+                sa.select(_instances).where(_instances.c.uuid.in_(uuids))).mappings())}
+        return [created[uuid] for uuid in uuids]
 
 
 def instance_get(instance_uuid: str, project_id: str | None = None,

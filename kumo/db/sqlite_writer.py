@@ -43,6 +43,8 @@ def install(engine: Engine, timeout_s: float) -> None:
             # False: waited too long, SQLite's busy handler takes over (nothing to release).
             info[_HOLDS] = lock.acquire(timeout=timeout_s)
 
+    # These events fire just before the DBAPI's COMMIT/ROLLBACK: the next writer may
+    # still meet SQLite's lock for that moment, and waits for it in the busy handler.
     @event.listens_for(engine, "commit")
     def _commit(conn: Any) -> None:
         if conn.connection is not None:

@@ -7,7 +7,6 @@ the local store directory. ``glance``: both from a Glance v2 service
 
 from __future__ import annotations
 
-import contextlib
 import pathlib
 from typing import Any
 
@@ -100,22 +99,9 @@ class ImageAPI:
         ImageChecksumMismatch is raised (``destination`` removed) when they are
         not what the image service recorded.
         """
-        destination = pathlib.Path(destination)
         chunks = (self.glance.data(ctxt, image_id) if self.glance is not None
                   else self.store.read(image_id))
-        try:
-            with open(destination, "wb") as out:
-                for chunk in chunks:
-                    out.write(chunk)
-                    if verifier is not None:
-                        verifier.update(chunk)
-            if verifier is not None:
-                verifier.check()
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                destination.unlink()
-            raise
-        return destination
+        return verify.write(chunks, destination, verifier)
 
     def fetch_verified(self, ctxt: Any, image_id: str,
                        destination: str | pathlib.Path) -> pathlib.Path:

@@ -192,17 +192,11 @@ class GlanceClient:
     def download(self, ctxt: Any, image_id: str, destination: str | pathlib.Path,
                  checksum: str | None = None) -> pathlib.Path:
         """Write the image's bytes to ``destination``, checking the md5 ``checksum``."""
-        destination = pathlib.Path(destination)
-        verifier = verify.Verifier(image_id, checksum)
-        with open(destination, "wb") as out:
-            for chunk in self.data(ctxt, image_id):
-                out.write(chunk)
-                verifier.update(chunk)
         try:
-            verifier.check()
+            return verify.write(self.data(ctxt, image_id), destination,
+                                verify.Verifier(image_id, checksum))
         except exception.ImageChecksumMismatch as error:
             raise GlanceError(reason=error.message) from None
-        return destination
 
     def create(self, ctxt: Any, values: dict[str, Any]) -> dict[str, Any]:
         """A new (queued) image from kumo's image values."""

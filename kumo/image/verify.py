@@ -9,7 +9,10 @@ becomes a cached base image.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import pathlib
+from collections.abc import Iterable
 from typing import Any
 
 from oslo_log import log as logging
@@ -74,3 +77,26 @@ class Verifier:
             if actual != expected.lower():
                 raise exception.ImageChecksumMismatch(
                     image_id=self.image_id, algo=algo, actual=actual, expected=expected)
+
+
+def write(chunks: Iterable[bytes], destination: str | pathlib.Path,
+          verifier: Verifier | None = None) -> pathlib.Path:
+    """Write ``chunks`` to ``destination`` (hashed on the way by ``verifier``); returns it.
+
+    On any failure, ImageChecksumMismatch included, ``destination`` is removed:
+    no partial or unverified file is left behind.
+    """
+    destination = pathlib.Path(destination)
+    try:
+        with open(destination, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+                if verifier is not None:
+                    verifier.update(chunk)
+        if verifier is not None:
+            verifier.check()
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            destination.unlink()
+        raise
+    return destination

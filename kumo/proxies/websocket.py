@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.server
 import logging as std_logging
 import os
+import re
 import socketserver
 import sys
 import threading
@@ -26,6 +27,15 @@ from kumo.proxies import auth, target
 
 LOG = logging.getLogger(__name__)
 
+# A token in a logged request path: ``token=…`` or noVNC's ``path=%3Ftoken%3D…``.
+_TOKEN_IN_PATH = re.compile(r"(token(?:=|%3D))([^&\s'\"%]{0,6})[^&\s'\"]*", re.IGNORECASE)
+
+
+def redact_tokens(text: str) -> str:
+    """``text`` with every console token in it cut to its first six characters: the
+    request line and websockify's path messages carry the token, a credential."""
+    return _TOKEN_IN_PATH.sub(r"\1\2...", text)
+
 
 class ConsoleProxyHandler(websocketproxy.ProxyRequestHandler):
     """One browser connection: files, or a WebSocket proxied to the token's display."""
@@ -38,7 +48,7 @@ class ConsoleProxyHandler(websocketproxy.ProxyRequestHandler):
         self.directory = self.server.web_dir or os.devnull
 
     def log_message(self, format: str, *args: Any) -> None:
-        LOG.info("%s %s", self.address_string(), format % args)
+        LOG.info("%s %s", self.address_string(), redact_tokens(format % args))
 
     def handle_upgrade(self) -> None:
         try:

@@ -8,7 +8,9 @@ local image store in tmp_path.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -463,13 +465,8 @@ def real_driver(tmp_path: pathlib.Path) -> Iterator[libvirt_driver.LibvirtDriver
     reason = _real_guest_unavailable()
     if reason:
         pytest.skip(reason)
-    # Short: libvirt's monitor socket lives under it (UNIX socket path limit).
-    root = pathlib.Path(tempfile.mkdtemp(prefix="kumo-lv-"))
-    (root / "etc").mkdir(parents=True)
-    (root / "etc" / "qemu.conf").write_text(
-        'user = "root"\ngroup = "root"\nstdio_handler = "file"\n')
     overrides = {
-        ("connection_uri", "libvirt"): f"qemu:///embed?root={root}",
+        ("connection_uri", "libvirt"): f"qemu:///embed?root={_embed_root()}",
         ("virt_type", "libvirt"): "qemu",
         ("instances_path", "libvirt"): str(tmp_path / "instances"),
         ("base_images_path", "libvirt"): str(tmp_path / "instances" / "_base"),
@@ -478,7 +475,20 @@ def real_driver(tmp_path: pathlib.Path) -> Iterator[libvirt_driver.LibvirtDriver
     }
     with _started_driver(overrides) as lv:
         yield lv
-    shutil.rmtree(root, ignore_errors=True)
+
+
+@functools.cache
+def _embed_root() -> pathlib.Path:
+    """One embedded-driver root per test process: libvirt opens qemu:///embed with
+    one root only for the life of a process, so every real-guest test (here and
+    in test_libvirt_console.py) shares it. Short: libvirt's monitor socket lives
+    under it (UNIX socket path limit)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="kumo-lv-"))
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "qemu.conf").write_text(
+        'user = "root"\ngroup = "root"\nstdio_handler = "file"\n')
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 def _wait_for(predicate, timeout: float) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
 from tests.functional.servers import (
     ACTIVE_BOUND,
     ADMIN,
@@ -23,6 +23,7 @@ NODES = 2
 PROJECT = "quota-project"
 USER = f"carol:{PROJECT}"
 
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "fake": {"node_count": NODES, "vcpus": 8, "memory_mb": 16384, "local_gb": 400},
     "compute": {"resource_report_interval": 2},

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
 from tests.functional.servers import (
     ACTIVE_BOUND,
     ADMIN,
@@ -29,6 +29,7 @@ from tests.functional.servers import (
 )
 
 EXTRA_HOSTS = 3
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "fake": {"node_count": 1, "vcpus": 8, "memory_mb": 16384, "local_gb": 400},
     "compute": {"resource_report_interval": 2},

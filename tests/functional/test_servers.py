@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.functional.harness import Cloud, wait_for
+from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
 from tests.functional.servers import (
     ACTIVE_BOUND,
     SMALL,
@@ -29,6 +29,7 @@ NODES = 4
 # Each node fits 8 servers of m1.small (2048 MB, ram ratio 1.0 below).
 NODE_MEMORY_MB = 16384
 
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "fake": {"node_count": NODES, "vcpus": 8, "memory_mb": NODE_MEMORY_MB, "local_gb": 400},
     "compute": {"resource_report_interval": 2},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.functional.harness import Cloud
+from tests.functional.harness import SERVER_BINARIES, Cloud
 from tests.functional.servers import (
     SMALL,
     action,
@@ -16,6 +16,7 @@ from tests.functional.servers import (
 )
 
 NODES = 2
+CLOUD_BINARIES = SERVER_BINARIES
 CLOUD_OPTIONS = {
     "DEFAULT": {"shelved_offload_time": -1},
     "fake": {"node_count": NODES, "vcpus": 8, "memory_mb": 16384, "local_gb": 400},

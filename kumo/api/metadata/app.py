@@ -67,8 +67,7 @@ class MetadataAPI:
                 if not tokens:
                     return _text("\n".join((*ec2.VERSIONS, ec2.LATEST)))
             node = tree.find(ec2.metadata(source, tokens[0]), tokens[1:])
-        except (ec2.InvalidVersion, openstack.InvalidVersion, openstack.FileNotFound,
-                tree.PathNotFound):
+        except (tree.InvalidVersion, openstack.FileNotFound, tree.PathNotFound):
             return webob.exc.HTTPNotFound()
         if isinstance(node, bytes):
             return _text(node)
@@ -84,7 +83,7 @@ class MetadataAPI:
         try:
             if source is None or openstack.resolve_version(tokens[1]) < openstack.GRIZZLY:
                 return webob.exc.HTTPNotFound()
-        except openstack.InvalidVersion:
+        except tree.InvalidVersion:
             return webob.exc.HTTPNotFound()
         if openstack.password(source):
             return webob.exc.HTTPConflict()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kumo.api.metadata import source as source_mod
+from kumo.api.metadata import tree
 from kumo.api.metadata.source import InstanceSource
 
 # The EC2 metadata versions a client may ask for, oldest first.
@@ -17,19 +18,13 @@ VERSIONS = (
     "1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007-12-15",
     "2008-02-01", "2008-09-01", "2009-04-04",
 )
-LATEST = "latest"
-
-
-class InvalidVersion(LookupError):
-    """A version that is neither one of :data:`VERSIONS` nor ``latest``."""
+LATEST = tree.LATEST
+InvalidVersion = tree.InvalidVersion
 
 
 def resolve_version(version: str) -> str:
-    if version == LATEST:
-        return VERSIONS[-1]
-    if version not in VERSIONS:
-        raise InvalidVersion(version)
-    return version
+    """One of :data:`VERSIONS` (``latest``: the newest); raises InvalidVersion."""
+    return tree.resolve_version(version, VERSIONS)
 
 
 def block_device_mapping(instance: dict[str, Any]) -> dict[str, str]:

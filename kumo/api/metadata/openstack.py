@@ -17,6 +17,7 @@ from typing import Any
 from oslo_config import cfg
 
 from kumo.api.metadata import network_data as network_data_mod
+from kumo.api.metadata import tree
 from kumo.api.metadata.source import InstanceSource
 
 CONF = cfg.CONF
@@ -24,7 +25,7 @@ CONF = cfg.CONF
 FOLSOM, GRIZZLY, HAVANA = "2012-08-10", "2013-04-04", "2013-10-17"
 LIBERTY, NEWTON_ONE, NEWTON_TWO, OCATA = "2015-10-15", "2016-06-30", "2016-10-06", "2017-02-22"
 VERSIONS = (FOLSOM, GRIZZLY, HAVANA, LIBERTY, NEWTON_ONE, NEWTON_TWO, OCATA)
-LATEST = "latest"
+LATEST = tree.LATEST
 
 JSON = "application/json"
 TEXT = "text/plain"
@@ -38,8 +39,7 @@ _FILES = ((META_DATA, FOLSOM), (USER_DATA, FOLSOM), (PASSWORD, GRIZZLY),
           (VENDOR_DATA, HAVANA), (NETWORK_DATA, LIBERTY), (VENDOR_DATA2, NEWTON_TWO))
 
 
-class InvalidVersion(LookupError):
-    """A version that is neither one of :data:`VERSIONS` nor ``latest``."""
+InvalidVersion = tree.InvalidVersion
 
 
 class FileNotFound(LookupError):
@@ -47,11 +47,8 @@ class FileNotFound(LookupError):
 
 
 def resolve_version(version: str) -> str:
-    if version == LATEST:
-        return VERSIONS[-1]
-    if version not in VERSIONS:
-        raise InvalidVersion(version)
-    return version
+    """One of :data:`VERSIONS` (``latest``: the newest); raises InvalidVersion."""
+    return tree.resolve_version(version, VERSIONS)
 
 
 def _json(value: Any) -> tuple[bytes, str]:

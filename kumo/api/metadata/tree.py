@@ -11,9 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+LATEST = "latest"
+
 
 class PathNotFound(LookupError):
     """No node at the path asked for (the service answers 404)."""
+
+
+class InvalidVersion(LookupError):
+    """A version that is neither one of the tree's versions nor ``latest``."""
+
+
+def resolve_version(version: str, versions: Sequence[str]) -> str:
+    """``version`` itself, or the newest of ``versions`` (oldest first) for ``latest``.
+
+    :raises InvalidVersion:
+    """
+    if version == LATEST:
+        return versions[-1]
+    if version not in versions:
+        raise InvalidVersion(version)
+    return version
 
 
 def find(data: Any, tokens: Sequence[str]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import urllib.parse
 
-from kumo.cli.client import Client, CommandError
+from kumo.cli.client import Client
 from kumo.cli.commands.servers import key_values
 from kumo.cli.formatting import print_dict, print_list
 from kumo.cli.lookup import find_flavor
@@ -64,9 +64,7 @@ def do_flavor_key(client: Client, args: argparse.Namespace) -> None:
          arg("description", metavar="<description>"))
 def do_flavor_update(client: Client, args: argparse.Namespace) -> None:
     """Change a flavor's description (admin; microversion 2.55 or later)."""
-    if not client.api_version_at_least("2.55"):
-        raise CommandError("flavor-update needs microversion 2.55 or later "
-                           f"(this cloud offers {client.api_version})")
+    client.require("2.55", "flavor-update")
     updated = client.put(f"/flavors/{_flavor_id(client, args.flavor)}",
                          {"flavor": {"description": args.description}})["flavor"]
     print_dict({k: v for k, v in updated.items() if k != "links"})

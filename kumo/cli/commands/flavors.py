@@ -62,9 +62,7 @@ def do_flavor_create(client: Client, args: argparse.Namespace) -> None:
     if args.id != "auto":
         flavor["id"] = args.id
     if args.description is not None:
-        if not client.api_version_at_least("2.55"):
-            raise CommandError("--description needs microversion 2.55 or later "
-                               f"(this cloud offers {client.api_version})")
+        client.require("2.55", "--description")
         flavor["description"] = args.description
     created = client.post("/flavors", {"flavor": flavor})["flavor"]
     print_list([created], *columns(client))

@@ -12,12 +12,6 @@ from kumo.cli.lookup import find_server
 from kumo.cli.registry import arg, command
 
 
-def _needs(client: Client, version: str, what: str) -> None:
-    if not client.api_version_at_least(version):
-        raise CommandError(f"{what} needs microversion {version} or later "
-                           f"(this cloud offers {client.api_version})")
-
-
 @command("migrate", arg("server", metavar="<server>"),
          arg("--host", help="the destination compute host (admin; microversion 2.56)"),
          arg("--poll", action="store_true"))
@@ -26,7 +20,7 @@ def do_migrate(client: Client, args: argparse.Namespace) -> None:
     server = find_server(client, args.server, all_tenants=True)
     value: dict[str, Any] | None = None
     if args.host:
-        _needs(client, "2.56", "--host")
+        client.require("2.56", "--host")
         value = {"host": args.host}
     client.action(server["id"], "migrate", value)
     if args.poll:
@@ -61,10 +55,10 @@ def do_update(client: Client, args: argparse.Namespace) -> None:
     if args.name:
         changes["name"] = args.name
     if args.description is not None:
-        _needs(client, "2.19", "--description")
+        client.require("2.19", "--description")
         changes["description"] = args.description
     if args.hostname:
-        _needs(client, "2.90", "--hostname")
+        client.require("2.90", "--hostname")
         changes["hostname"] = args.hostname
     if not changes:
         raise CommandError("nothing to update: give --name, --description or --hostname")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kumo.cli import main as cli
-from kumo.cli.client import CommandError
+from kumo.cli.client import Client, CommandError
 from kumo.cli.commands import moves
 from tests.unit.cli.test_main import run, table_value
 
@@ -103,11 +103,9 @@ class Recorder:
         self.api_version = version
         self.actions: list[tuple[str, str, Any]] = []
 
-    def api_version_at_least(self, version: str) -> bool:
-        def key(text: str) -> tuple[int, int]:
-            major, _, minor = text.partition(".")
-            return int(major), int(minor)
-        return key(self.api_version) >= key(version)
+    # The real client's microversion checks, over the version given here.
+    api_version_at_least = Client.api_version_at_least
+    require = Client.require
 
     def get(self, path: str, microversion: str | None = None) -> Any:
         return {"server": {"id": "s1", "name": "vm", "status": "ACTIVE"}}

@@ -98,3 +98,12 @@ def test_tokens_of_a_deleted_server_stop_working(manager: ConsoleAuthManager) ->
     _authorize(manager, "tok-c")
     del manager.conductor.instances[UUID]
     assert manager.check_token(ctxt, token="tok-c") is None
+
+
+def test_token_of_a_server_moved_to_another_host_stops_working(
+        manager: ConsoleAuthManager) -> None:
+    # The old host's port 5900 may now be another guest's display.
+    ctxt = context.get_admin_context()
+    _authorize(manager)
+    manager.conductor.instances[UUID] = Instance(uuid=UUID, host="cmp2")
+    assert manager.check_token(ctxt, token="tok-1") is None

@@ -225,6 +225,7 @@ def test_create_upload_download_round_trip_with_checksum(fake_glance, client,
     assert target.read_bytes() == data
     with pytest.raises(glance.GlanceError):
         client.download(None, created["id"], tmp_path / "bad", checksum="0" * 32)
+    assert not (tmp_path / "bad").exists()  # no unverified bytes left behind
 
 
 def test_update_patches_fields_and_properties_then_delete(fake_glance, client) -> None:

@@ -46,3 +46,12 @@ def test_nothing_recorded_nothing_checked() -> None:
     assert _check(Image(id="0b6a3c1e-5d2f-4c8a-9e7b-1f2a3b4c5d6e", status="queued"),
                   DATA) == []
     assert _check({"id": "i1", "os_hash_algo": "nope", "os_hash_value": "x"}, DATA) == []
+
+
+def test_write_removes_the_file_when_the_bytes_do_not_match(tmp_path) -> None:
+    verifier = verify.Verifier("i1", hashlib.md5(DATA, usedforsecurity=False).hexdigest())
+    with pytest.raises(exception.ImageChecksumMismatch):
+        verify.write([DATA[:10], b"tampered"], tmp_path / "base", verifier)
+    assert not (tmp_path / "base").exists()
+    good = verify.Verifier("i1", hashlib.md5(DATA, usedforsecurity=False).hexdigest())
+    assert verify.write([DATA], tmp_path / "base", good).read_bytes() == DATA

@@ -45,6 +45,13 @@ def test_origin_must_be_the_proxy_host_or_allowed() -> None:
                           allowed=[])
 
 
+def test_logged_request_lines_carry_no_whole_token() -> None:
+    line = websocket.redact_tokens('"GET /?token=0123456789abcdef HTTP/1.1" 101 -')
+    assert line == '"GET /?token=012345... HTTP/1.1" 101 -'
+    nested = websocket.redact_tokens("Path: '/websockify?path=%3Ftoken%3Dabcdef0123'")
+    assert nested == "Path: '/websockify?path=%3Ftoken%3Dabcdef...'"
+
+
 @pytest.fixture
 def display() -> Iterator[int]:
     with rfb_display() as port:
@@ -90,6 +97,34 @@ def test_plain_get_without_client_files_is_404(
     with socket.create_connection(("127.0.0.1", novncproxy.port), timeout=5) as sock:
         sock.sendall(b"GET /vnc_lite.html HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(100).startswith(b"HTTP/1.1 404")
+
+
+def test_client_files_are_served_from_the_static_dir_only(tmp_path: Any) -> None:
+    web_dir = tmp_path / "novnc"
+    web_dir.mkdir()
+    (web_dir / "vnc.html").write_text("novnc")
+    (tmp_path / "secret").write_text("not for browsers")
+    proxy = websocket.WebSocketConsoleProxy("kumo-novncproxy", "127.0.0.1", 0, ["novnc"],
+                                            web_dir=str(web_dir), consoleauth=None)
+    proxy.start()
+
+    def get(path: str) -> bytes:
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as sock:
+            sock.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+            return reply
+
+    try:
+        assert get("/vnc.html").startswith(b"HTTP/1.1 200")
+        for path in ("/../secret", "/%2e%2e/secret", "/..%2fsecret", "/"):
+            reply = get(path)
+            assert reply.startswith(b"HTTP/1.1 404"), (path, reply[:40])
+            assert b"not for browsers" not in reply
+    finally:
+        proxy.stop()
+        proxy.wait()
 
 
 def test_xvp_proxy_passes_raw_vnc_after_the_token(display: int) -> None:

@@ -72,7 +72,7 @@ def page_size(value: str) -> None:
     """``small``, ``large``, ``any``, or a size in KiB or with a unit (``2MB``)."""
     if value in ("small", "large", "any"):
         return
-    if not re.fullmatch(r"[0-9]+\s*([KMGT]i?B?)?", value, re.IGNORECASE):
+    if not re.fullmatch(r"[0-9]+\s*([KMGT]i?)?(B|bit)?", value, re.IGNORECASE):
         raise ValueError("must be small, large, any, or a page size such as 2048 or 2MB")
 
 
@@ -114,10 +114,14 @@ RULES: list[Rule] = [
         ("hw:cpu_sockets", _POSITIVE), ("hw:cpu_cores", _POSITIVE),
         ("hw:cpu_threads", _POSITIVE), ("hw:cpu_max_sockets", _POSITIVE),
         ("hw:cpu_max_cores", _POSITIVE), ("hw:cpu_max_threads", _POSITIVE),
+        # The spelling Nova's own validators have long accepted for the same limits.
+        ("hw:max_cpu_sockets", _POSITIVE), ("hw:max_cpu_cores", _POSITIVE),
+        ("hw:max_cpu_threads", _POSITIVE),
         ("hw:cpu_realtime", boolean), ("hw:cpu_realtime_mask", _CPU_SET),
         ("hw:cpu_dedicated_mask", _CPU_SET),
         ("hw:numa_nodes", _POSITIVE), ("hw:mem_page_size", page_size),
         ("hw:locked_memory", boolean), ("hw:mem_encryption", boolean),
+        ("hw:mem_encryption_model", one_of("amd-sev", "amd-sev-es")),
         ("hw:watchdog_action", one_of("none", "disabled", "pause", "poweroff", "reset")),
         ("hw:boot_menu", boolean), ("hw:pmu", boolean), ("hw:hide_hypervisor_id", boolean),
         ("hw:serial_port_count", _NON_NEGATIVE), ("hw:vif_multiqueue_enabled", boolean),
@@ -129,8 +133,11 @@ RULES: list[Rule] = [
         ("hw:maxphysaddr_mode", one_of("passthrough", "emulate")),
         ("hw:maxphysaddr_bits", _POSITIVE),
         ("hw:ephemeral_encryption", boolean),
-        ("hw:ephemeral_encryption_format", one_of("luks")),
-        ("hw:vpmem", any_value),
+        ("hw:ephemeral_encryption_format", one_of("luks", "plain")),
+        ("hw:pmem", matching(r"[a-zA-Z0-9_]+(,[a-zA-Z0-9_]+)*,?", "labels such as "
+                             "SMALL,LARGE")),
+        ("hw:sound_model", any_value), ("hw:usb_model", any_value),
+        ("hw:redirected_usb_ports", _NON_NEGATIVE),
     ]),
     Rule(r"hw:numa_cpus\.[0-9]+", _CPU_SET),
     Rule(r"hw:numa_mem\.[0-9]+", _NON_NEGATIVE),
@@ -141,14 +148,17 @@ RULES: list[Rule] = [
     *_exact([("os:secure_boot", one_of("required", "disabled", "optional"))]),
     # Resource limits the libvirt driver applies to the guest.
     *_exact((f"quota:{name}", _NON_NEGATIVE) for name in (
-        "cpu_shares", "cpu_period", "cpu_quota", "cpu_limit", "cpu_reservation",
-        "memory_limit", "memory_reservation", "memory_shares_level",
+        "cpu_shares", "cpu_period", "cpu_quota",
         "disk_read_bytes_sec", "disk_read_iops_sec", "disk_write_bytes_sec",
         "disk_write_iops_sec", "disk_total_bytes_sec", "disk_total_iops_sec",
-        "disk_io_limit", "disk_io_reservation",
         "vif_inbound_average", "vif_inbound_peak", "vif_inbound_burst",
-        "vif_outbound_average", "vif_outbound_peak", "vif_outbound_burst",
-        "vif_reservation", "vif_limit")),
+        "vif_outbound_average", "vif_outbound_peak", "vif_outbound_burst")),
+    # VMware's, as Nova takes them: any integer (-1 is "unlimited") and a
+    # shares level name (low, normal, high, custom).
+    *_exact((f"quota:{resource}_{key}", check)
+            for resource in ("cpu", "memory", "disk_io", "vif")
+            for key, check in (("limit", integer()), ("reservation", integer()),
+                               ("shares_level", any_value), ("shares_share", integer()))),
     # Placement: amounts of resource classes and required/forbidden traits.
     Rule(rf"resources[a-zA-Z0-9_-]{{0,64}}:{_RESOURCE_CLASS}", _NON_NEGATIVE),
     Rule(r"trait[a-zA-Z0-9_-]{0,64}:[A-Z][A-Z0-9_]*", one_of("required", "forbidden")),

@@ -50,10 +50,7 @@ class ImageMetadataController:
                 context, project_id=context.project_id, count=len(properties))
         except exception.MetadataLimitExceeded:
             raise ImageMetadataLimitExceeded() from None
-        kept = {key: value for key, value in (image.get("properties") or {}).items()
-                if key in READ_ONLY}
-        updated = images.update(context, image_id, {"properties": {**properties, **kept}})
-        return shown(updated.get("properties"))
+        return shown(_store(context, images, image, image_id, properties).get("properties"))
 
     @staticmethod
     def _validated(req: webob.Request, schema: dict[str, Any], field: str) -> dict[str, Any]:
@@ -111,6 +108,13 @@ class ImageMetadataController:
             raise ItemNotFound()
         del metadata[key]
         images_api.check_owner(context, image, "modify")
-        kept = {k: v for k, v in (image.get("properties") or {}).items() if k in READ_ONLY}
-        images.update(context, image_id, {"properties": {**metadata, **kept}})
+        _store(context, images, image, image_id, metadata)
         return common.empty_response(204)
+
+
+def _store(context: Any, images: Any, image: Any, image_id: str,
+           properties: dict[str, Any]) -> Any:
+    """Make ``properties`` the image's whole metadata, its read-only hashes kept."""
+    kept = {key: value for key, value in (image.get("properties") or {}).items()
+            if key in READ_ONLY}
+    return images.update(context, image_id, {"properties": {**properties, **kept}})

@@ -91,8 +91,7 @@ class NetworksController:
             self.clients.conductor.network_add_to_project(
                 context, project_id=context.project_id, network_uuid=body["id"])
         except exception.NetworkNotFound as error:
-            if body["id"] is not None:
-                raise
+            # Nova answers 400 both for an unknown id and when none is left.
             raise common.BadRequest(reason=error.message) from None
         return common.empty_response(202)
 

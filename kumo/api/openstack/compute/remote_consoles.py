@@ -68,6 +68,13 @@ LEGACY_ACTIONS: dict[str, tuple[str, list[str]]] = {
 _SERVED = ("vnc", "spice")
 
 
+class ConsoleDetailsNotAccessible(exception.KumoException):
+    """Nova's answer to a token lookup before 2.31 for a console other than RDP."""
+
+    msg_fmt = "The requested console type details are not accessible"
+    code = 401
+
+
 def _not_found() -> exception.NotFound:
     return exception.NotFound("The resource could not be found.")
 
@@ -139,7 +146,7 @@ class RemoteConsolesController:
             raise exception.InstanceNotReady(instance_id=instance.uuid)
         if protocol not in _SERVED:
             raise exception.ConsoleTypeUnavailable(console_type=console_type)
-        if compute_consoles.CONSOLE_TYPES.get(console_type, ("",))[0] != protocol:
+        if compute_consoles.protocol_of(console_type) != protocol:
             raise exception.ConsoleTypeInvalid(console_type=console_type)
         compute = self.clients.compute
         getter = compute.get_vnc_console if protocol == "vnc" else compute.get_spice_console
@@ -166,8 +173,7 @@ class ConsoleAuthTokensController:
             raise exception.ConsoleTokenNotFound()
         # Before 2.31 the lookup served RDP consoles only (which kumo has none of).
         if not api_version.at_least(req, "2.31") and info["console_type"] != "rdp-html5":
-            raise common.BadRequest(
-                reason="The requested console type details are not accessible")
+            raise ConsoleDetailsNotAccessible()
         console = {"instance_uuid": info["instance_uuid"], "host": info["host"],
                    "port": info["port"],
                    "internal_access_path": info.get("internal_access_path")}
