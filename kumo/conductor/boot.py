@@ -26,7 +26,7 @@ from kumo.db import action_events, instance_writes
 from kumo.objects import instance as instance_obj
 
 
-def _guard(expected_task_state: Any, expected_vm_state: Any) -> dict[str, Any]:
+def update_guard(expected_task_state: Any, expected_vm_state: Any) -> dict[str, Any]:
     """The ``expected_*`` keywords of :func:`kumo.db.instances.instance_update` that
     the caller gave (UNSET: not given)."""
     guard = {}
@@ -59,7 +59,7 @@ class BootMixin:
                                         ) -> instance_obj.Instance:
         """``instance_update`` (same guard, same errors) that records the caller's
         request as the instance action ``action`` in the same transaction."""
-        guard = _guard(expected_task_state, expected_vm_state)
+        guard = update_guard(expected_task_state, expected_vm_state)
         record = {"action": action, "request_id": getattr(context, "request_id", None),
                   "user_id": getattr(context, "user_id", None),
                   "project_id": getattr(context, "project_id", None)}
@@ -73,7 +73,7 @@ class BootMixin:
         """``instance_update`` (same guard, same errors) that finishes the request's
         action event ``event`` (``request_id``, ``event``, ``host``, ``result``) in
         the same transaction; returns nothing (the caller has the server)."""
-        guard = _guard(expected_task_state, expected_vm_state)
+        guard = update_guard(expected_task_state, expected_vm_state)
         instance_writes.update_finishing_event(instance_uuid, rows.plain(values), event,
                                                **guard)
 

@@ -16,7 +16,7 @@ from kumo import exception, manager
 from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows, task_pool
 from kumo.conductor.admin import AdminMixin
-from kumo.conductor.boot import BootMixin
+from kumo.conductor.boot import BootMixin, update_guard
 from kumo.conductor.groups import GroupsMixin
 from kumo.conductor.lifecycle import LifecycleMixin
 from kumo.conductor.metadata import MetadataMixin
@@ -174,11 +174,7 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
     def instance_update(self, context: Any, instance_uuid: str, values: dict[str, Any],
                         expected_task_state: Any = UNSET,
                         expected_vm_state: Any = UNSET) -> instance_obj.Instance:
-        guard = {}
-        if expected_task_state is not UNSET:
-            guard["expected_task_state"] = expected_task_state
-        if expected_vm_state is not UNSET:
-            guard["expected_vm_state"] = expected_vm_state
+        guard = update_guard(expected_task_state, expected_vm_state)
         return rows.instance(
             instance_db.instance_update(instance_uuid, rows.plain(values), **guard))
 

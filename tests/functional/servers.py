@@ -102,3 +102,14 @@ def delete_all_and_wait(cloud: Cloud, servers: list[dict[str, Any]]) -> None:
         delete_server(cloud, server["id"])
     for server in servers:
         wait_gone(cloud, server["id"])
+
+
+def settled_servers_cleaned_up(cloud: Cloud, servers: list[dict[str, Any]]) -> None:
+    """After a fault: every server in ERROR says why; deleting them all gives every
+    node's usage back."""
+    for server in servers:
+        if server["status"] == "ERROR":
+            assert server["fault"]["message"], server
+    delete_all_and_wait(cloud, servers)
+    wait_for(lambda: set(node_usage(cloud).values()) == {(0, 0, 0)}, 30,
+             message=lambda: f"usage back to zero: {node_usage(cloud)}")

@@ -19,7 +19,7 @@ from tests.functional.servers import (
     create_flavors_and_image,
     delete_all_and_wait,
     list_servers,
-    node_usage,
+    settled_servers_cleaned_up,
     wait_nodes,
     wait_status,
 )
@@ -103,12 +103,7 @@ def test_conductor_killed_during_builds_leaves_no_server_in_build(cloud: Cloud) 
     print(f"after kumo-conductor was killed: {statuses.count('ACTIVE')} ACTIVE, "
           f"{statuses.count('ERROR')} ERROR ({given_up} builds given up by the "
           f"reconciliation), settled {time.monotonic() - started:.1f}s after its restart")
-    for server in servers:
-        if server["status"] == "ERROR":
-            assert server["fault"]["message"], server
-    delete_all_and_wait(cloud, servers)
-    wait_for(lambda: set(node_usage(cloud).values()) == {(0, 0, 0)}, 30,
-             message=lambda: f"usage back to zero: {node_usage(cloud)}")
+    settled_servers_cleaned_up(cloud, servers)
 
 
 def test_a_resize_nobody_confirms_is_confirmed_after_the_window(cloud: Cloud) -> None:

@@ -562,7 +562,9 @@ class LibvirtDriver(driver.ComputeDriver):
         kernel_id = _attr(instance, "kernel_id") or properties.get("kernel_id")
         ramdisk_id = _attr(instance, "ramdisk_id") or properties.get("ramdisk_id")
         cache = self.image_cache
-        base = cache.get(image_id, image_meta.get("checksum")) if image_id else None
+        # The fetcher (ImageAPI.fetch_verified) checks the bytes as they arrive;
+        # no second read of the whole image here.
+        base = cache.get(image_id) if image_id else None
         kernel = cache.get(kernel_id) if kernel_id else None
         ramdisk = cache.get(ramdisk_id) if ramdisk_id else None
         return vdisk.plan(instance_dir, base, root_gb=int(_attr(instance, "root_gb", 0)),

@@ -8,49 +8,26 @@ from typing import Any
 
 import pytest
 
-from kumo.api.openstack import app as compute_app
-from kumo.context import get_admin_context
 from kumo.db import floating_ips as floating_db
 from kumo.db import networks as network_db
 from kumo.db import security_groups as secgroup_db
 from tests.unit.api import conftest as api_fixtures
-from tests.unit.api.conftest import StubCompute, call
+from tests.unit.api.conftest import call
 
 # Policy defaults in code, no operator file (the compute API tests' own fixture).
 policy_defaults = api_fixtures.policy_defaults
+conductor_cloud = api_fixtures.conductor_cloud
 
 USER = "alice:project-a"
 ADMIN = "admin:project-a"
 
 
-class _NoBuild:
-    def __init__(self, manager: Any) -> None:
-        self.manager = manager
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.manager, name)
-
-    def build_instances(self, ctxt: Any, instance_uuids: list[str],
-                        request_spec: dict[str, Any]) -> None:
-        pass
-
-
 @pytest.fixture
-def api(conductor_db: None, fake_bus: None) -> tuple[Any, str]:
+def api(conductor_cloud: tuple[Any, Any, str], fake_bus: None) -> tuple[Any, str]:
     """The API, and a server of project-a with a fixed IP on "private"."""
-    from kumo.conductor import manager
-
-    conductor = _NoBuild(manager.ConductorManager(host="conductor-host"))
-    ctxt = get_admin_context()
-    conductor.flavor_create(ctxt, values={"name": "m1.small", "flavorid": "2",
-                                          "memory_mb": 2048, "vcpus": 1, "root_gb": 20})
-    image = conductor.image_create(ctxt, values={
-        "name": "tiny", "status": "active", "visibility": "public", "owner": "admin",
-        "size": 1024, "disk_format": "raw", "container_format": "bare"})
-    app = compute_app.app_factory(conductor=conductor, compute=StubCompute(),
-                                  auth_strategy="noauth2")
+    app, _conductor, image_id = conductor_cloud
     booted = call(app, "POST", "/servers", {"server": {
-        "name": "web", "imageRef": image.id, "flavorRef": "2"}}, token=USER)
+        "name": "web", "imageRef": image_id, "flavorRef": "2"}}, token=USER)
     server_id = booted.json["server"]["id"]
     network = network_db.network_create({"label": "private", "cidr": "10.0.0.0/24",
                                          "bridge": "br100"})
