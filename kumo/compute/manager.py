@@ -69,7 +69,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ConsolesMixin, manager
     of :class:`MoveActionsMixin`; 1.4: the remote consoles of :class:`ConsolesMixin`
     (see docs/compute-flow.md, docs/consoles.md)."""
 
-    target = messaging.Target(version="1.4")
+    target = messaging.Target(version="1.5")
 
     def __init__(self, host: str | None = None, binary: str | None = None,
                  driver: virt_driver.ComputeDriver | None = None,

@@ -17,6 +17,7 @@ API version history:
 * 1.4 - Consoles and other additions (each method says which).
   Consoles: get_vnc_console, get_spice_console, validate_console_port (calls).
   Moves: confirm_resize (cast to the source host).
+* 1.5 - Additions of the 2026-11-26 (second) session (each method says which).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ TOPIC = "compute"
 class ComputeAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "compute"
-    VERSION = "1.4"
+    VERSION = "1.5"
 
     def build_and_run_instance(self, ctxt: Any, instance: Any, node: str,
                                request_spec: dict[str, Any], host: str) -> None:

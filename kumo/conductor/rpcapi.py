@@ -33,6 +33,7 @@ API version history:
   hypervisor_get_all, instance_get_active_by_window);
   server tags (rpcapi_tags.py).
 * 1.9 - This session's additions (each mixin's methods say which).
+* 1.10 - Additions of the 2026-11-26 (second) session (each method says which).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixi
                    ServerViewsAPIMixin, rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
-    VERSION = "1.9"
+    VERSION = "1.10"
     # Re-sent after a conductor that took them died (kumo.rpc): guarded or whole-state
     # writes, which a second run leaves as the first did.
     IDEMPOTENT = frozenset({"instance_update", "instance_destroy", "compute_nodes_report",

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.usefixtures("fake_bus")
 
 
 def test_client_and_manager_speak_version_1_4() -> None:
-    assert compute_rpcapi.ComputeAPI.VERSION == "1.4"
-    assert compute_manager.ComputeManager.target.version == "1.4"
+    assert compute_rpcapi.ComputeAPI.VERSION == "1.5"
+    assert compute_manager.ComputeManager.target.version == "1.5"
 
 
 @pytest.mark.usefixtures("compute_on_bus")
