@@ -373,3 +373,18 @@ class ConsoleTokenNotFound(NotFound):
     """A console token that was never issued, expired, or no longer matches its guest."""
 
     msg_fmt = "Token not found"
+
+
+# --- network ranges ---------------------------------------------------------------------------
+
+
+class CidrConflict(NetworkExists):
+    """A new network's fixed range overlaps another network's (409, Nova's message)."""
+
+    msg_fmt = "Requested cidr (%(cidr)s) conflicts with existing cidr (%(other)s)"
+
+
+class FloatingRangeConflict(CidrConflict):
+    """A new network's fixed range holds addresses of the floating ranges."""
+
+    msg_fmt = "Requested cidr (%(cidr)s) conflicts with existing floating IP %(address)s"

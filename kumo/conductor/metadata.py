@@ -60,3 +60,8 @@ class MetadataMixin:
         """Store the encrypted password the guest posts; raises Conflict when one
         is stored already, InstanceNotFound."""
         metadata_db.instance_password_set(instance_uuid, password)
+
+    def instance_password_clear(self, context: Any, instance_uuid: str) -> None:
+        """Forget the stored password (DELETE /servers/{id}/os-server-password), so
+        the guest may post a new one; raises InstanceNotFound."""
+        metadata_db.instance_password_clear(instance_uuid)

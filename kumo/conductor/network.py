@@ -11,6 +11,7 @@ from typing import Any
 
 from kumo.conductor import rows
 from kumo.db import floating_ips as floating_db
+from kumo.db import network_quotas as network_quota_db
 from kumo.db import networks as network_db
 from kumo.db import security_groups as secgroup_db
 
@@ -80,6 +81,13 @@ class NetworkMixin:
     def fixed_ip_set_reserved(self, context: Any, address: str,
                               reserved: bool) -> dict[str, Any]:
         return _plain(network_db.fixed_ip_set_reserved(address, reserved))
+
+    def fixed_ip_disassociate_all_by_timeout(self, context: Any, timeout: int) -> int:
+        return network_db.fixed_ip_disassociate_all_by_timeout(timeout)
+
+    def network_quota_usage(self, context: Any, project_id: str,
+                            user_id: str | None = None) -> dict[str, int]:
+        return network_quota_db.usage(project_id, user_id)
 
     # -- floating IPs ---------------------------------------------------------------------
 

@@ -30,3 +30,8 @@ class MetadataAPIMixin:
         return self.call(ctxt, "instance_password_set",
                          {"instance_uuid": instance_uuid, "password": password},
                          version=VERSION)
+
+    def instance_password_clear(self, ctxt: Any, instance_uuid: str) -> None:
+        """1.10: forget the stored password; raises InstanceNotFound."""
+        return self.call(ctxt, "instance_password_clear", {"instance_uuid": instance_uuid},
+                         version="1.10")

@@ -91,6 +91,18 @@ class NetworkAPIMixin:
                                                          "reserved": reserved},
                          version=VERSION)
 
+    def fixed_ip_disassociate_all_by_timeout(self, ctxt: Any, timeout: int) -> int:
+        """1.10: disassociate released fixed IPs held longer than ``timeout`` s."""
+        return self.call(ctxt, "fixed_ip_disassociate_all_by_timeout",
+                         {"timeout": timeout}, version="1.10")
+
+    def network_quota_usage(self, ctxt: Any, project_id: str,
+                            user_id: str | None = None) -> dict[str, int]:
+        """1.10: ``floating_ips``, ``security_groups`` and ``security_group_rules``
+        in use by the project (os-quota-sets detail)."""
+        return self.call(ctxt, "network_quota_usage",
+                         {"project_id": project_id, "user_id": user_id}, version="1.10")
+
     def floating_ip_bulk_create(self, ctxt: Any,
             pool: str, ip_range: str, interface: str | None = None) -> Any:
         """Add a CIDR's host addresses to a pool; raises Conflict."""

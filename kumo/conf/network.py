@@ -73,10 +73,22 @@ opts = [
 ]
 
 
+# nova-network's [DEFAULT] option, under its own name.
+default_opts = [
+    cfg.IntOpt("fixed_ip_disassociate_timeout", default=600, min=0,
+               help="Seconds a released fixed IP stays associated with the server that "
+                    "held it before it may be handed to another one (while free "
+                    "addresses are left): the metadata service's cache and the old "
+                    "guest's DHCP lease must not reach the next server. kumo-network "
+                    "disassociates expired ones periodically; 0 disassociates at once."),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_group(network_group)
     conf.register_opts(opts, group=network_group)
+    conf.register_opts(default_opts)
 
 
 def list_opts() -> dict:
-    return {network_group: opts}
+    return {network_group: opts, "DEFAULT": default_opts}

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc
 
 from kumo import exception
-from kumo.db import models, network_quotas, quotas
+from kumo.db import models, network_quotas, networks, quotas
 from kumo.db.api import is_duplicate_entry, session
 
 _floating = models.FloatingIp.__table__
@@ -38,6 +38,7 @@ def floating_ip_bulk_create(pool: str, ip_range: str,
     """Add every host address of ``ip_range`` (a CIDR) to ``pool``.
 
     :raises Conflict: an address is already a floating IP.
+    :raises CidrConflict: the range overlaps a network's fixed range.
     """
     try:
         net = ipaddress.IPv4Network(ip_range, strict=False)
@@ -46,6 +47,7 @@ def floating_ip_bulk_create(pool: str, ip_range: str,
     addresses = [str(a) for a in (net.hosts() if net.num_addresses > 2 else net)]
     try:
         with session() as db_session:
+            networks.lock_ranges_and_check_floating(db_session, net)
             db_session.execute(sa.insert(_floating), [
                 {"address": address, "pool": pool, "interface": interface,
                  "auto_assigned": False} for address in addresses])
@@ -126,7 +128,8 @@ def floating_ip_associate(address: str, project_id: str, instance_uuid: str,
         has no (such) fixed IP.
     """
     floating_ip_get(address, project_id)
-    query = sa.select(_fixed.c.id).where(_fixed.c.instance_uuid == instance_uuid)
+    query = sa.select(_fixed.c.id).where(_fixed.c.instance_uuid == instance_uuid,
+                                         _fixed.c.allocated.is_(True))
     if fixed_address:
         query = query.where(_fixed.c.address == fixed_address)
     with session() as db_session:

@@ -15,14 +15,16 @@ _key_pairs = models.KeyPair.__table__
 
 
 def instance_uuid_by_fixed_address(address: str) -> str:
-    """The uuid of the live instance that holds fixed IP ``address``.
+    """The uuid of the live instance that holds fixed IP ``address``: allocated to
+    it (a released address still associated with its old server is not), the
+    server not deleted.
 
     :raises InstanceNotFound: no live instance holds it.
     """
     query = (sa.select(_fixed_ips.c.instance_uuid)
              .join(_instances, sa.and_(_instances.c.uuid == _fixed_ips.c.instance_uuid,
                                        _instances.c.deleted == 0))
-             .where(_fixed_ips.c.address == address)
+             .where(_fixed_ips.c.address == address, _fixed_ips.c.allocated.is_(True))
              .order_by(_fixed_ips.c.id).limit(1))
     with session() as db_session:
         instance_uuid = db_session.execute(query).scalar_one_or_none()
@@ -63,3 +65,13 @@ def instance_password_set(instance_uuid: str, password: str) -> None:
         if any(stored.get(key) for key in chunks):
             raise exception.Conflict(f"Instance {instance_uuid} has a password already")
         instances.instance_update_in(db_session, instance_uuid, {"system_metadata": chunks})
+
+
+def instance_password_clear(instance_uuid: str) -> None:
+    """Empty the stored password's chunks (Nova keeps them, empty).
+
+    :raises InstanceNotFound:
+    """
+    with session() as db_session:
+        instances.instance_update_in(db_session, instance_uuid, {"system_metadata": {
+            f"password_{i}": "" for i in range(PASSWORD_CHUNKS)}})

@@ -6,15 +6,25 @@ one out is a single guarded UPDATE::
 
     UPDATE fixed_ips SET instance_uuid=:u, allocated=true, ...
      WHERE id = (SELECT id FROM fixed_ips WHERE network_id=:n AND free LIMIT 1)
-       AND instance_uuid IS NULL
+       AND allocated = false
 
 so of two boots racing for the same row exactly one wins; the loser picks
-again. A virtual interface's MAC is unique by constraint; a collision makes a
-new MAC. Rows come back as plain dicts.
+again.
+
+A released address stays *associated* with the server that held it
+(``allocated`` false, ``instance_uuid`` kept, ``updated_at`` the release) for
+``[DEFAULT] fixed_ip_disassociate_timeout`` seconds, as in nova-network: the
+metadata service caches what it learnt about an address, and the old guest may
+still hold a DHCP lease, so another server gets such an address only when no
+other one is free. kumo-network disassociates the expired ones periodically.
+
+A virtual interface's MAC is unique by constraint; a collision makes a new
+MAC. Rows come back as plain dicts.
 """
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import random
@@ -23,11 +33,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import exc
 
 from kumo import exception
-from kumo.db import models
+from kumo.db import clock, models, quotas
 from kumo.db.api import is_duplicate_entry, session
+
+CONF = cfg.CONF
 
 _networks = models.Network.__table__
 _fixed_ips = models.FixedIp.__table__
@@ -39,6 +52,8 @@ _sg_members = models.SecurityGroupInstanceAssociation.__table__
 
 # Attempts before a lost race (another boot took the address we picked) is an error.
 _ALLOCATION_ATTEMPTS = 100
+# Serialises the overlap check of new networks (kumo.db.quotas.lock's scope).
+_RANGES_LOCK = "network-ranges"
 MAC_PREFIX = (0xFA, 0x16, 0x3E)
 _NETWORK_FIELDS = frozenset(c.name for c in _networks.columns) - {"id"}
 
@@ -79,9 +94,34 @@ def network_values(values: Mapping[str, Any]) -> dict[str, Any]:
     return columns
 
 
+def _check_no_network_overlaps(db_session: Any, net: ipaddress.IPv4Network) -> None:
+    for cidr in db_session.execute(sa.select(_networks.c.cidr).order_by(_networks.c.id)
+                                   ).scalars():
+        if net.overlaps(ipaddress.IPv4Network(cidr, strict=False)):
+            raise exception.CidrConflict(cidr=str(net), other=cidr)
+
+
+def _check_range_is_free(db_session: Any, net: ipaddress.IPv4Network) -> None:
+    """CidrConflict when ``net`` overlaps another network's fixed range or holds a
+    floating IP (called under the ranges lock, so two creators cannot both pass)."""
+    _check_no_network_overlaps(db_session, net)
+    for address in db_session.execute(sa.select(_floating_ips.c.address)
+                                      .order_by(_floating_ips.c.id)).scalars():
+        if ipaddress.IPv4Address(address) in net:
+            raise exception.FloatingRangeConflict(cidr=str(net), address=address)
+
+
+def lock_ranges_and_check_floating(db_session: Any, net: ipaddress.IPv4Network) -> None:
+    """For a new floating range: take the ranges lock and raise CidrConflict when
+    ``net`` overlaps a network's fixed range."""
+    quotas.lock(db_session, _RANGES_LOCK)
+    _check_no_network_overlaps(db_session, net)
+
+
 def network_create(values: Mapping[str, Any]) -> dict[str, Any]:
     """Create a network and one fixed_ips row per address of its range.
 
+    :raises CidrConflict: the range overlaps another network's or a floating IP.
     :raises NetworkExists: the uuid, cidr or VLAN is taken.
     """
     columns = network_values(values)
@@ -90,6 +130,8 @@ def network_create(values: Mapping[str, Any]) -> dict[str, Any]:
                 ipaddress.IPv4Address(columns["gateway"])}
     try:
         with session() as db_session:
+            quotas.lock(db_session, _RANGES_LOCK)
+            _check_range_is_free(db_session, net)
             network_id = db_session.execute(
                 sa.insert(_networks).values(**columns).returning(_networks.c.id)).scalar_one()
             db_session.execute(sa.insert(_fixed_ips), [
@@ -130,14 +172,15 @@ def network_get_all(project_id: str | None = None,
 def network_delete(network_uuid: str) -> None:
     """Delete a network with its fixed IPs.
 
-    :raises NetworkInUse: an address of it is allocated.
+    :raises NetworkInUse: an address of it is allocated (released ones still
+        associated with their server do not count).
     :raises NetworkNotFound:
     """
     network = network_get(network_uuid)
     with session() as db_session:
         in_use = db_session.execute(sa.select(sa.func.count()).select_from(_fixed_ips).where(
             _fixed_ips.c.network_id == network["id"],
-            _fixed_ips.c.instance_uuid.is_not(None))).scalar_one()
+            _fixed_ips.c.allocated.is_(True))).scalar_one()
         if in_use:
             raise exception.NetworkInUse(network_id=network_uuid)
         db_session.execute(sa.delete(_vifs).where(_vifs.c.network_id == network["id"]))
@@ -212,7 +255,9 @@ def project_vlan_network(project_id: str, values: Mapping[str, Any]) -> dict[str
             made = network_create({**values, "project_id": project_id, "vlan": vlan,
                                    "cidr": str(subnet), "bridge": f"br{vlan}",
                                    "label": values.get("label") or f"vlan{vlan}"})
-        except exception.NetworkExists:
+        except exception.FloatingRangeConflict:
+            raise  # the next free subnet holds floating IPs: trying again cannot help
+        except exception.NetworkExists:  # CidrConflict too: a racing creator's range
             continue
         return _keep_first_project_network(project_id, made)
     raise exception.Conflict(f"Could not create a network for project {project_id}")
@@ -235,14 +280,19 @@ def _keep_first_project_network(project_id: str, made: dict[str, Any]) -> dict[s
 # --- fixed IPs and virtual interfaces ------------------------------------------------------
 
 
-def _free_fixed_ip(network_id: int) -> sa.ScalarSelect:
+def _free_fixed_ip(network_id: int, instance_uuid: str) -> sa.ScalarSelect:
+    """The address to hand ``instance_uuid`` next: one it held itself (a build
+    rescheduled after a release), else one associated with nobody (never-used
+    first, then the one released longest ago: a guest that lost an address may
+    still hold a DHCP lease on it), and only when none is left one still
+    associated with another server, released longest ago."""
+    holder = _fixed_ips.c.instance_uuid
     return (sa.select(_fixed_ips.c.id)
             .where(_fixed_ips.c.network_id == network_id,
-                   _fixed_ips.c.instance_uuid.is_(None),
+                   _fixed_ips.c.allocated.is_(False),
                    _fixed_ips.c.reserved.is_(False))
-            # Never-used addresses first, then the one released longest ago: a
-            # guest that just lost an address may still hold a DHCP lease on it.
-            .order_by(sa.nulls_first(_fixed_ips.c.updated_at.asc()), _fixed_ips.c.id)
+            .order_by(sa.case((holder == instance_uuid, 0), (holder.is_(None), 1), else_=2),
+                      sa.nulls_first(_fixed_ips.c.updated_at.asc()), _fixed_ips.c.id)
             .limit(1).scalar_subquery())
 
 
@@ -270,14 +320,18 @@ def _delete_vif(vif_id: int) -> None:
 def _take_fixed_ip(network: dict[str, Any], instance_uuid: str, vif_id: int,
                    host: str | None, address: str | None) -> str:
     values = {"instance_uuid": instance_uuid, "allocated": True, "host": host,
-              "virtual_interface_id": vif_id}
-    free = _fixed_ips.c.instance_uuid.is_(None)
+              "virtual_interface_id": vif_id, "updated_at": clock.utcnow()}
+    free = _fixed_ips.c.allocated.is_(False)
     for _ in range(_ALLOCATION_ATTEMPTS):
         if address is not None:
+            # A requested address must be associated with nobody else (nova-network's
+            # rule): one another server released lately is still in use.
             target = sa.and_(_fixed_ips.c.network_id == network["id"],
-                             _fixed_ips.c.address == address)
+                             _fixed_ips.c.address == address,
+                             sa.or_(_fixed_ips.c.instance_uuid.is_(None),
+                                    _fixed_ips.c.instance_uuid == instance_uuid))
         else:
-            target = _fixed_ips.c.id == _free_fixed_ip(network["id"])
+            target = _fixed_ips.c.id == _free_fixed_ip(network["id"], instance_uuid)
         with session() as db_session:
             updated = db_session.execute(sa.update(_fixed_ips).where(target, free)
                                          .values(**values).returning(_fixed_ips.c.address))
@@ -372,7 +426,8 @@ def instance_network_info(instance_uuid: str) -> list[dict[str, Any]]:
 
 
 def deallocate_for_instance(instance_uuid: str) -> list[str]:
-    """Release the instance's fixed IPs (and the floating IPs on them) and delete
+    """Release the instance's fixed IPs (and the floating IPs on them; the fixed
+    ones stay associated with it for ``fixed_ip_disassociate_timeout``) and delete
     its VIFs — and its security group memberships when the server is being
     deleted (or is gone); returns the uuids of the networks it was on. Idempotent."""
     with session() as db_session:
@@ -384,10 +439,14 @@ def deallocate_for_instance(instance_uuid: str) -> list[str]:
             _fixed_ips.c.instance_uuid == instance_uuid).scalar_subquery()
         db_session.execute(sa.update(_floating_ips).where(
             _floating_ips.c.fixed_ip_id.in_(fixed_ids)).values(fixed_ip_id=None, host=None))
+        released = {"virtual_interface_id": None, "allocated": False, "leased": False,
+                    "host": None, "updated_at": clock.utcnow()}
+        if CONF.fixed_ip_disassociate_timeout <= 0:
+            released["instance_uuid"] = None
         db_session.execute(sa.update(_fixed_ips).where(
-            _fixed_ips.c.instance_uuid == instance_uuid).values(
-                instance_uuid=None, virtual_interface_id=None, allocated=False,
-                leased=False, host=None))
+            _fixed_ips.c.instance_uuid == instance_uuid,
+            # A second release must not restart the hold of an address.
+            _fixed_ips.c.allocated.is_(True)).values(**released))
         db_session.execute(sa.delete(_vifs).where(_vifs.c.instance_uuid == instance_uuid))
         db_session.execute(sa.delete(_caches).where(_caches.c.instance_uuid == instance_uuid))
         # A failed build being rescheduled keeps its security groups (the next
@@ -417,7 +476,7 @@ def fixed_ips_get_all(network_uuid: str | None = None,
     if network_uuid is not None:
         query = query.where(_networks.c.uuid == network_uuid)
     if allocated_only:
-        query = query.where(_fixed_ips.c.instance_uuid.is_not(None))
+        query = query.where(_fixed_ips.c.allocated.is_(True))
     with session() as db_session:
         return [_row(row) for row in db_session.execute(query)]
 
@@ -482,8 +541,21 @@ def fixed_ip_set_reserved(address: str, reserved: bool) -> dict[str, Any]:
     row = fixed_ip_get_by_address(address)
     with session() as db_session:
         updated = db_session.execute(sa.update(_fixed_ips).where(
-            _fixed_ips.c.id == row["id"], _fixed_ips.c.instance_uuid.is_(None))
+            _fixed_ips.c.id == row["id"], _fixed_ips.c.allocated.is_(False))
             .values(reserved=reserved))
     if not updated.rowcount:
         raise exception.FixedIpAlreadyInUse(address=address, network_id=row["network_uuid"])
     return fixed_ip_get_by_address(address)
+
+
+def fixed_ip_disassociate_all_by_timeout(timeout: int) -> int:
+    """Disassociate the released fixed IPs whose hold (``timeout`` seconds since
+    the release) is over; how many. A guarded UPDATE: an address taken again
+    meanwhile is ``allocated`` and left alone."""
+    cutoff = clock.utcnow() - datetime.timedelta(seconds=max(int(timeout), 0))
+    with session() as db_session:
+        result = db_session.execute(sa.update(_fixed_ips).where(
+            _fixed_ips.c.allocated.is_(False), _fixed_ips.c.instance_uuid.is_not(None),
+            sa.or_(_fixed_ips.c.updated_at.is_(None), _fixed_ips.c.updated_at <= cutoff))
+            .values(instance_uuid=None))
+    return int(result.rowcount or 0)

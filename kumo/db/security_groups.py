@@ -237,7 +237,8 @@ def instance_firewalls() -> list[dict[str, Any]]:
             sa.select(_fixed.c.instance_uuid, _fixed.c.address, _fixed.c.host,
                       _networks.c.gateway)
             .join(_networks, _networks.c.id == _fixed.c.network_id)
-            .where(_fixed.c.instance_uuid.is_not(None)).order_by(_fixed.c.id)).all()
+            .where(_fixed.c.instance_uuid.is_not(None), _fixed.c.allocated.is_(True))
+            .order_by(_fixed.c.id)).all()
         rules = [_row(r) for r in db_session.execute(sa.select(_rules).order_by(_rules.c.id))]
     groups_of: dict[str, set[int]] = {}
     members_of: dict[int, set[str]] = {}

@@ -74,6 +74,15 @@ class NetworkManager(manager.Manager):
         # Heals what changed behind our back (a dnsmasq that died, rules flushed).
         self.sync_host(context)
 
+    @periodic_task.periodic_task(spacing=60, run_immediately=False)
+    def _disassociate_stale_fixed_ips(self, context: Any) -> None:
+        # A released address is held by its old server for a while (kumo.db.networks);
+        # ending the holds is idempotent, so every kumo-network may do it.
+        count = self.conductor.fixed_ip_disassociate_all_by_timeout(
+            context, timeout=CONF.fixed_ip_disassociate_timeout)
+        if count:
+            LOG.info("Disassociated %d stale fixed IPs", count)
+
     # -- RPC API ---------------------------------------------------------------
 
     def allocate_for_instance(self, context: Any, instance_uuid: str, project_id: str,

@@ -25,6 +25,7 @@ from kumo.policies import quota_sets as quota_sets_policies
 from kumo.policies import remote_consoles as remote_consoles_policies
 from kumo.policies import server_actions as server_actions_policies
 from kumo.policies import server_groups as server_groups_policies
+from kumo.policies import server_password as server_password_policies
 from kumo.policies import server_tags as server_tags_policies
 from kumo.policies import servers as servers_policies
 from kumo.policies import services as services_policies
@@ -38,6 +39,7 @@ _MODULES += [server_groups_policies, aggregates_policies, availability_zones_pol
 
 _MODULES += [networks_ips_policies, networks_policies]
 _MODULES += [remote_consoles_policies]
+_MODULES += [server_password_policies]
 
 def list_rules() -> Iterable[policy.RuleDefault]:
     """Every default rule (also the ``oslo.policy.policies`` entry point)."""

@@ -21,6 +21,9 @@ def test_novaclient_boot_act_delete(cloud: Cloud) -> None:
     shown = nova.servers.get(server.id)
     assert (shown.name, shown.metadata) == ("nc-vm", {"via": "nova"})
     assert getattr(shown, "OS-EXT-SRV-ATTR:hypervisor_hostname")
+    # os-server-password: nothing stored by this guest; clearing is accepted.
+    assert nova.servers.get_password(server) == ""
+    nova.servers.clear_password(server)
 
     for act, settled in ((nova.servers.stop, "SHUTOFF"), (nova.servers.start, "ACTIVE"),
                          (nova.servers.pause, "PAUSED"), (nova.servers.unpause, "ACTIVE"),

@@ -178,3 +178,10 @@ def test_guest_stores_its_password_once(cloud: Cloud, server: dict[str, Any]) ->
     assert post(b"c2VjcmV0LWVuY3J5cHRlZA==") == 200
     assert as_guest(cloud, "/openstack/latest/password")[1] == b"c2VjcmV0LWVuY3J5cHRlZA=="
     assert post(b"other") == 409
+
+    # The Compute API serves what the guest stored, and clears it.
+    path = f"/servers/{server['id']}/os-server-password"
+    assert cloud.api("GET", path) == (200, {"password": "c2VjcmV0LWVuY3J5cHRlZA=="})
+    assert cloud.api("GET", path, token="mallory:other")[0] == 404
+    assert cloud.api("DELETE", path)[0] == 204
+    assert cloud.api("GET", path) == (200, {"password": ""})

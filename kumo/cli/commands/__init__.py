@@ -8,6 +8,7 @@ from kumo.cli.commands import (  # noqa: F401  (imported for their @command decl
     images,
     keypairs,
     moves,
+    passwords,
     quotas,
     servers,
 )

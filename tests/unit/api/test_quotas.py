@@ -205,3 +205,25 @@ def test_concurrent_boots_never_exceed_the_quota(cloud: Any) -> None:  # noqa: F
         thread.join()
     assert sorted(codes) == [202] * 4 + [403] * 6
     assert len(call(api, "GET", "/servers").json["servers"]) == 4
+
+
+def test_detail_counts_the_network_resources(cloud: Any) -> None:  # noqa: F811
+    api, _, _ = cloud
+    made = call(api, "POST", "/os-security-groups", {"security_group": {
+        "name": "web", "description": "web servers"}})
+    assert made.status_int == 200, made.json
+    rule = call(api, "POST", "/os-security-group-rules", {"security_group_rule": {
+        "parent_group_id": made.json["security_group"]["id"], "ip_protocol": "tcp",
+        "from_port": 22, "to_port": 22, "cidr": "0.0.0.0/0"}})
+    assert rule.status_int == 200, rule.json
+
+    detail = call(api, "GET", "/os-quota-sets/project-a/detail").json["quota_set"]
+
+    assert detail["security_groups"] == {"limit": 10, "in_use": 1, "reserved": 0}
+    assert detail["security_group_rules"]["in_use"] == 1
+    assert detail["floating_ips"]["in_use"] == 0
+    later = call(api, "GET", "/os-quota-sets/project-a/detail", **v("2.36")).json
+    assert "security_groups" not in later["quota_set"]
+    absolute = call(api, "GET", "/limits").json["limits"]["absolute"]
+    assert (absolute["maxSecurityGroups"], absolute["totalSecurityGroupsUsed"]) == (10, 1)
+    assert absolute["totalFloatingIpsUsed"] == 0

@@ -108,6 +108,11 @@ def test_os_networks_shows_plumbing_to_admins_only(api: tuple[Any, str]) -> None
     made = call(app, "POST", "/os-networks", {"network": {"label": "x", "cidr": "10.1.0.0/24"}},
                 token=ADMIN)
     assert made.status_int == 200, made.json
+    overlapping = call(app, "POST", "/os-networks", {"network": {
+        "label": "y", "cidr": "10.1.0.128/25"}}, token=ADMIN)
+    assert overlapping.status_int == 409
+    assert overlapping.json["conflictingRequest"]["message"] == (
+        "Requested cidr (10.1.0.128/25) conflicts with existing cidr (10.1.0.0/24)")
     assert call(app, "DELETE", f"/os-networks/{made.json['network']['id']}",
                 token=ADMIN).status_int == 202
 

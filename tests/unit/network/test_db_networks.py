@@ -126,3 +126,93 @@ def test_project_vlan_network_is_created_once_per_project(db: str) -> None:
     assert (made[0]["vlan"], made[0]["cidr"], made[0]["bridge"]) == (100, "10.10.0.0/24",
                                                                      "br100")
     assert (other["vlan"], other["cidr"]) == (101, "10.10.1.0/24")
+
+
+def _held(network_uuid: str) -> dict[str, str]:
+    """address -> server of the released addresses still associated with one."""
+    return {r["address"]: r["instance_uuid"] for r in networks.fixed_ips_get_all(
+        network_uuid, allocated_only=False) if r["instance_uuid"] and not r["allocated"]}
+
+
+def test_a_released_address_stays_associated_and_goes_out_last(db: str) -> None:
+    network = _network("10.0.0.0/29")  # .2 to .6 usable
+    networks.fixed_ip_allocate("old", network["uuid"])
+    networks.deallocate_for_instance("old")
+    assert _held(network["uuid"]) == {"10.0.0.2": "old"}
+
+    taken = [networks.fixed_ip_allocate(f"new-{i}", network["uuid"]) and
+             networks.instance_network_info(f"new-{i}")[0]["network"]["subnets"][0]
+             ["ips"][0]["address"] for i in range(5)]
+    # The held address is handed out only once every other one is gone.
+    assert taken == ["10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6", "10.0.0.2"]
+    with pytest.raises(exception.NoMoreFixedIps):
+        networks.fixed_ip_allocate("one-more", network["uuid"])
+
+
+def test_a_held_address_goes_back_to_its_server_and_not_to_a_request(db: str) -> None:
+    network = _network()
+    networks.fixed_ip_allocate("old", network["uuid"], address="10.0.0.50")
+    networks.deallocate_for_instance("old")
+
+    with pytest.raises(exception.FixedIpAlreadyInUse):
+        networks.fixed_ip_allocate("other", network["uuid"], address="10.0.0.50")
+    # A rescheduled build gets its own address back, asked for or not.
+    networks.fixed_ip_allocate("old", network["uuid"])
+    assert [r["address"] for r in networks.fixed_ips_get_all(network["uuid"])] == [
+        "10.0.0.50"]
+
+
+def test_holds_end_after_the_timeout(db: str) -> None:
+    network = _network()
+    for name in ("a", "b"):
+        networks.fixed_ip_allocate(name, network["uuid"])
+        networks.deallocate_for_instance(name)
+    assert networks.fixed_ip_disassociate_all_by_timeout(600) == 0
+    assert networks.fixed_ip_disassociate_all_by_timeout(0) == 2
+    assert _held(network["uuid"]) == {}
+    networks.fixed_ip_allocate("c", network["uuid"], address="10.0.0.2")
+
+
+def test_zero_timeout_disassociates_at_release(db: str) -> None:
+    from kumo.conf import CONF
+
+    network = _network()
+    networks.fixed_ip_allocate("old", network["uuid"])
+    CONF.set_override("fixed_ip_disassociate_timeout", 0)
+    try:
+        networks.deallocate_for_instance("old")
+    finally:
+        CONF.clear_override("fixed_ip_disassociate_timeout")
+    assert _held(network["uuid"]) == {}
+
+
+def test_overlapping_ranges_are_refused(db: str) -> None:
+    from kumo.db import floating_ips
+
+    _network("10.0.0.0/24")
+    floating_ips.floating_ip_bulk_create("nova", "203.0.113.0/29")
+
+    with pytest.raises(exception.CidrConflict) as error:
+        _network("10.0.0.128/25")
+    assert error.value.code == 409
+    assert str(error.value.message) == ("Requested cidr (10.0.0.128/25) conflicts with "
+                                        "existing cidr (10.0.0.0/24)")
+    with pytest.raises(exception.FloatingRangeConflict):
+        _network("203.0.113.0/24")
+    with pytest.raises(exception.CidrConflict):  # and a floating range over a network
+        floating_ips.floating_ip_bulk_create("nova", "10.0.0.200/29")
+    assert _network("10.0.1.0/24")["cidr"] == "10.0.1.0/24"
+
+
+def test_concurrent_overlapping_creates_make_one_network(db: str) -> None:
+    def create(cidr: str) -> str:
+        try:
+            return _network(cidr)["cidr"]
+        except exception.CidrConflict:
+            return "refused"
+
+    cidrs = ["10.5.0.0/25", "10.5.0.0/24", "10.5.0.0/23", "10.5.0.0/22"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(create, cidrs))
+    assert got.count("refused") == 3
+    assert len(networks.network_get_all()) == 1

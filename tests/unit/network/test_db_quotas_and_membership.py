@@ -9,7 +9,7 @@ import concurrent.futures
 import pytest
 
 from kumo import exception
-from kumo.db import floating_ips, networks, quotas, security_groups
+from kumo.db import floating_ips, network_quotas, networks, quotas, security_groups
 
 
 def test_floating_ips_stop_at_the_quota_even_when_concurrent(db: str) -> None:
@@ -49,6 +49,26 @@ def test_security_groups_and_rules_are_counted(db: str) -> None:
     default = security_groups.security_groups_by_name("p1", ["default"])[0]
     security_groups.security_group_rule_create({**rule, "parent_group_id": default["id"],
                                                 "from_port": 22, "to_port": 22})
+
+
+def test_usage_is_what_the_checks_count(db: str) -> None:
+    floating_ips.floating_ip_bulk_create("public", "203.0.113.0/29")
+    floating_ips.floating_ip_allocate("p1", "public")
+    floating_ips.floating_ip_allocate("p2", "public")
+    security_groups.security_group_ensure_default("p1")  # not counted
+    web = security_groups.security_group_create("p1", "web", user_id="u1")
+    db_group = security_groups.security_group_create("p1", "db", user_id="u2")
+    rule = {"protocol": "tcp", "cidr": "0.0.0.0/0"}
+    for group, ports in ((web, (22, 80, 443)), (db_group, (5432,))):
+        for port in ports:
+            security_groups.security_group_rule_create({
+                **rule, "parent_group_id": group["id"], "from_port": port, "to_port": port})
+
+    assert network_quotas.usage("p1") == {"floating_ips": 1, "security_groups": 2,
+                                          "security_group_rules": 3}
+    assert network_quotas.usage("p1", "u2")["security_groups"] == 1
+    assert network_quotas.usage("p3") == {"floating_ips": 0, "security_groups": 0,
+                                          "security_group_rules": 0}
 
 
 def test_boot_groups_by_name_and_bulk_membership(db: str) -> None:

@@ -16,10 +16,14 @@ def test_network_create_list_and_delete(conf: pathlib.Path) -> None:
                    "--bridge-interface", "eth1", "--multi-host")
     duplicate = _manage(conf, "network", "create", "--label", "again",
                         "--fixed-range-v4", "10.0.0.0/24")
+    overlapping = _manage(conf, "network", "create", "--label", "wide",
+                          "--fixed-range-v4", "10.0.0.0/16")
 
     assert (flat["bridge"], flat["gateway"], flat["dns1"]) == ("br100", "10.0.0.1", "8.8.8.8")
     assert (vlan["bridge"], vlan["vlan"], vlan["multi_host"]) == ("br102", 102, True)
-    assert duplicate.returncode == 1 and "already exists" in duplicate.stderr
+    assert duplicate.returncode == 1 and "conflicts with existing cidr" in duplicate.stderr
+    assert overlapping.returncode == 1 and ("Requested cidr (10.0.0.0/16) conflicts with "
+                                            "existing cidr (10.0.0.0/24)") in overlapping.stderr
     assert [n["label"] for n in _json(conf, "network", "list")] == ["private", "p1-net"]
 
     assert _manage(conf, "network", "delete", flat["id"]).returncode == 0

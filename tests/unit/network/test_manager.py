@@ -196,3 +196,25 @@ def test_a_network_with_a_host_is_served_by_that_host_only() -> None:
     assert host_net.served_here(network, [], "h1")
     assert host_net.served_here({**network, "host": "h1"}, [], "h1")
     assert not host_net.served_here({**network, "host": "h2"}, [], "h1")
+
+
+def test_a_just_released_address_is_not_handed_to_the_next_server(
+        conductor: Any, converged: list, ctxt: Any) -> None:
+    conductor.network_create(ctxt, {"label": "private", "cidr": "10.0.0.0/24",
+                                    "bridge": "br100"})
+    net = _make(manager.FlatDHCPManager, conductor)
+    assert _ips(net.allocate_for_instance(ctxt, "old", "p1")) == ["10.0.0.2"]
+    net.deallocate_for_instance(ctxt, "old")
+
+    assert _ips(net.allocate_for_instance(ctxt, "new", "p1")) == ["10.0.0.3"]
+    # The periodic task ends holds older than the timeout (none are, at 600 s).
+    net._disassociate_stale_fixed_ips(ctxt)
+    assert not any(r["address"] == "10.0.0.2" and r["instance_uuid"] is None
+                   for r in conductor.fixed_ips_get_all(ctxt, allocated_only=False))
+    CONF.set_override("fixed_ip_disassociate_timeout", 0)
+    try:
+        net._disassociate_stale_fixed_ips(ctxt)
+    finally:
+        CONF.clear_override("fixed_ip_disassociate_timeout")
+    assert [r["instance_uuid"] for r in conductor.fixed_ips_get_all(
+        ctxt, allocated_only=False) if r["address"] == "10.0.0.2"] == [None]

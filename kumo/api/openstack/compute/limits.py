@@ -12,6 +12,7 @@ import webob
 
 from kumo import policy
 from kumo.api.openstack import api_version, common
+from kumo.api.openstack.compute import quota_sets
 from kumo.policies.limits import LIMITS, OTHER_PROJECT
 
 # absolute limit name -> (quota resource, "limit" or "in_use"), in the API's order.
@@ -66,6 +67,8 @@ class LimitsController:
         quotas: dict[str, Any] = self.clients.conductor.quota_get(
             context, project_id=project_id, detail=True)
         hidden = _hidden(req)
+        if "totalFloatingIpsUsed" not in hidden:
+            quota_sets.add_network_usage(self.clients, context, quotas, project_id)
         absolute = {name: quotas[resource][part] for name, resource, part in _ABSOLUTE
                     if name not in hidden}
         return common.json_response({"limits": {"rate": [], "absolute": absolute}})

@@ -54,6 +54,19 @@ def update_schema(wrapper: str, resources: tuple[str, ...], force: bool) -> dict
     }
 
 
+def add_network_usage(clients: common.Clients, context: Any, quotas: dict[str, Any],
+                      project_id: str, user_id: str | None = None) -> None:
+    """Fill ``in_use`` of kumo-network's resources into a detailed quota answer.
+
+    They are counted by their own query (their limits are checked where they
+    are allocated, kumo.db.network_quotas), not by the conductor's quota_get.
+    """
+    usage = clients.conductor.network_quota_usage(context, project_id=project_id,
+                                                  user_id=user_id)
+    for name, used in usage.items():
+        quotas[name] = {**quotas[name], "in_use": used}
+
+
 class QuotaSetsController:
     def __init__(self, clients: common.Clients) -> None:
         self.clients = clients
@@ -78,9 +91,12 @@ class QuotaSetsController:
 
     def detail(self, req: webob.Request, tenant_id: str) -> webob.Response:
         user_id = self._authorize(req, "detail", tenant_id)
-        return self._answer(req, self.clients.conductor.quota_get(
-            common.context_of(req), project_id=tenant_id, user_id=user_id, detail=True),
-            tenant_id)
+        context = common.context_of(req)
+        quotas = self.clients.conductor.quota_get(
+            context, project_id=tenant_id, user_id=user_id, detail=True)
+        if "floating_ips" in visible(req):
+            add_network_usage(self.clients, context, quotas, tenant_id, user_id)
+        return self._answer(req, quotas, tenant_id)
 
     def defaults(self, req: webob.Request, tenant_id: str) -> webob.Response:
         self._authorize(req, "defaults", tenant_id)
