@@ -207,6 +207,8 @@ export KUMO_REQUIRE_NETNS=1
 # And the real-guest tests: they start libvirtd (and virtlogd) themselves
 # when it does not answer on qemu:///system, and stop what they started.
 export KUMO_REQUIRE_LIBVIRT=1
+# And the Glance snapshot tests' real glance-api (the test extra installs it).
+export KUMO_REQUIRE_GLANCE=1
 mapfile -d '' -t PYTEST_ARGS < <(pytest_args "$@")
 set +e
 "$KUMO_VENV/bin/python" -m pytest "${PYTEST_ARGS[@]}"

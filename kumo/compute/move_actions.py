@@ -9,7 +9,6 @@ fault; a move that fails gives its destination claim back.
 from __future__ import annotations
 
 import functools
-import io
 import json
 import threading
 import traceback
@@ -168,6 +167,7 @@ class MoveActionsMixin:
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as exc:
             LOG.info("Server %s changed while it was moved: %s", instance.uuid, exc)
             self._release_migration_claim(context, instance)
+            self.cleanup_move_source(context, instance)  # the disks kept for it
             return
         except Exception as exc:
             self._move_failed(context, instance, exc, task_states.RESIZE_MIGRATING)
@@ -391,24 +391,35 @@ class MoveActionsMixin:
             self.conductor.compute_node_release(context, node_uuid=claimed,
                                                 instance_uuid=instance.uuid)
 
-    def _snapshot_into(self, context: Any, instance: Any, image_id: str) -> None:
-        """The driver's snapshot into the local store; the image goes active."""
-        from kumo.image import local as image_store
+    def _images(self) -> Any:
+        """The configured image service (local store or Glance), through ImageAPI."""
+        from kumo.image import api as image_api
 
+        return image_api.ImageAPI(conductor=self.conductor)
+
+    def _snapshot_into(self, context: Any, instance: Any, image_id: str) -> None:
+        """The driver's snapshot into the queued image ``image_id`` of the configured
+        image service; the image goes active.
+
+        A driver that uploads the flattened disk itself says so (``uploaded``);
+        for one that only describes its disk (fake: ``data``, its bytes) the
+        bytes are uploaded here.
+        """
+        images = self._images()
         data = self.driver.snapshot(context, instance, image_id)
-        values = {"status": "active", "disk_format": data.get("disk_format"),
-                  "container_format": data.get("container_format"),
-                  "size": data.get("size") or 0}
-        store = image_store.LocalStore()
-        if not store.exists(image_id):
-            # A driver that keeps no bytes (fake): the image is an empty file.
-            written = store.write(image_id, io.BytesIO(b""))
-            values.update(size=written.size, checksum=written.checksum)
-        self.conductor.image_update(context, image_id=image_id, values=values)
+        if data.get("uploaded"):
+            uploaded = data
+        else:
+            uploaded = images.upload(context, image_id, bytes(data.get("data") or b""),
+                                     data.get("disk_format") or "raw",
+                                     data.get("container_format") or "bare")
+        images.activate(context, image_id, uploaded)
 
     def _delete_image_quietly(self, context: Any, image_id: str) -> None:
         try:
-            self.conductor.image_delete(context, image_id=image_id)
+            self._images().delete(context, image_id)
+        except exception.ImageNotFound:
+            LOG.info("Image %s is gone already", image_id)
         except Exception:
             LOG.exception("Could not delete image %s", image_id)
 
@@ -417,10 +428,11 @@ class MoveActionsMixin:
     @recorded
     def live_migrate_instance(self, context: Any, instance: Any, dest_host: str,
                               dest_node: str) -> None:
-        """Source side: take the guest down and have the destination run it."""
+        """Source side: stop the guest keeping its disk and memory (the driver's
+        handoff) and have the destination run it on; the source keeps its copy
+        until the destination succeeded (a rollback restores it here)."""
         try:
-            power = self.driver.get_info(instance)
-            self.driver.destroy(context, instance)
+            handoff = self.driver.live_migration_out(context, instance, dest_host)
         except Exception as exc:
             LOG.warning("Live migration of %s failed on the source: %s", instance.uuid, exc)
             self._release_migration_claim(context, instance)
@@ -428,18 +440,18 @@ class MoveActionsMixin:
             self._clear_task(context, instance, task_states.MIGRATING)
             return
         self._compute_rpc().finish_live_migration(
-            context, instance=instance, node=dest_node, source_host=self.host, power=power,
-            host=dest_host)
+            context, instance=instance, node=dest_node, source_host=self.host,
+            power=handoff.get("power", power_state.RUNNING), host=dest_host, handoff=handoff)
 
     @recorded
     def finish_live_migration(self, context: Any, instance: Any, node: str,
-                              source_host: str, power: int) -> None:
-        """Destination side: run the guest on ``node``; the server's claim moves here."""
+                              source_host: str, power: int,
+                              handoff: dict[str, Any] | None = None) -> None:
+        """Destination side: run the guest on ``node`` from the source's ``handoff``;
+        the server's claim moves here and the source drops its copy."""
+        handoff = handoff if handoff is not None else {"power": power}
         try:
-            self.driver.spawn(context, instance,
-                              _image_of(instance),
-                              network_info=[], node=node)
-            self._restore_power(context, instance, power)
+            power = self.driver.live_migration_in(context, instance, handoff, node)
         except Exception as exc:
             LOG.warning("Live migration of %s failed on the destination: %s",
                         instance.uuid, exc)
@@ -448,11 +460,14 @@ class MoveActionsMixin:
             self._compute_rpc().rollback_live_migration(
                 context, instance=instance, power=power,
                 fault=fault_from_exception(exc, f"Live migration failed: {exc}"),
-                host=source_host)
+                host=source_host, handoff=handoff)
             return
         values = {"host": self.host, "node": node, "task_state": None,
                   "power_state": power}
-        if not self._finish_move(context, instance, values, task_states.MIGRATING):
+        finished = self._finish_move(context, instance, values, task_states.MIGRATING)
+        # Either way the source's copy is no longer needed.
+        self._cleanup_move_source(context, instance, source_host)
+        if not finished:
             return
         try:
             self.conductor.compute_node_confirm_migration(context, instance_uuid=instance.uuid)
@@ -462,14 +477,14 @@ class MoveActionsMixin:
 
     @recorded
     def rollback_live_migration(self, context: Any, instance: Any, power: int,
-                                fault: dict[str, Any]) -> None:
-        """Source side: the destination failed; run the guest here again, with a fault."""
+                                fault: dict[str, Any],
+                                handoff: dict[str, Any] | None = None) -> None:
+        """Source side: the destination failed; run the guest here again from what this
+        host kept (its disk and memory), with a fault."""
         self._release_migration_claim(context, instance)
+        handoff = handoff if handoff is not None else {"power": power}
         try:
-            self.driver.spawn(context, instance,
-                              _image_of(instance),
-                              network_info=[], node=instance.node)
-            self._restore_power(context, instance, power)
+            self.driver.live_migration_rollback(context, instance, handoff, instance.node)
         except Exception as exc:
             self._set_error(context, instance, exc,
                             f"{fault.get('message')}; rolling back failed too: {exc}",
@@ -479,9 +494,32 @@ class MoveActionsMixin:
         faults.record(self.conductor, context, instance.uuid, fault, self.host)
         self._clear_task(context, instance, task_states.MIGRATING)
 
-    def _restore_power(self, context: Any, instance: Any, power: int) -> None:
-        if power == power_state.PAUSED:
-            self.driver.pause(context, instance)
+    def cleanup_move_source(self, context: Any, instance: Any) -> None:
+        """This host was the source of a move that is over (1.5): drop what it kept."""
+        try:
+            self.driver.confirm_migration(context, instance)
+        except Exception:
+            LOG.exception("Could not drop what this host kept of server %s", instance.uuid)
+
+    def _cleanup_move_source(self, context: Any, instance: Any, source: str | None) -> None:
+        """Have ``source`` drop what it kept of the server (a cast; here: a call)."""
+        if not source:
+            return
+        if source == self.host:
+            self.cleanup_move_source(context, instance)
+            return
+        try:
+            self._compute_rpc().cleanup_move_source(context, instance=instance, host=source)
+        except Exception:
+            LOG.exception("Could not ask %s to drop what it kept of server %s", source,
+                          instance.uuid)
+
+    def _cleanup_deleted_move(self, context: Any, instance: Any) -> None:
+        """A server deleted mid-resize (or waiting for its confirmation): the source
+        host of the resize drops the disks it kept (terminate_instance's part)."""
+        source = _system_metadata(instance).get(OLD_HOST)
+        if source and source != self.host:
+            self._cleanup_move_source(context, instance, source)
 
     def _clear_task(self, context: Any, instance: Any, expected_task_state: str) -> None:
         self._update_unless_changed(context, instance, expected_task_state,
@@ -589,6 +627,8 @@ class MoveActionsMixin:
             LOG.info("Destroying the guest of server %s", instance.uuid)
             self._destroy_quietly(context, instance)
             self._release_migration_claim(context, instance)
+            if expected_task_state == task_states.RESIZE_MIGRATED:
+                self._cleanup_deleted_move(context, instance)  # the source's kept disks
             return False
         if expected_task_state == task_states.RESIZE_REVERTING:
             self._release_migration_claim(context, instance)

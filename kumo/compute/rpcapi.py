@@ -18,6 +18,8 @@ API version history:
   Consoles: get_vnc_console, get_spice_console, validate_console_port (calls).
   Moves: confirm_resize (cast to the source host).
 * 1.5 - Additions of the 2026-11-26 (second) session (each method says which).
+  Moves: cleanup_move_source; finish_live_migration and rollback_live_migration
+  take the source driver's ``handoff``.
 """
 
 from __future__ import annotations
@@ -159,18 +161,34 @@ class ComputeAPI(rpc.RPCAPIBase):
             server=host, version="1.3")
 
     def finish_live_migration(self, ctxt: Any, instance: Any, node: str, source_host: str,
-                              power: int, host: str) -> None:
-        """On the destination ``host``: run the guest on ``node`` in power state ``power``."""
-        self.cast(ctxt, "finish_live_migration", {
-            "instance": instance, "node": node, "source_host": source_host,
-            "power": power}, server=host, version="1.3")
+                              power: int, host: str,
+                              handoff: dict[str, Any] | None = None) -> None:
+        """On the destination ``host``: run the guest on ``node`` in power state ``power``
+        from the source driver's ``handoff`` (1.5: what it kept and where)."""
+        args = {"instance": instance, "node": node, "source_host": source_host,
+                "power": power}
+        if handoff is not None:
+            args["handoff"] = handoff
+        self.cast(ctxt, "finish_live_migration", args, server=host,
+                  version="1.5" if handoff is not None else "1.3")
 
     def rollback_live_migration(self, ctxt: Any, instance: Any, power: int,
-                                fault: dict[str, Any], host: str) -> None:
-        """On the source ``host``: the destination failed; run the guest here again."""
-        self.cast(ctxt, "rollback_live_migration", {
-            "instance": instance, "power": power, "fault": fault},
-            server=host, version="1.3")
+                                fault: dict[str, Any], host: str,
+                                handoff: dict[str, Any] | None = None) -> None:
+        """On the source ``host``: the destination failed; run the guest here again
+        (1.5: from what the source kept, the ``handoff``)."""
+        args = {"instance": instance, "power": power, "fault": fault}
+        if handoff is not None:
+            args["handoff"] = handoff
+        self.cast(ctxt, "rollback_live_migration", args, server=host,
+                  version="1.5" if handoff is not None else "1.3")
+
+    def cleanup_move_source(self, ctxt: Any, instance: Any, host: str) -> None:
+        """On the source ``host`` of a move that is over (a live migration that
+        succeeded, a server deleted while resized or moved away): drop what the
+        host kept for a revert or rollback (1.5)."""
+        self.cast(ctxt, "cleanup_move_source", {"instance": instance}, server=host,
+                  version="1.5")
 
     # --- remote consoles (1.4) -----------------------------------------------------------
 

@@ -34,6 +34,7 @@ from kumo.db import flavors as flavor_db
 from kumo.db import images as image_db
 from kumo.db import instance_groups as group_db
 from kumo.db import instances as instance_db
+from kumo.image import api as image_api
 from kumo.image import local as image_store
 from kumo.objects import compute_node as compute_node_obj
 from kumo.objects import flavor as flavor_obj
@@ -140,16 +141,31 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
                      values: dict[str, Any]) -> image_obj.Image:
         return rows.image(image_db.image_update(image_id, rows.plain(values)))
 
+    # With [image] backend = glance the reads and deletes go to Glance: a boot, a
+    # rebuild or an unshelve then uses Glance's images, and a deleted server's
+    # shelved snapshot is deleted there.
+
     def image_delete(self, context: Any, image_id: str) -> None:
+        glance = image_api.ImageAPI(conductor=self).glance
+        if glance is not None:
+            glance.delete(context, image_id)
+            return
         image_db.image_delete(image_id)
         image_store.LocalStore().delete(image_id)
 
     def image_get(self, context: Any, image_id: str,
                   project_id: str | None = None) -> image_obj.Image:
+        glance = image_api.ImageAPI(conductor=self).glance
+        if glance is not None:
+            return rows.image(glance.show(context, image_id, project_id=project_id))
         return rows.image(image_db.image_get(image_id, project_id=project_id))
 
     def image_get_all(self, context: Any, project_id: str | None = None,
                       filters: dict[str, Any] | None = None) -> list[image_obj.Image]:
+        glance = image_api.ImageAPI(conductor=self).glance
+        if glance is not None:
+            return [rows.image(image) for image in
+                    glance.list(context, project_id=project_id, filters=filters)]
         return [rows.image(row) for row in image_db.image_get_all(project_id, filters)]
 
     # --- instances (1.1) -----------------------------------------------------------------

@@ -7,14 +7,18 @@ the local store directory. ``glance``: both from a Glance v2 service
 
 from __future__ import annotations
 
+import io
+import os
 import pathlib
-from typing import Any
+from typing import Any, BinaryIO
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from kumo import exception
 from kumo.conductor import rpcapi as conductor_rpcapi
-from kumo.image import local, verify
+from kumo.image import local, snapshot, verify
+from kumo.objects import image as image_obj
 
 CONF = cfg.CONF
 LOG = logging.getLogger(__name__)
@@ -36,12 +40,13 @@ class ImageAPI:
 
     @property
     def glance(self) -> Any:
-        """The Glance client when ``[image] backend = glance``, else None."""
+        """The Glance client when ``[image] backend = glance``, else None (also
+        when built with ``glance=False``: the local store whatever the backend)."""
         if self._glance is None and CONF.image.backend == "glance":
             from kumo.image import glance
 
             self._glance = glance.GlanceClient()
-        return self._glance
+        return self._glance or None
 
     @property
     def conductor(self) -> conductor_rpcapi.ConductorAPI:
@@ -90,6 +95,77 @@ class ImageAPI:
             self.glance.delete(ctxt, image_id)
         else:
             self.conductor.image_delete(ctxt, image_id=image_id)
+
+    # -- snapshots: create queued, upload the bytes, activate ---------------------------
+
+    def create_snapshot(self, ctxt: Any, instance: Any, name: str,
+                        metadata: dict[str, Any] | None = None) -> Any:
+        """The queued image a snapshot of ``instance`` will fill (see
+        :mod:`kumo.image.snapshot` for what it records); has an ``id``."""
+        base = None
+        base_ref = getattr(instance, "image_ref", None)
+        if base_ref:
+            try:
+                base = self.get(ctxt, base_ref)
+            except exception.ImageNotFound:
+                LOG.info("Base image %s of server %s is gone; the snapshot inherits "
+                         "nothing from it", base_ref, instance.uuid)
+        record = snapshot.snapshot_record(ctxt, instance, name, base, metadata,
+                                          shared_by_members=self.glance is not None)
+        if self.glance is None:
+            return self.conductor.image_create(ctxt, values=record.values)
+        image = self.glance.create(ctxt, record.values)
+        if record.member:
+            try:
+                self.glance.add_member(ctxt, image["id"], record.member)
+            except Exception:
+                self.glance.delete(ctxt, image["id"])
+                raise
+        return image_obj.Image.from_row(image)
+
+    def upload(self, ctxt: Any, image_id: str, data: BinaryIO | bytes | str | os.PathLike[str],
+               disk_format: str, container_format: str = "bare") -> dict[str, Any]:
+        """Send a snapshot's bytes (a file object, bytes, or a file's path) to the
+        queued image ``image_id``.
+
+        Glance: its disk and container formats set, then the bytes (Glance
+        takes it saving -> active). Local: only the bytes into the store; the
+        record goes active with :meth:`activate`. Returns ``size`` and
+        ``checksum`` (md5) of what was stored.
+        """
+        if isinstance(data, (str, os.PathLike)):
+            with open(data, "rb") as stream:
+                return self.upload(ctxt, image_id, stream, disk_format, container_format)
+        if isinstance(data, bytes):
+            return self.upload(ctxt, image_id, io.BytesIO(data), disk_format,
+                               container_format)
+        if self.glance is None:
+            written = self.store.write(image_id, data)
+            return {"size": written.size, "checksum": written.checksum,
+                    "os_hash_algo": written.os_hash_algo,
+                    "os_hash_value": written.os_hash_value,
+                    "disk_format": disk_format, "container_format": container_format}
+        self.glance.update(ctxt, image_id, {"disk_format": disk_format,
+                                            "container_format": container_format})
+        image = self.glance.upload(ctxt, image_id, data)
+        return {"size": image.get("size"), "checksum": image.get("checksum"),
+                "status": image.get("status"), "disk_format": disk_format,
+                "container_format": container_format}
+
+    def activate(self, ctxt: Any, image_id: str, uploaded: dict[str, Any]) -> None:
+        """Finish a snapshot whose bytes :meth:`upload` stored: the local record goes
+        active with their size and checksum; Glance did that itself, so it is only
+        checked (KumoException when the image is not active)."""
+        if self.glance is None:
+            self.conductor.image_update(ctxt, image_id=image_id, values={
+                "status": "active", "disk_format": uploaded.get("disk_format"),
+                "container_format": uploaded.get("container_format"),
+                "size": uploaded.get("size") or 0, "checksum": uploaded.get("checksum")})
+            return
+        status = self.glance.show(ctxt, image_id).get("status")
+        if status != "active":
+            raise exception.KumoException(
+                f"Image {image_id} is {status} after its upload, not active")
 
     def download(self, image_id: str, destination: str | pathlib.Path,
                  ctxt: Any = None, verifier: verify.Verifier | None = None) -> pathlib.Path:

@@ -235,3 +235,8 @@ class GlanceClient:
 
     def delete(self, ctxt: Any, image_id: str) -> None:
         self._request(ctxt, "DELETE", f"/v2/images/{image_id}", image_id)
+
+    def add_member(self, ctxt: Any, image_id: str, member_id: str) -> None:
+        """Share the image with project ``member_id`` (Glance's member API)."""
+        self._request(ctxt, "POST", f"/v2/images/{image_id}/members", image_id,
+                      json={"member": member_id})

@@ -181,11 +181,14 @@ class ComputeDriver(abc.ABC):
 
     @abc.abstractmethod
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
-        """Capture the guest's root disk as the image ``image_id``.
+        """Capture the guest's root disk as the queued image ``image_id``.
 
         Returns the image's data description: ``disk_format``,
-        ``container_format`` and ``size`` (bytes). Where the bytes go (the
-        local image store or Glance) is the caller's concern.
+        ``container_format`` and ``size`` (bytes), and either ``uploaded``
+        True (the driver sent the bytes itself with
+        :meth:`kumo.image.api.ImageAPI.upload`, which knows the backend: the
+        local store or Glance) or ``data``, the bytes, which kumo-compute
+        uploads the same way.
         """
 
     # -- moves (resize and cold migration) ----------------------------------------
@@ -198,4 +201,45 @@ class ComputeDriver(abc.ABC):
         return None
 
     def confirm_migration(self, ctxt: Any, instance: Any) -> None:  # noqa: B027
-        """On the source of a confirmed resize: drop what it kept for a revert."""
+        """On the source of a confirmed resize, a finished live migration, or a server
+        deleted while it was moved away: drop what it kept for a revert or rollback."""
+
+    # -- live migration -------------------------------------------------------------------
+
+    def live_migration_out(self, ctxt: Any, instance: Any, dest_host: str) -> dict[str, Any]:
+        """Source side of a live migration: stop the guest, keeping what the
+        destination needs to run it on, and return the handoff for
+        :meth:`live_migration_in` (a JSON-able dict with at least ``power``, the
+        guest's power state). On failure the guest still runs here.
+
+        This default keeps nothing: the guest is destroyed and the destination
+        starts it afresh from its image (a driver without state worth carrying).
+        """
+        power = self.get_info(instance)
+        self.destroy(ctxt, instance)
+        return {"power": power}
+
+    def live_migration_in(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                          node: str) -> int:
+        """Destination side: run the guest on ``node`` from ``handoff``; its power
+        state. On failure nothing is left here and the source rolls back.
+
+        This default spawns the guest from its image (paused again if it was).
+        """
+        return self._start_afresh(ctxt, instance, handoff, node)
+
+    def live_migration_rollback(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                                node: str) -> int:
+        """Source side after the destination failed: run the guest here again
+        from what :meth:`live_migration_out` kept; its power state. After
+        success the source is told :meth:`confirm_migration` instead."""
+        return self._start_afresh(ctxt, instance, handoff, node)
+
+    def _start_afresh(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                      node: str) -> int:
+        image_ref = instance.image_ref if instance.obj_attr_is_set("image_ref") else None
+        self.spawn(ctxt, instance, {"id": image_ref}, network_info=[], node=node)
+        if handoff.get("power") == power_state.PAUSED:
+            self.pause(ctxt, instance)
+            return power_state.PAUSED
+        return power_state.RUNNING

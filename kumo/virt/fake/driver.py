@@ -49,6 +49,12 @@ class FakeGuest:
     network_info: list[Any] = dataclasses.field(default_factory=list)
 
 
+def fake_disk(server_uuid: str, name: str = "") -> bytes:
+    """The bytes of a fake guest's snapshot, naming the server: tests can tell whose
+    snapshot an image is (and make a big one with a long server name)."""
+    return f"kumo fake disk of server {server_uuid} ({name})\n".encode()
+
+
 def node_names(host: str, count: int) -> list[str]:
     """The names of the ``count`` fake nodes of ``host``."""
     if count == 1:
@@ -189,12 +195,55 @@ class FakeDriver(driver.ComputeDriver):
                 raise exception.ConsoleTypeUnavailable(console_type=kind)
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
+        """The fake guest's "disk": a line naming the server (``data``), which the
+        caller uploads to the image service."""
         self._operation_delay()
         with self._lock:
             guest = self._guest(instance)
             guest.console.append(f"snapshot {image_id} taken")
             self.snapshots[image_id] = guest.uuid
-        return {"disk_format": "raw", "container_format": "bare", "size": 0}
+        data = fake_disk(guest.uuid, guest.name or "")
+        return {"disk_format": "raw", "container_format": "bare", "size": len(data),
+                "data": data}
+
+    # -- live migration ------------------------------------------------------
+
+    def live_migration_out(self, ctxt: Any, instance: Any, dest_host: str) -> dict[str, Any]:
+        """Hand the guest itself over: its power state, console and VIFs travel in the
+        handoff (JSON, as over RPC to another kumo-compute), nothing restarts."""
+        self._operation_delay()
+        with self._lock:
+            guest = self._guests.pop(instance.uuid, None)
+            if guest is None:
+                raise exception.InstanceNotFound(instance_id=instance.uuid)
+        carried = {field.name: getattr(guest, field.name)
+                   for field in dataclasses.fields(FakeGuest) if field.name != "node"}
+        return {"power": guest.power_state, "guest": json.loads(json.dumps(carried))}
+
+    def live_migration_in(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                          node: str) -> int:
+        if node not in self.get_available_nodes():
+            raise exception.ComputeNodeNotFound(node=node)
+        if node in CONF.fake.fail_spawn_on_nodes:
+            raise exception.InstanceFaultInjected(operation="live migration", node=node)
+        return self._carry_in(ctxt, instance, handoff, node, "migrated to")
+
+    def live_migration_rollback(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                                node: str) -> int:
+        return self._carry_in(ctxt, instance, handoff, node, "rolled back to")
+
+    def _carry_in(self, ctxt: Any, instance: Any, handoff: dict[str, Any], node: str,
+                  what: str) -> int:
+        carried = handoff.get("guest")
+        if not carried:
+            return self._start_afresh(ctxt, instance, handoff, node)
+        self._operation_delay()
+        guest = FakeGuest(node=node, **carried)
+        guest.console.append(f"fake guest {guest.name} {what} {node}")
+        with self._lock:
+            self._refuse_existing(instance)
+            self._guests[instance.uuid] = guest
+        return guest.power_state
 
     # -- helpers -------------------------------------------------------------
 

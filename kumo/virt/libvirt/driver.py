@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import shutil
 import tempfile
 import threading
 import time
@@ -41,6 +42,7 @@ from kumo.virt.libvirt import config as vconfig
 from kumo.virt.libvirt import console as vconsole
 from kumo.virt.libvirt import disk as vdisk
 from kumo.virt.libvirt import host as vhost
+from kumo.virt.libvirt import migration as vmigration
 from kumo.virt.libvirt import power_sync
 from kumo.virt.libvirt import resize as vresize
 from kumo.virt.libvirt import virt_type as vtype
@@ -231,7 +233,8 @@ class LibvirtDriver(driver.ComputeDriver):
             if task == task_states.RESIZE_MIGRATING:
                 vresize.keep(instance_dir, kept)
             elif task not in (task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH,
-                              task_states.RESIZE_REVERTING):
+                              task_states.RESIZE_REVERTING, task_states.MIGRATING):
+                # Outside a move (a delete): no leftover of an earlier one stays.
                 vresize.discard(kept)
             vdisk.DiskPlan(instance_dir, None, None, None).remove()
         LOG.info("Guest of %s destroyed with its disks", instance.uuid)
@@ -312,6 +315,160 @@ class LibvirtDriver(driver.ComputeDriver):
                 vresize.discard(kept)
                 LOG.info("Resize of %s confirmed: dropped %s", instance.uuid, kept)
 
+    # -- live migration (a stop-and-copy move: see kumo.virt.libvirt.migration) ---------
+
+    def live_migration_out(self, ctxt: Any, instance: Any, dest_host: str) -> dict[str, Any]:
+        """Save the guest's memory, keep it with the disks, console log and domain XML
+        (the resize's kept directory), undefine the domain; the handoff says where.
+
+        On failure the guest is restored here as it was.
+        """
+        with self._lock(instance.uuid):
+            dom = self._host.get_domain(instance.uuid)
+            power = self._power_state(dom)
+            driver.check_power_state(instance, "live_migration", power,
+                                     (power_state.RUNNING, power_state.PAUSED,
+                                      power_state.SHUTDOWN))
+            instance_dir = self.instances_path / instance.uuid
+            if not (instance_dir / vdisk.ROOT_DISK).is_file():
+                raise exception.InstanceInvalidState(
+                    action="live_migration", instance_uuid=instance.uuid,
+                    attr="root disk", state="missing")
+            kept = vresize.kept_dir(self.instances_path, instance.uuid)
+            xml = dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+            (instance_dir / vmigration.DOMAIN_XML).write_text(xml)
+            memory = bool(dom.isActive())
+            if memory:
+                try:
+                    # QEMU writes the guest's memory and stops; the disks are closed.
+                    dom.save(str(instance_dir / vmigration.MEMORY_STATE))
+                except BaseException:  # the guest still runs here
+                    for name in (vmigration.MEMORY_STATE, vmigration.DOMAIN_XML):
+                        (instance_dir / name).unlink(missing_ok=True)
+                    raise
+            try:
+                self._undefine(dom)  # the destination may share this libvirtd
+                vresize.keep(instance_dir, kept, vmigration.CARRIED)
+                vdisk.DiskPlan(instance_dir, None, None, None).remove()  # kernel, ramdisk
+            except BaseException:
+                LOG.exception("Keeping the guest of %s for its live migration failed; "
+                              "restoring it here", instance.uuid)
+                if kept.is_dir():
+                    vresize.take_back(kept, instance_dir, vmigration.CARRIED)
+                self._start_carried(instance_dir, xml, memory, instance_dir)
+                raise
+        LOG.info("Guest of %s stopped for its live migration to %s (memory %s); kept in %s",
+                 instance.uuid, dest_host, "saved" if memory else "none", kept)
+        return vmigration.handoff(self.host, kept, instance_dir, power, memory)
+
+    def live_migration_in(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                          node: str) -> int:
+        """Run the guest from copies of what the source kept: its disks, console log
+        and memory; the source's files stay for a rollback until it is told."""
+        if not vmigration.is_carried(handoff):
+            return super().live_migration_in(ctxt, instance, handoff, node)
+        return self._run_carried(ctxt, instance, handoff, node, back=False)
+
+    def live_migration_rollback(self, ctxt: Any, instance: Any, handoff: dict[str, Any],
+                                node: str) -> int:
+        """Take the kept files back and restore the guest here, as it was."""
+        if not vmigration.is_carried(handoff):
+            return super().live_migration_rollback(ctxt, instance, handoff, node)
+        return self._run_carried(ctxt, instance, handoff, node, back=True)
+
+    def _run_carried(self, ctxt: Any, instance: Any, handoff: dict[str, Any], node: str,
+                     back: bool) -> int:
+        if node not in self.get_available_nodes():
+            raise exception.ComputeNodeNotFound(node=node)
+        kept = pathlib.Path(handoff["path"])
+        instance_dir = self.instances_path / instance.uuid
+        with self._lock(instance.uuid):
+            with contextlib.suppress(exception.InstanceNotFound):
+                self._host.get_domain(instance.uuid)
+                raise exception.InstanceInvalidState(
+                    action="live_migration", instance_uuid=instance.uuid, attr="guest",
+                    state="existing")
+            image_meta = self._complete_image_meta(ctxt, {"id": _attr(instance, "image_ref")})
+            plan = None
+            try:
+                # The guest's directory as a spawn makes it (kernel, ramdisk, log) ...
+                plan = self._plan_disks(instance, image_meta, instance_dir)
+                plan.execute()
+                # ... with the kept disks instead of fresh ones.
+                if back:
+                    vresize.take_back(kept, instance_dir, vmigration.CARRIED)
+                    files = instance_dir
+                else:
+                    self._copy_kept(handoff, kept, instance_dir)
+                    files = kept
+                xml = (files / vmigration.DOMAIN_XML).read_text()
+                state = self._start_carried(
+                    pathlib.Path(handoff["instance_dir"]), xml, bool(handoff.get("memory")),
+                    instance_dir, files / vmigration.MEMORY_STATE, back)
+            except BaseException:
+                LOG.exception("Running the carried guest of %s failed", instance.uuid)
+                with contextlib.suppress(exception.InstanceNotFound):
+                    self._undefine(self._host.get_domain(instance.uuid))
+                if not back and plan is not None:
+                    plan.remove()
+                raise
+            for name in (vmigration.MEMORY_STATE, vmigration.DOMAIN_XML):
+                (instance_dir / name).unlink(missing_ok=True)
+        LOG.info("Guest of %s %s with its disks%s", instance.uuid,
+                 "restored here" if back else f"live-migrated from {handoff.get('host')}",
+                 " and memory" if handoff.get("memory") else "")
+        return state
+
+    def _copy_kept(self, handoff: dict[str, Any], kept: pathlib.Path,
+                   instance_dir: pathlib.Path) -> None:
+        """Replace the fresh disks and log with copies of the source's (same sizes)."""
+        if kept == vresize.kept_dir(self.instances_path, instance_dir.name):
+            vresize.use_for_resize(kept, instance_dir, 0, 0)  # the same directory
+        else:
+            vresize.copy_from_source({"host": handoff.get("host"), "path": str(kept)},
+                                     instance_dir, 0, 0)
+        if (kept / vdisk.CONSOLE_LOG).is_file():
+            shutil.copyfile(kept / vdisk.CONSOLE_LOG, instance_dir / vdisk.CONSOLE_LOG)
+
+    def _start_carried(self, old_dir: pathlib.Path, xml: str, memory: bool,
+                       instance_dir: pathlib.Path, state: pathlib.Path | None = None,
+                       cold_fallback: bool = True) -> int:
+        """Define the domain from the source's ``xml`` (paths under ``old_dir`` moved
+        to ``instance_dir``) and restore its memory ``state`` (default: in
+        ``instance_dir``); without memory it stays shut off. ``cold_fallback``: a
+        memory state that will not restore boots the guest from its disk instead
+        (the rollback: the guest runs, with its disk, if not with its memory)."""
+        state = state or instance_dir / vmigration.MEMORY_STATE
+        dom = self._host.call(lambda conn: conn.defineXML(
+            vmigration.rewrite_paths(xml, old_dir, instance_dir)))
+        if memory:
+            try:
+                self._host.call(lambda conn: self._restore(conn, state, old_dir, instance_dir))
+            except libvirt.libvirtError:
+                if not cold_fallback:
+                    raise
+                LOG.exception("The memory of %s did not restore; booting it from its disk",
+                              dom.UUIDString())
+                dom.create()
+        return self._power_state(dom)
+
+    @staticmethod
+    def _restore(conn: libvirt.virConnect, state: pathlib.Path, old_dir: pathlib.Path,
+                 instance_dir: pathlib.Path) -> None:
+        dxml = None
+        if old_dir != instance_dir:
+            dxml = vmigration.rewrite_paths(
+                conn.saveImageGetXMLDesc(str(state), libvirt.VIR_DOMAIN_XML_SECURE),
+                old_dir, instance_dir)
+        try:
+            conn.restoreFlags(str(state), dxml, 0)
+        except libvirt.libvirtError as exc:
+            if dxml is None or exc.get_error_code() not in (
+                    libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED, libvirt.VIR_ERR_NO_SUPPORT):
+                raise
+            # libvirt's test driver cannot change a saved image's XML (it runs nothing).
+            conn.restore(str(state))
+
     def get_console_output(self, ctxt: Any, instance: Any) -> str:
         self._host.get_domain(instance.uuid)
         log = self.instances_path / instance.uuid / vdisk.CONSOLE_LOG
@@ -344,9 +501,9 @@ class LibvirtDriver(driver.ComputeDriver):
                                         "spice")
 
     def snapshot(self, ctxt: Any, instance: Any, image_id: str) -> dict[str, Any]:
-        """Flatten the root disk into the image service (a cold snapshot): the local
-        image store, or Glance with ``[image] backend = glance`` (the image there
-        must exist, queued).
+        """Flatten the root disk and upload it to the queued image ``image_id`` of the
+        image service (:meth:`kumo.image.api.ImageAPI.upload`: the local store's
+        bytes, or Glance with ``[image] backend = glance``), a cold snapshot.
 
         A running or paused guest is saved (managed save) meanwhile -- QEMU
         then has flushed and closed the disk -- and restored afterwards in
@@ -377,23 +534,17 @@ class LibvirtDriver(driver.ComputeDriver):
                             dom.resume()
                         elif before == power_state.PAUSED and state == power_state.RUNNING:
                             dom.suspend()
-                glance = self._glance_client()
-                if glance is not None:
-                    with open(flat, "rb") as data:
-                        image = glance.upload(ctxt, image_id, data)
-                    size, checksum = image.get("size"), image.get("checksum")
-                else:
-                    written = store.write_file(image_id, flat)
-                    size, checksum = written.size, written.checksum
-        LOG.info("Snapshot %s of %s: %s bytes", image_id, instance.uuid, size)
-        return {"disk_format": "qcow2", "container_format": "bare", "size": size,
-                "checksum": checksum}
+                uploaded = self._snapshot_images().upload(ctxt, image_id, flat, "qcow2",
+                                                          "bare")
+        LOG.info("Snapshot %s of %s: %s bytes", image_id, instance.uuid, uploaded["size"])
+        return {**uploaded, "uploaded": True}
 
-    def _glance_client(self) -> Any:
-        """Where snapshots go with ``[image] backend = glance`` (None: the local store)."""
+    def _snapshot_images(self) -> image_api.ImageAPI:
+        """Where snapshots go: the configured image service; a driver given its own
+        local store (tests) keeps them there."""
         if self._image_store is not None:
-            return None
-        return image_api.ImageAPI().glance
+            return image_api.ImageAPI(store=self._image_store, glance=False)
+        return image_api.ImageAPI()
 
     # -- the base-image cache --------------------------------------------------
 

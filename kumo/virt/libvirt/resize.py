@@ -27,7 +27,13 @@ keys between the compute hosts), which kumo does not do.
 
 The confirmation drops the source's kept disks (:func:`discard`, through the
 source host's ``confirm_resize``); a revert boots them on the source again.
-Any destroy outside a resize (the server's delete) drops them too.
+Any destroy outside a move (the server's delete) drops them too, and a
+delete of a server still waiting for its confirmation has the source drop
+them (kumo-compute's ``cleanup_move_source``).
+
+A live migration (:mod:`kumo.virt.libvirt.migration`) keeps the guest the
+same way, with its memory state beside the disks, and the destination
+copies them with the same functions (grown to the same sizes: unchanged).
 """
 
 from __future__ import annotations
@@ -53,16 +59,29 @@ def kept_dir(instances_path: pathlib.Path, instance_uuid: str) -> pathlib.Path:
     return instances_path / f"{instance_uuid}{KEPT_SUFFIX}"
 
 
-def keep(instance_dir: pathlib.Path, kept: pathlib.Path) -> None:
-    """Move the guest's disks from ``instance_dir`` to ``kept`` (replacing older ones)."""
+def keep(instance_dir: pathlib.Path, kept: pathlib.Path, extra: tuple[str, ...] = ()) -> None:
+    """Move the guest's disks (and the ``extra`` files there are: a live migration's
+    memory state, console log and domain XML) from ``instance_dir`` to ``kept``,
+    replacing older ones."""
     if not (instance_dir / vdisk.ROOT_DISK).is_file():
         return
     shutil.rmtree(kept, ignore_errors=True)
     kept.mkdir(parents=True)
-    for name in DISKS:
+    for name in (*DISKS, *extra):
         if (instance_dir / name).is_file():
             os.replace(instance_dir / name, kept / name)
-    LOG.info("Kept the disks of %s for its resize in %s", instance_dir.name, kept)
+    LOG.info("Kept the disks of %s for its move in %s", instance_dir.name, kept)
+
+
+def take_back(kept: pathlib.Path, instance_dir: pathlib.Path,
+              extra: tuple[str, ...] = ()) -> None:
+    """Move what :func:`keep` kept back over the fresh files of ``instance_dir`` (the
+    same host: a rolled-back live migration), unchanged."""
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    for name in (*DISKS, *extra):
+        if (kept / name).is_file():
+            os.replace(kept / name, instance_dir / name)
+    discard(kept)
 
 
 def _grow(path: pathlib.Path, size_gb: int) -> None:

@@ -122,7 +122,7 @@ def test_a_failed_live_migration_rolls_back_to_the_source_with_a_fault(
     def fail(*args: Any, **kwargs: Any) -> None:
         raise exception.InstanceFaultInjected(operation="spawn", node="host2")
 
-    monkeypatch.setattr(cloud["compute"].managers["host2"].driver, "spawn", fail)
+    monkeypatch.setattr(cloud["compute"].managers["host2"].driver, "live_migration_in", fail)
     conductor.live_migrate_instance(ctxt, instance_uuid=uuid, host=None,
                                     block_migration=False)
     instance = _settle(conductor, ctxt, uuid)

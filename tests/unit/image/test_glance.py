@@ -121,6 +121,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._reply(200, image)
         if parts[3:] == ["members"] and method == "GET":
             return self._reply(200, {"members": self.glance.members.get(image["id"], [])})
+        if parts[3:] == ["members"] and method == "POST":
+            if image["visibility"] != "shared":  # Glance's rule
+                return self._reply(403, {"message": "not a shared image"})
+            member = {"member_id": json.loads(self._body())["member"], "status": "pending"}
+            self.glance.members.setdefault(image["id"], []).append(member)
+            return self._reply(200, member)
         if parts[3:] == ["file"]:
             if method == "GET":
                 if image["id"] not in self.glance.data:

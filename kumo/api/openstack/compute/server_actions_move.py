@@ -18,6 +18,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import webob
+from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from kumo import exception, policy
@@ -26,6 +27,8 @@ from kumo.api.openstack import api_version, common
 from kumo.api.openstack.compute import views
 from kumo.compute import states, vm_states
 from kumo.conf import CONF
+
+LOG = logging.getLogger(__name__)
 
 Handler = Callable[[Any, webob.Request, str, dict[str, Any]], webob.Response]
 
@@ -304,6 +307,8 @@ def rebuild(controller: Any, req: webob.Request, server_id: str,
 
 def create_image(controller: Any, req: webob.Request, server_id: str,
                  body: dict[str, Any]) -> webob.Response:
+    """Snapshot the server into a new image of the configured image service (the
+    local store or Glance), queued now and filled by the server's host."""
     context = common.context_of(req)
     validation.validate(CREATE_IMAGE_SCHEMA, body)
     spec = body["createImage"]
@@ -313,19 +318,16 @@ def create_image(controller: Any, req: webob.Request, server_id: str,
     if not instance.host:
         raise exception.InstanceInvalidState(action="createImage", instance_uuid=server_id,
                                              attr="host", state="None")
-    conductor = controller.clients.conductor
-    properties = {str(k): str(v) for k, v in (spec.get("metadata") or {}).items()}
-    properties.update({"instance_uuid": server_id, "image_type": "snapshot",
-                       "base_image_ref": instance.image_ref or "",
-                       "user_id": context.user_id or ""})
-    image = conductor.image_create(context, values={
-        "name": spec["name"], "status": "queued", "visibility": "private",
-        "owner": instance.project_id, "min_disk": instance.root_gb or 0,
-        "properties": properties})
+    metadata = spec.get("metadata") or {}
+    if not api_version.at_least(req, "2.39"):
+        # Up to 2.38 the image metadata counts against the metadata_items quota.
+        _check_image_metadata_quota(controller, context, metadata)
+    images = _image_api(controller)
+    image = images.create_snapshot(context, instance, spec["name"], metadata)
     try:
         instance = _start_task(controller, context, instance, "createImage")
     except Exception:
-        conductor.image_delete(context, image_id=image.id)
+        _delete_image_quietly(images, context, image.id)
         raise
     controller.clients.compute.snapshot_instance(context, instance=instance,
                                                  image_id=image.id, host=instance.host)
@@ -335,6 +337,34 @@ def create_image(controller: Any, req: webob.Request, server_id: str,
     response = common.empty_response(202)
     response.headers["Location"] = common.self_href(req, "images", image.id)
     return response
+
+
+def _image_api(controller: Any) -> Any:
+    """The configured image service, through :class:`kumo.image.api.ImageAPI`."""
+    from kumo.api.openstack.compute import images as images_api
+
+    return images_api.image_api_of(controller.clients)
+
+
+def _check_image_metadata_quota(controller: Any, context: Any,
+                                metadata: dict[str, Any]) -> None:
+    """403 "Image metadata limit exceeded" beyond the project's metadata_items."""
+    from kumo.api.openstack.compute.image_metadata import ImageMetadataLimitExceeded
+
+    try:
+        controller.clients.conductor.quota_check_metadata(
+            context, project_id=context.project_id, count=len(metadata))
+    except exception.MetadataLimitExceeded:
+        raise ImageMetadataLimitExceeded() from None
+
+
+def _delete_image_quietly(images: Any, context: Any, image_id: str) -> None:
+    """Remove the queued image of an action that did not start (logged if it fails:
+    the action's own error is the one the caller gets)."""
+    try:
+        images.delete(context, image_id)
+    except Exception:
+        LOG.exception("Could not delete the queued image %s", image_id)
 
 
 # --- soft delete, restore, forceDelete -------------------------------------------------------
@@ -394,17 +424,12 @@ def shelve(controller: Any, req: webob.Request, server_id: str,
     if not instance.host:
         raise exception.InstanceInvalidState(action="shelve", instance_uuid=server_id,
                                              attr="host", state="None")
-    conductor = controller.clients.conductor
-    image = conductor.image_create(context, values={
-        "name": f"{instance.display_name}-shelved", "status": "queued",
-        "visibility": "private", "owner": instance.project_id,
-        "min_disk": instance.root_gb or 0,
-        "properties": {"instance_uuid": server_id, "image_type": "snapshot",
-                       "base_image_ref": instance.image_ref or ""}})
+    images = _image_api(controller)
+    image = images.create_snapshot(context, instance, f"{instance.display_name}-shelved")
     try:
         instance = _start_task(controller, context, instance, "shelve")
     except Exception:
-        conductor.image_delete(context, image_id=image.id)
+        _delete_image_quietly(images, context, image.id)
         raise
     controller.clients.compute.shelve_instance(context, instance=instance,
                                                image_id=image.id, host=instance.host)
