@@ -11,9 +11,14 @@ client sends requests for ``--duration`` seconds (after a short warm-up):
 * ``GET /flavors/detail``
 
 Prints one JSON line. ``--cleanup`` deletes the servers this run booted.
+With ``--config`` (the cloud's kumo.conf), each figure also gives the CPU time
+(utime+stime from /proc, forked workers included) per request of kumo-api,
+kumo-conductor, RabbitMQ (``beam.smp``: shared by every cloud on the machine,
+so an upper bound) and of this client, over the measured seconds.
 
     python bench/api.py
     python bench/api.py --servers 100 --duration 3 --cleanup
+    python bench/api.py --config data/kumo.conf
 """
 
 from __future__ import annotations
@@ -28,8 +33,42 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+import memory  # noqa: E402
 
 PREFIX = "bench-api"
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """utime+stime of ``pid`` in seconds (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_sampler(config: str | None):
+    """A function answering {daemon: CPU seconds so far} for kumo-api, kumo-conductor
+    (with their forked workers), RabbitMQ and this process; None without ``config``."""
+    if not config:
+        return None
+    daemons = memory.find_daemons(config)
+    beam = [int(pid) for pid in filter(str.isdigit, os.listdir("/proc"))
+            if memory._cmdline(pid)[:1] and
+            os.path.basename(memory._cmdline(pid)[0]) == "beam.smp"]
+    groups = {"api": daemons.get("kumo-api", []),
+              "conductor": daemons.get("kumo-conductor", []), "rabbitmq": beam}
+
+    def sample() -> dict[str, float]:
+        out = {name: sum(_cpu_s(p) for pid in pids for p in [pid, *memory._children(pid)])
+               for name, pids in groups.items()}
+        times = os.times()
+        out["client"] = times.user + times.system
+        return out
+
+    return sample
 
 
 def ensure_servers(client: common.Client, wanted: int, batch: int, flavor: str, image: str,
@@ -66,7 +105,7 @@ def ensure_servers(client: common.Client, wanted: int, batch: int, flavor: str, 
 
 
 def measure(client: common.Client, make_path, concurrency: int, duration: float,
-            warmup: float) -> dict:
+            warmup: float, sampler=None) -> dict:
     latencies: list[float] = []
     lock = threading.Lock()
     errors = [0]
@@ -96,19 +135,28 @@ def measure(client: common.Client, make_path, concurrency: int, duration: float,
                               daemon=True)
     runner.start()
     time.sleep(warmup + 0.05)
+    cpu0 = sampler() if sampler else None
     t0 = time.monotonic()
     start.set()
     time.sleep(duration)
     stop.set()
     runner.join()
     elapsed = time.monotonic() - t0
-    return {
+    figure = {
         "p50_ms": common.ms(common.percentile(latencies, 50)),
         "p95_ms": common.ms(common.percentile(latencies, 95)),
         "req_per_s": common.rnd(len(latencies) / elapsed, 1),
         "requests": len(latencies),
         "errors": errors[0],
     }
+    if cpu0 is not None and latencies:
+        # Includes the last requests in flight when stop was set (a few of many).
+        cpu1 = sampler()
+        figure["cpu_ms_per_request"] = {
+            name: common.rnd(1000 * (cpu1[name] - cpu0[name]) / len(latencies), 2)
+            for name in cpu1}
+        figure["loadavg_1m"] = os.getloadavg()[0]
+    return figure
 
 
 def main() -> int:
@@ -126,6 +174,10 @@ def main() -> int:
                         help="seconds measured per endpoint and concurrency (10)")
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up (1)")
     parser.add_argument("--boot-timeout", type=float, default=900.0)
+    parser.add_argument("--config", default=None,
+                        help="the cloud's kumo.conf: also report CPU per request per daemon")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated figure names to measure (default: all three)")
     parser.add_argument("--cleanup", action="store_true",
                         help="delete the servers this run booted, at the end")
     args = parser.parse_args()
@@ -147,10 +199,13 @@ def main() -> int:
         "server_show": lambda i: f"/servers/{ids[i % len(ids)]}",
         "flavors_detail": lambda i: "/flavors/detail",
     }
+    if args.only:
+        endpoints = {name: endpoints[name] for name in args.only.split(",")}
+    sampler = cpu_sampler(args.config)
     figures: dict[str, dict] = {}
     for name, make_path in endpoints.items():
         for conc in (int(c) for c in args.concurrency.split(",")):
-            fig = measure(client, make_path, conc, args.duration, args.warmup)
+            fig = measure(client, make_path, conc, args.duration, args.warmup, sampler)
             common.log(f"{name} c={conc}: {fig}")
             figures[f"{name}_c{conc}"] = fig
 

@@ -26,6 +26,61 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
+import memory  # noqa: E402
+
+
+def _proc_cpu_s(pid: int) -> float:
+    """utime+stime (+ reaped children's) of one process, in seconds; 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After the command: state is field 3, utime..cstime are fields 14..17.
+    ticks = sum(int(x) for x in fields[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _rabbit_pids() -> list[int]:
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        argv = memory._cmdline(pid)
+        if argv and os.path.basename(argv[0]) == "beam.smp":
+            pids.append(int(pid))
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds per daemon of one cloud (found like bench/memory.py does), to
+    report CPU per server of a phase: the steady figure on a shared machine,
+    where wall-clock rates swing with other load."""
+
+    def __init__(self, config: str, rabbit: bool) -> None:
+        self.config = config
+        self.rabbit = rabbit
+
+    def sample(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, pids in memory.find_daemons(self.config).items():
+            out[name] = sum(_proc_cpu_s(p) for pid in pids
+                            for p in [pid, *memory._children(pid)])
+        if self.rabbit:
+            out["rabbitmq"] = sum(_proc_cpu_s(p) for p in _rabbit_pids())
+        return out
+
+    @staticmethod
+    def per_server(before: dict[str, float], after: dict[str, float],
+                   servers: int) -> dict[str, float]:
+        """{daemon: ms of CPU per server} for daemons that used any, plus the total."""
+        if not servers:
+            return {}
+        out = {}
+        for name in sorted(after):
+            used = after[name] - before.get(name, 0.0)
+            if used > 0:
+                out[name] = round(used * 1000.0 / servers, 1)
+        out["total"] = round(sum(v for k, v in out.items()), 1)
+        return out
 
 
 def poll_until(client: common.Client, prefix: str, started: dict[str, float],
@@ -155,6 +210,12 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600.0,
                         help="seconds to wait for each phase (600)")
     parser.add_argument("--no-delete", action="store_true", help="leave the servers behind")
+    parser.add_argument("--config", default=None,
+                        help="this cloud's kumo.conf: also report CPU ms per server of "
+                             "each of its daemons (utime+stime from /proc) per phase")
+    parser.add_argument("--rabbit-cpu", action="store_true",
+                        help="with --config, count RabbitMQ's (beam.smp) CPU too "
+                             "(shared by every cloud on the machine)")
     parser.add_argument("--poll-all", action="store_true",
                         help="poll every server of the run while booting (the default "
                              "lists only those still in BUILD, a cheaper observer)")
@@ -185,6 +246,9 @@ def main() -> int:
         return {uuid: servers.get(uuid, "?") for uuid in done
                 if servers.get(uuid) != "ACTIVE"}
 
+    meter = CpuMeter(args.config, args.rabbit_cpu) if args.config else None
+    cpu0 = meter.sample() if meter else {}
+    load0 = os.getloadavg()[0]
     common.log(f"booting {args.servers} servers with {args.concurrency} clients ({prefix})")
     if args.poll_all:
         boot_fig, booted = phase(client, args.servers, args.concurrency, boot, is_active,
@@ -193,6 +257,10 @@ def main() -> int:
         boot_fig, booted = phase(client, args.servers, args.concurrency, boot, left_build,
                                  prefix, args.poll, args.timeout, status="BUILD",
                                  check=not_active)
+    if meter:
+        cpu1 = meter.sample()
+        boot_fig["cpu_ms_per_server"] = meter.per_server(cpu0, cpu1, boot_fig["ok"])
+    boot_fig["loadavg_1m"] = [round(load0, 2), round(os.getloadavg()[0], 2)]
     common.log(f"boot: {boot_fig}")
     result = {"bench": "boot", "servers": args.servers, "concurrency": args.concurrency,
               "nodes": args.nodes, "flavor": args.flavor, "poll_s": args.poll,
@@ -214,8 +282,14 @@ def main() -> int:
             return False, server["status"] == "ERROR"
 
         common.log(f"deleting {len(uuids)} servers with {args.concurrency} clients")
+        cpu1 = meter.sample() if meter else {}
+        load1 = os.getloadavg()[0]
         delete_fig, _ = phase(client, len(uuids), args.concurrency, delete, is_gone,
                               prefix, args.poll, args.timeout)
+        if meter:
+            delete_fig["cpu_ms_per_server"] = meter.per_server(cpu1, meter.sample(),
+                                                               delete_fig["ok"])
+        delete_fig["loadavg_1m"] = [round(load1, 2), round(os.getloadavg()[0], 2)]
         common.log(f"delete: {delete_fig}")
         result["delete"] = delete_fig
     common.emit(result)

@@ -10,7 +10,10 @@ daemon's figure is the sum over its process and its children (forked workers).
     python bench/memory.py                                  # idle
     python bench/memory.py --config data/kumo.conf --after-boot   # idle, boot.py, again
 
-Prints one JSON line: per daemon RSS in MB, the largest, and the total.
+Prints one JSON line: per daemon RSS in MB (its processes summed: main and
+forked workers), per daemon PSS (shared pages split, the honest total of a
+daemon with workers), the RSS of each process of a daemon with workers, the
+largest daemon and the largest single process, and the totals.
 """
 
 from __future__ import annotations
@@ -93,23 +96,63 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def snapshot(config: str | None) -> dict[str, float]:
-    rss: dict[str, float] = {}
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages split between the processes sharing them."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _mb(kb: int) -> float:
+    return round(kb / 1024.0, 1)
+
+
+def snapshot(config: str | None) -> dict[str, dict]:
+    """{daemon: {"rss_mb": sum of RSS, "pss_mb": sum of PSS, "processes": [...]}}.
+
+    A daemon forked into workers ([conductor] workers, [DEFAULT]
+    osapi_compute_workers) is its parent plus the workers. Their RSS counts
+    the pages they share since the fork (the parent's imports) once per
+    process, so the RSS sum overstates the daemon; the PSS sum splits shared
+    pages between their sharers and is what the daemon really costs. The
+    per-process RSS is what the "<= 80 MB per process" target is about.
+    """
+    out: dict[str, dict] = {}
     for name, pids in sorted(find_daemons(config).items()):
-        total = 0
+        rss = pss = 0
+        processes = []
         for pid in pids:
             for p in [pid, *_children(pid)]:
-                total += _rss_kb(_status(str(p)))
-        rss[name] = round(total / 1024.0, 1)
-    return rss
+                p_rss, p_pss = _rss_kb(_status(str(p))), _pss_kb(p)
+                rss += p_rss
+                pss += p_pss
+                processes.append({"pid": p, "role": "main" if p == pid else "worker",
+                                  "rss_mb": _mb(p_rss), "pss_mb": _mb(p_pss)})
+        out[name] = {"rss_mb": _mb(rss), "pss_mb": _mb(pss), "processes": processes}
+    return out
 
 
-def summary(rss: dict[str, float]) -> dict:
-    if not rss:
+def summary(snap: dict[str, dict]) -> dict:
+    if not snap:
         return {"daemons": {}, "max_mb": None, "total_mb": None}
+    rss = {name: fig["rss_mb"] for name, fig in snap.items()}
     worst = max(rss, key=rss.get)
-    return {"daemons": rss, "max_mb": rss[worst], "max_daemon": worst,
-            "total_mb": round(sum(rss.values()), 1)}
+    procs = [(proc["rss_mb"], name, proc["pid"])
+             for name, fig in snap.items() for proc in fig["processes"]]
+    top = max(procs)
+    return {"daemons": rss,
+            "daemons_pss": {name: fig["pss_mb"] for name, fig in snap.items()},
+            "processes": {name: [[p["role"], p["rss_mb"]] for p in fig["processes"]]
+                          for name, fig in snap.items() if len(fig["processes"]) > 1},
+            "max_mb": rss[worst], "max_daemon": worst,
+            "max_process_mb": top[0], "max_process": f"{top[1]} (pid {top[2]})",
+            "total_mb": round(sum(rss.values()), 1),
+            "total_pss_mb": round(sum(fig["pss_mb"] for fig in snap.values()), 1)}
 
 
 def main() -> int:

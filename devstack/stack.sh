@@ -24,6 +24,10 @@
 #   KUMO_DEBUG         true (default) or false: debug logging
 #   KUMO_RPC_POOL_SIZE threads per RPC server ([DEFAULT] executor_thread_pool_size;
 #                      default: unset, oslo.messaging's 64)
+#   KUMO_CONDUCTOR_WORKERS / KUMO_API_WORKERS / KUMO_METADATA_WORKERS  processes of
+#                      kumo-conductor / kumo-api / kumo-api-metadata ([conductor]
+#                      workers, [DEFAULT] osapi_compute_workers / metadata_workers;
+#                      default 1 each)
 #   KUMO_RABBIT_USER / KUMO_RABBIT_PASSWORD / KUMO_RABBIT_VHOST  (default kumo/kumo/kumo)
 #   KUMO_API_PORT / KUMO_EC2_PORT / KUMO_METADATA_PORT  (default 8774 / 8773 / 8775)
 #   KUMO_NOVNC_PORT / KUMO_XVPVNC_PORT / KUMO_SPICE_PORT  (default 6080 / 6081 / 6082):
@@ -58,6 +62,9 @@ KUMO_REPORT_INTERVAL=${KUMO_REPORT_INTERVAL:-10}
 KUMO_WAIT_TIMEOUT=${KUMO_WAIT_TIMEOUT:-90}
 KUMO_DEBUG=${KUMO_DEBUG:-true}
 KUMO_RPC_POOL_SIZE=${KUMO_RPC_POOL_SIZE:-}
+KUMO_CONDUCTOR_WORKERS=${KUMO_CONDUCTOR_WORKERS:-1}
+KUMO_API_WORKERS=${KUMO_API_WORKERS:-1}
+KUMO_METADATA_WORKERS=${KUMO_METADATA_WORKERS:-1}
 KUMO_RABBIT_USER=${KUMO_RABBIT_USER:-kumo}
 KUMO_RABBIT_PASSWORD=${KUMO_RABBIT_PASSWORD:-kumo}
 KUMO_RABBIT_VHOST=${KUMO_RABBIT_VHOST:-kumo}
@@ -98,6 +105,9 @@ for var in KUMO_FAKE_NODES KUMO_FAKE_NODE_VCPUS KUMO_FAKE_NODE_RAM_MB KUMO_FAKE_
 done
 [[ -z $KUMO_RPC_POOL_SIZE || $KUMO_RPC_POOL_SIZE =~ ^[1-9][0-9]*$ ]] ||
     die "KUMO_RPC_POOL_SIZE must be a positive integer"
+for var in KUMO_CONDUCTOR_WORKERS KUMO_API_WORKERS KUMO_METADATA_WORKERS; do
+    [[ ${!var} =~ ^[1-9][0-9]*$ ]] || die "$var must be a positive integer"
+done
 network_check_settings
 
 # ----------------------------------------------------------------- phases --
@@ -163,6 +173,11 @@ report_interval = $KUMO_REPORT_INTERVAL
 service_down_time = 60
 debug = $KUMO_DEBUG
 log_dir = $LOG_DIR
+osapi_compute_workers = $KUMO_API_WORKERS
+metadata_workers = $KUMO_METADATA_WORKERS
+
+[conductor]
+workers = $KUMO_CONDUCTOR_WORKERS
 
 [database]
 connection = sqlite:///$KUMO_DATA_DIR/kumo.sqlite

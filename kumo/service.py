@@ -6,6 +6,8 @@ runs the manager's periodic tasks, and on SIGTERM stops taking new work,
 lets work in flight finish within ``graceful_shutdown_timeout`` and exits 0.
 Broker outages are survived: oslo.messaging reconnects the RPC server by
 itself, and a failed heartbeat is logged and retried on the next round.
+A daemon forked into worker processes (kumo.launcher) runs one Service per
+worker; only worker 0 heartbeats the service row and runs the periodic tasks.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import context as kumo_context
-from kumo import exception, rpc
+from kumo import exception, process, rpc
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.manager import Manager
 
@@ -99,8 +101,11 @@ class Service:
         self.manager.post_start_hook()
         for listener in self.listeners:
             listener.start()
-        self._heartbeat = self._spawn(self._heartbeat_loop, "heartbeat")
-        self._periodic = self._spawn(self._periodic_loop, "periodic")
+        # A daemon forked into workers reports and runs its periodic tasks once,
+        # from worker 0 (kumo.process.reports_for_service).
+        if process.reports_for_service():
+            self._heartbeat = self._spawn(self._heartbeat_loop, "heartbeat")
+            self._periodic = self._spawn(self._periodic_loop, "periodic")
 
     def stop(self, timeout: float | None = None) -> bool:
         """Stop taking work and wait for work in flight; False if it overran ``timeout``.

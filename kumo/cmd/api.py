@@ -13,5 +13,12 @@ def main() -> None:
     from kumo import service, wsgi
     from kumo.api.openstack import app
 
-    server = wsgi.Server("compute-api", app.app_factory(), CONF.api.listen, CONF.api.port)
-    common.launch(BINARY, lambda: service.Service(BINARY, listeners=(server,)))
+    # Bound before any fork, so every worker accepts on the same socket; the
+    # application (its RPC clients) is built in each worker.
+    server = wsgi.Server("compute-api", None, CONF.api.listen, CONF.api.port)
+
+    def build() -> service.Service:
+        server.set_app(app.app_factory())
+        return service.Service(BINARY, listeners=(server,))
+
+    common.launch(BINARY, build, workers=CONF.osapi_compute_workers)

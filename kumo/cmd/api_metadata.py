@@ -13,6 +13,12 @@ def main() -> None:
     from kumo import service, wsgi
     from kumo.api.metadata import app
 
-    server = wsgi.Server("metadata-api", app.MetadataAPI(), CONF.api.metadata_listen,
+    # Bound before any fork (workers share it); the application per worker.
+    server = wsgi.Server("metadata-api", None, CONF.api.metadata_listen,
                          CONF.api.metadata_port)
-    common.launch(BINARY, lambda: service.Service(BINARY, listeners=(server,)))
+
+    def build() -> service.Service:
+        server.set_app(app.MetadataAPI())
+        return service.Service(BINARY, listeners=(server,))
+
+    common.launch(BINARY, build, workers=CONF.metadata_workers)

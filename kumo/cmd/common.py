@@ -9,7 +9,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 import kumo
-from kumo import concurrency, exception, objects, process, service
+from kumo import concurrency, exception, launcher, objects, process, service
 from kumo import conf as _conf  # noqa: F401  (registers kumo's options)
 
 CONF = cfg.CONF
@@ -37,15 +37,32 @@ def prepare(binary: str, argv: list[str] | None = None) -> None:
         sys.exit(f"{binary}: {error}")
 
 
-def launch(binary: str, build: Callable[[], service.Service]) -> None:
+def launch(binary: str, build: Callable[[], service.Service], workers: int = 1) -> None:
     """Build the daemon's service and run it until it is told to stop.
 
     A configuration the service cannot run with (an invalid option value, a
     driver this kumo does not ship) ends the process with one line naming
     the problem, not a traceback.
+
+    With ``workers`` > 1 the process forks that many workers (kumo.launcher),
+    each of which calls ``build`` itself: ``build`` must be what opens the bus
+    connections, threads and database engine, never the code before it.
     """
-    try:
-        daemon = build()
-    except (cfg.Error, exception.ConfigError) as error:
-        sys.exit(f"{binary}: {error}")
-    service.serve(daemon)
+    if workers <= 1:
+        try:
+            daemon = build()
+        except (cfg.Error, exception.ConfigError) as error:
+            sys.exit(f"{binary}: {error}")
+        service.serve(daemon)
+        return
+
+    def run_worker() -> int:
+        try:
+            daemon = build()
+        except (cfg.Error, exception.ConfigError) as error:
+            print(f"{binary}: {error}", file=sys.stderr)
+            return launcher.EX_CONFIG
+        service.serve(daemon)  # exits
+        return 0
+
+    sys.exit(launcher.ProcessLauncher(binary, workers, run_worker).run())

@@ -15,6 +15,10 @@ requests for one server on one host are serialized by the manager's set of
 builds in progress (``ComputeManager._building``), so the check and the
 update cannot interleave; a request for another host or attempt fails the
 check.
+
+A conductor of RPC 1.10 does the check, the update and the start of the
+request's ``compute_build_and_run_instance`` event in one call and one
+transaction (``instance_build_take``); an older one gets the three calls.
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ BUILD_TAKEN = "build_taken"
 # Written by the conductor for each host tried (kumo.conductor.tasks.build.ATTEMPTS).
 _ATTEMPTS = "attempts"
 
+
+#: The instance-action event of kumo-compute's build_and_run_instance (its @recorded name).
+BUILD_EVENT = "compute_build_and_run_instance"
 
 #: How long a request waits for a build of the same server in this process to end.
 #: A new attempt (a reschedule to another node of this host) comes only once the
@@ -110,18 +117,43 @@ def attempt_token(instance: Any, host: str, node: str) -> str:
 def stale_reason(current: Any, host: str, node: str, token: str) -> str | None:
     """Why the request for attempt ``token`` must not spawn, given the server as it
     is now (``current``); None when it may."""
-    if current.obj_attr_is_set("deleted") and current.deleted:
+    return stale_reason_of_row({
+        "deleted": current.obj_attr_is_set("deleted") and current.deleted,
+        "task_state": current.task_state, "host": current.host, "node": current.node,
+        "system_metadata": _system_metadata(current)}, host, node, token)
+
+
+def stale_reason_of_row(current: dict[str, Any], host: str, node: str,
+                        token: str) -> str | None:
+    """:func:`stale_reason` of the server as a database row (a dict with ``deleted``,
+    ``task_state``, ``host``, ``node`` and the decoded ``system_metadata``): what the
+    conductor checks in the transaction of ``instance_build_take``."""
+    if current.get("deleted"):
         return "the server was deleted"
-    if current.task_state != task_states.SPAWNING:
-        return f"its task is now {current.task_state}"
-    if (current.host, current.node) != (host, node):
-        return f"it is now placed on {current.host}/{current.node}"
-    now = attempt_token(current, host, node)
+    if current["task_state"] != task_states.SPAWNING:
+        return f"its task is now {current['task_state']}"
+    if (current["host"], current["node"]) != (host, node):
+        return f"it is now placed on {current['host']}/{current['node']}"
+    system_metadata = current.get("system_metadata") or {}
+    try:
+        attempt = len(json.loads(system_metadata.get(_ATTEMPTS) or "[]"))
+    except (TypeError, ValueError):
+        attempt = 0
+    now = f"{host}/{node}#{attempt}"
     if now != token:
         return f"it is now at attempt {now}"
-    if taken_attempt(current) == token:
+    if system_metadata.get(BUILD_TAKEN) == token:
         return "an earlier request already took this attempt"
     return None
+
+
+def takes_in_one_call(conductor: Any) -> bool:
+    """Whether ``conductor`` (a client) checks and takes a build and starts its event
+    in one call (RPC 1.10's ``instance_build_take``)."""
+    if not hasattr(conductor, "instance_build_take"):
+        return False
+    can_send = getattr(conductor, "can_send_version", None)
+    return can_send is None or bool(can_send("1.10"))
 
 
 def take(manager: Any, context: Any, instance: Any, node: str) -> bool:
@@ -133,6 +165,8 @@ def take(manager: Any, context: Any, instance: Any, node: str) -> bool:
     """
     uuid, host = instance.uuid, manager.host
     token = attempt_token(instance, host, node)
+    if takes_in_one_call(manager.conductor):
+        return _take_in_one_call(manager, context, uuid, host, node, token)
     try:
         current = manager.conductor.instance_get(context, instance_uuid=uuid)
     except exception.InstanceNotFound:
@@ -149,5 +183,24 @@ def take(manager: Any, context: Any, instance: Any, node: str) -> bool:
             expected_task_state=task_states.SPAWNING)
     except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
         LOG.info("Not building server %s: it changed meanwhile (%s)", uuid, error)
+        return False
+    return True
+
+
+def _take_in_one_call(manager: Any, context: Any, uuid: str, host: str, node: str,
+                      token: str) -> bool:
+    """:func:`take` as one conductor call, which also starts the request's build event
+    (the manager's ``_event`` then skips its own start: see ``ComputeManager._event``)."""
+    request_id = getattr(context, "request_id", None)
+    event = ({"request_id": request_id, "event": BUILD_EVENT, "host": host}
+             if request_id else None)
+    try:
+        reason = manager.conductor.instance_build_take(
+            context, instance_uuid=uuid, host=host, node=node, token=token, event=event)
+    except exception.InstanceNotFound:
+        reason = "the server was deleted"
+    if reason is not None:
+        LOG.warning("Not building server %s on %s (request for %s): %s; a duplicate "
+                    "or outdated build request is dropped", uuid, node, token, reason)
         return False
     return True

@@ -155,8 +155,12 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ConsolesMixin, manager
     def terminate_instance(self, context: Any, instance: Any) -> None:
         """Destroy the server's guest (a missing one is fine), then its row."""
         LOG.info("Deleting server %s", instance.uuid)
+        # The event's start goes with the destroy's finish (one call, conductor 1.10).
+        started_at = timeutils.utcnow().isoformat()
         try:
             self.driver.destroy(context, instance)
+            # Resized here from another host: that host drops the disks it kept (H2).
+            self._cleanup_deleted_move(context, instance)
             # kumo-network (H5): release the addresses once the guest is gone.
             network_api.deallocate_for_instance(context, instance, self.host)
         except Exception as exc:
@@ -171,7 +175,8 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ConsolesMixin, manager
                 self.conductor.instance_destroy_finishing_event(
                     context, instance_uuid=instance.uuid,
                     event={"request_id": request_id, "event": TERMINATE_EVENT,
-                           "host": self.host, "result": "Success"})
+                           "host": self.host, "result": "Success",
+                           "start_time": started_at})
                 note_event_finished()
             else:
                 self.conductor.instance_destroy(context, instance_uuid=instance.uuid)
@@ -180,6 +185,17 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ConsolesMixin, manager
             return
         self.drop_console_tokens(context, instance)  # remote consoles
         LOG.info("Server %s deleted", instance.uuid)
+
+    def _event(self, context: Any, instance: Any, phase: str, event: str,
+               **kwargs: Any) -> None:
+        """As :meth:`PowerActionsMixin._event`, except that with a conductor of 1.10 the
+        start of a build's event is left to :func:`build_guard.take` (recorded with the
+        take in one call) and a delete's to the destroy's finish (which records the
+        whole step); a finish whose start was never recorded records both."""
+        if (phase == "start" and event in (BUILD_EVENT, TERMINATE_EVENT)
+                and build_guard.takes_in_one_call(self.conductor)):
+            return
+        super()._event(context, instance, phase, event, **kwargs)
 
     # -- build -----------------------------------------------------------------
 

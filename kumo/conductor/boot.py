@@ -13,17 +13,62 @@ Mixed into :class:`kumo.conductor.manager.ConductorManager`:
   its ``compute_build_and_run_instance`` event at once), answering nothing;
 * ``instance_destroy_finishing_event``: ``instance_destroy`` and the finish of
   kumo-compute's ``compute_terminate_instance`` event, answering nothing.
+
+RPC 1.10:
+
+* ``instance_build_take``: kumo-compute's check-and-take of a build attempt
+  (:mod:`kumo.compute.build_guard`) and the start of its build event, one
+  call and one transaction instead of three calls;
+* ``instance_create_and_build``: the API's create within the quota and the
+  build cast in one call, answering the new servers' uuids only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from oslo_log import log as logging
+
 from kumo import exception
+from kumo.compute import build_guard
+from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows
 from kumo.conductor.rpcapi import UNSET
-from kumo.db import action_events, instance_writes
+from kumo.db import instance_groups as group_db
+from kumo.db import instance_writes
+from kumo.db import instances as instance_db
 from kumo.objects import instance as instance_obj
+
+LOG = logging.getLogger(__name__)
+
+
+def create_then_build(conductor: Any, context: Any, values_list: list[dict[str, Any]],
+                      min_count: int, request_spec: dict[str, Any]) -> list[str]:
+    """What ``instance_create_and_build`` stands for, as two calls of ``conductor``
+    (a client or a manager): the create within the quota, then ``build_instances``.
+    For conductors older than 1.10, and for test doubles that replace the build."""
+    created = conductor.instance_create_within_quota(context, values_list=values_list,
+                                                     min_count=min_count)
+    uuids = [instance.uuid for instance in created]
+    conductor.build_instances(context, instance_uuids=uuids,
+                              request_spec={**request_spec, "num_instances": len(uuids)})
+    return uuids
+
+
+def drop_shelve_snapshot(conductor: Any, context: Any, instance_uuid: str,
+                         system_metadata: dict[str, Any]) -> None:
+    """A destroyed server's shelve snapshot goes with it (as in
+    ``ConductorManager.instance_destroy``); one already gone is fine."""
+    image_id = (system_metadata or {}).get(SHELVED_IMAGE_ID)
+    if not image_id:
+        return
+    try:
+        conductor.image_delete(context, image_id)
+    except exception.ImageNotFound:
+        pass
+    except exception.KumoException as exc:
+        LOG.warning("Could not delete the shelve snapshot %s of deleted server %s: %s",
+                    image_id, instance_uuid, exc)
 
 
 def update_guard(expected_task_state: Any, expected_vm_state: Any) -> dict[str, Any]:
@@ -42,7 +87,8 @@ class BootMixin:
 
     flavor_get_by_flavor_id: Any  # of ConductorManager
     image_get: Any
-    instance_destroy: Any
+    build_instances: Any
+    image_delete: Any
 
     def boot_sources(self, context: Any, flavor_id: str, image_id: str,
                      project_id: str | None = None) -> dict[str, Any]:
@@ -81,10 +127,34 @@ class BootMixin:
                                          event: dict[str, Any]) -> None:
         """``instance_destroy`` (raises InstanceNotFound as it does), then the finish of
         the request's action event ``event`` (``request_id``, ``event``, ``host``,
-        ``result``; nothing when the request started no action); answers nothing."""
-        self.instance_destroy(context, instance_uuid)
-        try:
-            action_events.event_finish(instance_uuid, event["request_id"], event["event"],
-                                       host=event.get("host"), result=event.get("result"))
-        except exception.InstanceActionNotFound:
-            pass
+        ``result``; nothing when the request started no action); answers nothing.
+        Since 1.10 ``event`` may carry ``start_time`` (ISO 8601): the event is then
+        recorded here if its start was not (kumo-compute no longer sends the start).
+
+        What ``ConductorManager.instance_destroy`` does, with the event in the same
+        transaction and no instance read back."""
+        system_metadata = instance_writes.destroy_finishing_event(instance_uuid, event)
+        group_db.members_delete_by_instance(instance_uuid)
+        drop_shelve_snapshot(self, context, instance_uuid, system_metadata)
+
+    def instance_build_take(self, context: Any, instance_uuid: str, host: str, node: str,
+                            token: str, event: dict[str, Any] | None = None) -> str | None:
+        """Take build attempt ``token`` of the server on ``host``/``node`` for the
+        calling request (see :func:`kumo.compute.build_guard.take`): None when taken,
+        else why it must not spawn. Starts the request's step ``event`` (``request_id``,
+        ``event``, ``host``) in the same transaction, taken or not."""
+        return instance_writes.take_build(
+            instance_uuid, {"system_metadata": {build_guard.BUILD_TAKEN: token}},
+            lambda row: build_guard.stale_reason_of_row(row, host, node, token),
+            event=event)
+
+    def instance_create_and_build(self, context: Any, values_list: list[dict[str, Any]],
+                                  min_count: int, request_spec: dict[str, Any]
+                                  ) -> list[str]:
+        """``instance_create_within_quota`` then ``build_instances`` (the request's
+        ``num_instances`` set to the number created); answers the new servers' uuids,
+        not the servers (nothing read back). Raises as the create does."""
+        uuids = instance_db.instance_create_uuids(
+            [rows.plain(values) for values in values_list], min_count=min_count)
+        self.build_instances(context, uuids, {**request_spec, "num_instances": len(uuids)})
+        return uuids

@@ -17,6 +17,7 @@ from typing import Any
 from kumo import exception, rpc
 from kumo.conductor import rows
 from kumo.db import api as db
+from kumo.db import instance_views
 from kumo.db import instances as instance_db
 from kumo.db import networks as network_db
 from kumo.db import tags as tags_db
@@ -66,7 +67,8 @@ class ServerViewsMixin:
     def instance_get_for_view(self, context: Any, instance_uuid: str,
                               project_id: str | None = None,
                               extras: list[str] | None = None) -> rpc.Plain:
+        # One prepared query for the row, its metadata and its newest fault.
         instance = rows.instance_view(
-            instance_db.instance_get(instance_uuid, project_id=project_id),
+            instance_views.instance_get(instance_uuid, project_id=project_id),
             "request_spec" in (extras or ()))
         return rpc.Plain({"instance": instance, **_extras([instance], extras or ())})

@@ -5,6 +5,14 @@ from oslo_config import cfg
 conductor_group = cfg.OptGroup("conductor", title="Conductor options")
 
 opts = [
+    # Nova's name and meaning; the default differs (Nova: the number of CPUs),
+    # see docs/decisions.md "Worker processes".
+    cfg.IntOpt("workers", default=1, min=1,
+               help="Processes kumo-conductor runs. Each has its own RPC server on "
+                    "the conductor topic (the broker hands every message to one of "
+                    "them), so more than one lets the conductor use more than one "
+                    "CPU; with SQLite their writes still go one at a time. 1: a "
+                    "single process, no fork. Each worker takes ~75 MB of memory."),
     cfg.IntOpt("task_workers", default=16, min=1,
                help="Threads that run long tasks (build, reschedule, resize, unshelve, "
                     "live migration). They are apart from the RPC dispatch threads, so a "

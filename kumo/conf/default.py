@@ -89,6 +89,24 @@ opts = [
         "(SHELVED) before kumo-compute offloads it (SHELVED_OFFLOADED: guest "
         "destroyed, resources given back). 0 offloads at once; -1 never.",
     ),
+    # Nova's names and meaning; the default differs (Nova: the number of CPUs),
+    # see docs/decisions.md "Worker processes".
+    cfg.IntOpt(
+        "osapi_compute_workers",
+        default=1,
+        min=1,
+        help="Processes kumo-api serves the compute API with. They share the "
+        "listening socket (the kernel hands each connection to one of them), so "
+        "more than one lets the API use more than one CPU. 1: a single process, "
+        "no fork. Each worker holds its own caches and ~65 MB of memory.",
+    ),
+    cfg.IntOpt(
+        "metadata_workers",
+        default=1,
+        min=1,
+        help="Processes kumo-api-metadata serves the metadata API with (sharing "
+        "the listening socket). 1: a single process, no fork.",
+    ),
 ]
 
 

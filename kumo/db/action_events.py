@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_utils import timeutils
 from sqlalchemy import orm
 
 from kumo import exception
@@ -62,31 +63,36 @@ def event_start(instance_uuid: str, request_id: str, event: str,
 
 
 def event_finish(instance_uuid: str, request_id: str, event: str, host: str | None = None,
-                 result: str | None = None, traceback: str | None = None
-                 ) -> dict[str, Any]:
-    """Record how the newest unfinished step named ``event`` ended (started now
-    if it was never recorded). An ``Error`` result marks the action ``Error``
-    (its ``message``), as Nova does.
+                 result: str | None = None, traceback: str | None = None,
+                 start_time: Any = None) -> dict[str, Any]:
+    """Record how the newest unfinished step named ``event`` ended (started at
+    ``start_time``, or now, if it was never recorded). An ``Error`` result marks
+    the action ``Error`` (its ``message``), as Nova does.
 
     :raises InstanceActionNotFound: the request started no action on the server.
     """
     with session() as db_session:
         event_id = event_finish_in(db_session, instance_uuid, request_id, event, host=host,
-                                   result=result, traceback=traceback)
+                                   result=result, traceback=traceback, start_time=start_time)
         return _row(db_session, _events, event_id)
 
 
 def event_finish_in(db_session: orm.Session, instance_uuid: str, request_id: str,
                     event: str, host: str | None = None, result: str | None = None,
-                    traceback: str | None = None) -> int:
-    """:func:`event_finish` in the caller's transaction; returns the event's id."""
+                    traceback: str | None = None, start_time: Any = None) -> int:
+    """:func:`event_finish` in the caller's transaction; returns the event's id.
+    ``start_time`` (a datetime or its ISO text) dates a step whose start was never
+    recorded (kumo-compute's terminate records its step in this one write)."""
     result = result or "Success"
     action_id = _action_id(db_session, instance_uuid, request_id)
     event_id = db_session.execute(sa.select(_events.c.id).where(
         _events.c.action_id == action_id, _events.c.event == event,
         _events.c.finish_time.is_(None)).order_by(_events.c.id.desc())).scalar()
     if event_id is None:
-        event_id = instance_actions._event_start(db_session, action_id, event, host=host)
+        if isinstance(start_time, str):
+            start_time = timeutils.normalize_time(timeutils.parse_isotime(start_time))
+        event_id = instance_actions._event_start(db_session, action_id, event, host=host,
+                                                 start_time=start_time)
     instance_actions._event_finish(db_session, event_id, result, traceback=traceback)
     if result.lower() == "error":
         db_session.execute(sa.update(_actions).where(_actions.c.id == action_id)

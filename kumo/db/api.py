@@ -134,7 +134,8 @@ def _create_sqlite_engine(url: URL) -> Engine:
         # One writer at a time, queued in Python rather than in SQLite's busy handler.
         from kumo.db import sqlite_writer
 
-        sqlite_writer.install(engine, busy_timeout / 1000.0)
+        sqlite_writer.install(engine, busy_timeout / 1000.0,
+                              sqlite_writer.lock_path(url.database))
     return engine
 
 

@@ -38,10 +38,10 @@ def _action_start(db_session: orm.Session, instance_uuid: str, action: str, requ
 
 
 def _event_start(db_session: orm.Session, action_id: int, event: str,
-                 host: str | None = None) -> int:
+                 host: str | None = None, start_time: Any = None) -> int:
     return db_session.execute(sa.insert(_events).values(
-        action_id=action_id, event=event, host=host, start_time=utcnow(), deleted=0)
-    ).inserted_primary_key[0]
+        action_id=action_id, event=event, host=host, start_time=start_time or utcnow(),
+        deleted=0)).inserted_primary_key[0]
 
 
 def _event_finish(db_session: orm.Session, event_id: int, result: str,

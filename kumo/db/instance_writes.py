@@ -9,12 +9,17 @@ short. The single-purpose queries stay in :mod:`kumo.db.instances` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import sqlalchemy as sa
+
 from kumo import exception
+from kumo.compute import task_states
 from kumo.db import action_events, instance_actions, instances
 from kumo.db.api import session
+
+_instances = instances._instances
 
 
 def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
@@ -59,3 +64,61 @@ def update_finishing_event(instance_uuid: str, values: Mapping[str, Any],
                 traceback=event.get("traceback"))
         except exception.InstanceActionNotFound:
             pass
+
+
+def take_build(instance_uuid: str, values: Mapping[str, Any],
+               stale_reason: Callable[[dict[str, Any]], str | None],
+               event: Mapping[str, Any] | None = None) -> str | None:
+    """kumo-compute's take of a build attempt (:mod:`kumo.compute.build_guard`) in one
+    transaction: start the request's step ``event`` (``request_id``, ``event``,
+    ``host``; nothing when the request started no action), read the server's
+    ``deleted``, ``task_state``, ``host``, ``node`` and ``system_metadata``, ask
+    ``stale_reason(row)`` whether the attempt may spawn, and if so apply ``values``
+    with an update guarded by ``expected_task_state=spawning``.
+
+    Returns None when the attempt is taken, else why not (gone, moved on, or taken
+    by an earlier request).
+    """
+    with session() as db_session:
+        if event and event.get("request_id"):
+            action_id = instance_actions._action_id(db_session, instance_uuid,
+                                                    event["request_id"])
+            if action_id is not None:
+                instance_actions._event_start(db_session, action_id, event["event"],
+                                              host=event.get("host"))
+        row = db_session.execute(sa.select(
+            _instances.c.task_state, _instances.c.host, _instances.c.node,
+            _instances.c.system_metadata).where(
+                _instances.c.uuid == instance_uuid, _instances.c.deleted == 0)).first()
+        if row is None:
+            return "the server was deleted"
+        current = {"deleted": False, "task_state": row.task_state, "host": row.host,
+                   "node": row.node,
+                   "system_metadata": instances.decode_json(row.system_metadata)}
+        reason = stale_reason(current)
+        if reason is not None:
+            return reason
+        try:
+            instances.instance_update_in(db_session, instance_uuid, values,
+                                         expected_task_state=task_states.SPAWNING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+            return f"it changed meanwhile ({error.message})"
+        return None
+
+
+def destroy_finishing_event(instance_uuid: str, event: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`kumo.db.instances.instance_destroy` (same errors) and the finish of the
+    request's step ``event`` (``request_id``, ``event``, ``host``, ``result``,
+    ``start_time``: :func:`kumo.db.action_events.event_finish`; nothing when the
+    request started no action) in one transaction. Returns the instance's
+    system_metadata only (the caller needs no more)."""
+    with session() as db_session:
+        system_metadata = instances.instance_destroy_in(db_session, instance_uuid)
+        try:
+            action_events.event_finish_in(
+                db_session, instance_uuid, event["request_id"], event["event"],
+                host=event.get("host"), result=event.get("result"),
+                start_time=event.get("start_time"))
+        except exception.InstanceActionNotFound:
+            pass
+        return system_metadata

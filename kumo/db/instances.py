@@ -161,34 +161,50 @@ def instance_create(values_list: Sequence[Mapping[str, Any]],
     ``min_count``, or :class:`~kumo.exception.TooManyInstances`).
     """
     with session() as db_session:
-        # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
-        if min_count is not None and values_list:
-            from kumo.db import quotas
-
-            first = values_list[0]
-            quotas.lock(db_session, f"project:{first['project_id']}")
-            values_list = values_list[:quotas.instances_allowed(
-                db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
-                int(first["memory_mb"]), min_count, len(values_list))]
-        # --- end quota ---
-        uuids = []
-        for values in values_list:
-            values = dict(values)
-            metadata = values.pop("metadata", None) or {}
-            values.pop("fault", None)
-            values.setdefault("uuid", str(uuid_lib.uuid4()))
-            values.setdefault("vm_state", vm_states.BUILDING)
-            values.setdefault("task_state", task_states.SCHEDULING)
-            values.setdefault("system_metadata", {})
-            columns = _columns(values)
-            columns["deleted"] = 0
-            db_session.execute(sa.insert(_instances).values(**columns))
-            _set_metadata(db_session, columns["uuid"], metadata)
-            uuids.append(columns["uuid"])
+        uuids = _insert(db_session, values_list, min_count)
         created = {instance["uuid"]: instance for instance in _with_children(
             db_session, db_session.execute(
                 sa.select(_instances).where(_instances.c.uuid.in_(uuids))).mappings())}
         return [created[uuid] for uuid in uuids]
+
+
+def instance_create_uuids(values_list: Sequence[Mapping[str, Any]],
+                          min_count: int | None = None) -> list[str]:
+    """:func:`instance_create` answering only the new instances' uuids, in order: no
+    rows read back (the boot's hot path needs none)."""
+    with session() as db_session:
+        return _insert(db_session, values_list, min_count)
+
+
+def _insert(db_session: orm.Session, values_list: Sequence[Mapping[str, Any]],
+            min_count: int | None) -> list[str]:
+    # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
+    if min_count is not None and values_list:
+        from kumo.db import quotas
+
+        first = values_list[0]
+        quotas.lock(db_session, f"project:{first['project_id']}")
+        values_list = values_list[:quotas.instances_allowed(
+            db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
+            int(first["memory_mb"]), min_count, len(values_list))]
+    # --- end quota ---
+    uuids = []
+    for values in values_list:
+        values = dict(values)
+        metadata = values.pop("metadata", None) or {}
+        values.pop("fault", None)
+        values.setdefault("uuid", str(uuid_lib.uuid4()))
+        values.setdefault("vm_state", vm_states.BUILDING)
+        values.setdefault("task_state", task_states.SCHEDULING)
+        values.setdefault("system_metadata", {})
+        columns = _columns(values)
+        columns["deleted"] = 0
+        db_session.execute(sa.insert(_instances).values(**columns))
+        if metadata:
+            # A new uuid has no metadata rows to replace: only inserts.
+            _set_metadata(db_session, columns["uuid"], metadata)
+        uuids.append(columns["uuid"])
+    return uuids
 
 
 def instance_get(instance_uuid: str, project_id: str | None = None,
@@ -436,22 +452,40 @@ def instance_destroy(instance_uuid: str) -> dict[str, Any]:
 
     :raises InstanceNotFound: no instance, live or deleted, has this uuid.
     """
+    with session() as db_session:
+        _destroy_in(db_session, instance_uuid)
+        return _get(db_session, instance_uuid, read_deleted=True)
+
+
+def instance_destroy_in(db_session: orm.Session, instance_uuid: str) -> dict[str, Any]:
+    """:func:`instance_destroy` in the caller's transaction, reading back only the
+    (decoded) system_metadata rather than the whole instance.
+
+    :raises InstanceNotFound: no instance, live or deleted, has this uuid.
+    """
+    _destroy_in(db_session, instance_uuid)
+    row = db_session.execute(sa.select(_instances.c.system_metadata).where(
+        _instances.c.uuid == instance_uuid)).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return decode_json(row[0])
+
+
+def _destroy_in(db_session: orm.Session, instance_uuid: str) -> None:
     from kumo.db import compute_nodes  # compute_nodes imports this module
 
     now = utcnow()
-    with session() as db_session:
-        result = db_session.execute(
-            sa.update(_instances)
-            .where(_instances.c.uuid == instance_uuid, _instances.c.deleted == 0)
-            .values(deleted=_instances.c.id, deleted_at=now, terminated_at=now,
-                    updated_at=now, vm_state=vm_states.DELETED, task_state=None))
-        if result.rowcount:
-            compute_nodes.release_claim(db_session, instance_uuid)
-            from kumo.db import migration_claims
+    result = db_session.execute(
+        sa.update(_instances)
+        .where(_instances.c.uuid == instance_uuid, _instances.c.deleted == 0)
+        .values(deleted=_instances.c.id, deleted_at=now, terminated_at=now,
+                updated_at=now, vm_state=vm_states.DELETED, task_state=None))
+    if result.rowcount:
+        compute_nodes.release_claim(db_session, instance_uuid)
+        from kumo.db import migration_claims
 
-            migration_claims.release_migration_claim_in(db_session, instance_uuid)
-            tags.delete_in(db_session, instance_uuid)
-        return _get(db_session, instance_uuid, read_deleted=True)
+        migration_claims.release_migration_claim_in(db_session, instance_uuid)
+        tags.delete_in(db_session, instance_uuid)
 
 
 # --- faults ------------------------------------------------------------------------------

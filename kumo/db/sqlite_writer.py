@@ -1,4 +1,4 @@
-"""One SQLite writer at a time per process, queued in Python instead of in SQLite.
+"""One SQLite writer at a time, queued in Python and on a lock file instead of in SQLite.
 
 SQLite lets one transaction write at a time. A connection that finds the
 write lock taken waits in SQLite's busy handler, which polls with sleeps of
@@ -9,13 +9,24 @@ first takes a process-wide lock, held from its first INSERT/UPDATE/DELETE to
 its commit or rollback, so the next writer starts the moment the previous one
 ends. Writers in other processes (kumo-manage) still meet SQLite's own lock.
 
-A writer waits at most the busy timeout for the Python lock; past it, it
-goes on and leaves the wait to SQLite, as it would have without this lock.
+Across processes (several kumo-conductor workers, kumo.launcher; kumo-manage)
+the same writer also holds an ``flock`` on ``<database>.write-lock`` while it
+writes, so the writers of all processes queue on that file instead of in
+SQLite's busy handler: one thread per process waits for the file lock (the
+others wait on the Python lock behind it), polling it every 0.2 to 2 ms. The
+file is opened once per process (a forked child opens its own: flock locks
+belong to the open file, which a fork would share with the parent).
+
+A writer waits at most the busy timeout for these locks; past it, it goes on
+and leaves the wait to SQLite, as it would have without them.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -24,10 +35,74 @@ from sqlalchemy.engine import Engine
 _WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
 _HOLDS = "kumo_sqlite_write_lock"
 
+# Polling of the lock file while another process holds it (seconds).
+_POLL_FIRST, _POLL_MAX = 0.0002, 0.002
 
-def install(engine: Engine, timeout_s: float) -> None:
-    """Serialize the write transactions of ``engine``'s connections (file SQLite)."""
-    lock = threading.RLock()
+
+class WriteLock:
+    """The process's writer lock, plus the lock file when ``path`` is given.
+
+    Re-entrant per thread like the RLock it wraps; the file lock is taken when
+    the outermost holder takes the lock and given back when it releases it.
+    """
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock within ``timeout`` seconds; False (nothing held) past it."""
+        deadline = time.monotonic() + timeout
+        if not self._lock.acquire(timeout=timeout):
+            return False
+        if self._depth == 0 and self.path is not None and not self._lock_file(deadline):
+            self._lock.release()
+            return False
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
+
+    def _lock_file(self, deadline: float) -> bool:
+        fd = self._file()
+        delay = _POLL_FIRST
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, _POLL_MAX)
+
+    def _file(self) -> int:
+        if self._pid != os.getpid():
+            assert self.path is not None
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        assert self._fd is not None
+        return self._fd
+
+
+def lock_path(database: str) -> str:
+    """The lock file of SQLite database file ``database``."""
+    return os.path.abspath(database) + ".write-lock"
+
+
+def install(engine: Engine, timeout_s: float, path: str | None = None) -> None:
+    """Serialize the write transactions of ``engine``'s connections (file SQLite);
+    across processes too when ``path`` (see :func:`lock_path`) is given."""
+    lock = WriteLock(path)
 
     def _release(dbapi_connection: Any, info: dict[str, Any]) -> None:
         if info.pop(_HOLDS, False):

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from oslo_service import periodic_task
 
-from kumo import context, exception, rpc, service, servicegroup
+from kumo import context, exception, process, rpc, service, servicegroup
 from kumo.conductor import manager as conductor_manager
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.conf import CONF
@@ -360,3 +360,21 @@ def test_in_flight_counts_running_handlers() -> None:
         assert in_flight.count == 1
         assert in_flight.wait(0.05) is False
     assert in_flight.count == 0 and in_flight.wait(0) is True
+
+
+# -- forked workers (kumo.launcher) --------------------------------------------
+
+
+def test_a_worker_other_than_0_neither_reports_nor_runs_periodic_tasks(
+        run_scheduler: Callable[..., service.Service],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The row and the periodic tasks are the service's: worker 0 looks after them.
+    monkeypatch.setattr(process, "_worker", 1)
+    manager = PeriodicManager(host=HOST)
+    svc = run_scheduler(manager)
+    assert manager.initialized.is_set()
+    time.sleep(1.5)  # a report_interval and a periodic_interval (1 s each) went by
+    assert svc.service_ref is None and _live_row() is None
+    assert manager.runs == []
+    monkeypatch.setattr(process, "_worker", 0)
+    assert process.reports_for_service()

@@ -11,8 +11,8 @@ import oslo_messaging as messaging
 import pytest
 
 from kumo import context, exception, rpc
+from kumo.compute import build_guard, power_state, task_states, vm_states
 from kumo.compute import manager as compute_manager
-from kumo.compute import power_state, task_states, vm_states
 from kumo.compute import rpcapi as compute_rpcapi
 from kumo.compute.build_guard import BUILD_TAKEN
 from kumo.conf import CONF
@@ -141,6 +141,25 @@ class StubConductor:
         self.instance_action_event_finish(ctxt, instance_uuid, event["request_id"],
                                           event["event"], host=event.get("host"),
                                           result=event.get("result"))
+
+    def instance_build_take(self, ctxt: Any, instance_uuid: str, host: str, node: str,
+                            token: str, event: dict[str, Any] | None = None) -> str | None:
+        """Conductor 1.10's check-and-take of a build attempt with its event start,
+        recorded as the three calls it stands for (in their order)."""
+        if event is not None:
+            self.instance_action_event_start(ctxt, instance_uuid, event["request_id"],
+                                             event["event"], host=event.get("host"))
+        current = self.instance_get(ctxt, instance_uuid)
+        reason = build_guard.stale_reason(current, host, node, token)
+        if reason is not None:
+            return reason
+        try:
+            self.instance_update(ctxt, instance_uuid,
+                                 {"system_metadata": {BUILD_TAKEN: token}},
+                                 expected_task_state=task_states.SPAWNING)
+        except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
+            return f"it changed meanwhile ({error})"
+        return None
 
     def instance_fault_create(self, ctxt: Any, instance_uuid: str, code: int, message: str,
                               details: str | None = None, host: str | None = None) -> None:

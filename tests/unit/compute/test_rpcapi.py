@@ -62,7 +62,8 @@ conductor_client_ready = pytest.mark.skipif(
 class ConductorEndpoint(StubConductor):
     """The stub conductor served on the bus: checks the wire's method and argument names."""
 
-    target = messaging.Target(version="1.1")
+    # 1.10: kumo-compute takes a build with instance_build_take (of the stub).
+    target = messaging.Target(version="1.10")
 
 
 @conductor_client_ready

@@ -1,9 +1,13 @@
-"""kumo.db.sqlite_writer: one writer at a time per process, released however the
-transaction ends."""
+"""kumo.db.sqlite_writer: one writer at a time per process and across processes,
+released however the transaction ends."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import pathlib
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -105,3 +109,81 @@ def _second(order: list[str]) -> None:
     with api.session() as session:
         _write(session, "second")
         order.append("second wrote")
+
+
+# -- across processes (several kumo-conductor workers) ----------------------------------
+
+# Run by each writer process: THREADS threads, each committing ROWS transactions of an
+# INSERT and a read; prints the errors it met (none expected) as its last line.
+_WRITER = """
+import sys, threading
+import sqlalchemy as sa
+from kumo import process
+from kumo.conf import CONF
+from kumo.db import api, models
+
+db, tag, threads, rows = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+process.set_binary("kumo-conductor")
+CONF([], project="kumo")
+CONF.set_override("connection", "sqlite:///" + db, group="database")
+table = models.QuotaClass.__table__
+errors = []
+
+def work(i):
+    for j in range(rows):
+        try:
+            with api.session() as session:
+                session.execute(sa.insert(table).values(
+                    class_name=f"{tag}-{i}-{j}", resource="cores", hard_limit=1))
+                session.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+        except Exception as error:
+            errors.append(repr(error))
+
+workers = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+for worker in workers:
+    worker.start()
+for worker in workers:
+    worker.join()
+print(len(errors), errors[:3])
+"""
+
+
+def _spawn_writer(db: str, tag: str, threads: int, rows: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", _WRITER, db, tag, str(threads), str(rows)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _count(prefix: str) -> int:
+    with api.session() as session:
+        return session.execute(sa.select(sa.func.count()).select_from(_classes).where(
+            _classes.c.class_name.like(f"{prefix}%"))).scalar()
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: pathlib.Path) -> None:
+    # Two conductor workers, 8 threads each, 25 transactions per thread, against one
+    # SQLite file: every row commits, and neither process meets "database is locked".
+    db = str(tmp_path / "kumo.sqlite")
+    writers = [_spawn_writer(db, tag, 8, 25) for tag in ("p1", "p2")]
+    for writer in writers:
+        out, err = writer.communicate(timeout=120)
+        assert writer.returncode == 0, err
+        assert out.strip().splitlines()[-1] == "0 []", out + err
+    assert _count("p1-") == 200 and _count("p2-") == 200
+    assert os.path.exists(sqlite_writer.lock_path(db))
+
+
+def test_a_writer_in_another_process_waits_for_the_lock_file(tmp_path: pathlib.Path) -> None:
+    db = str(tmp_path / "kumo.sqlite")
+    fd = os.open(sqlite_writer.lock_path(db), os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as another process's writer would hold it
+        writer = _spawn_writer(db, "late", 1, 1)
+        with pytest.raises(subprocess.TimeoutExpired):
+            writer.wait(timeout=3)  # started, reached its INSERT, and queued
+        assert _count("late-") == 0
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        out, err = writer.communicate(timeout=60)
+    finally:
+        os.close(fd)
+    assert out.strip().splitlines()[-1] == "0 []", out + err
+    assert _count("late-") == 1

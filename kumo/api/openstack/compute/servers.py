@@ -742,16 +742,6 @@ class ServersController:
             conductor.quota_check_metadata(context, project_id=context.project_id,
                                            count=len(server["metadata"]))
         boot_groups = security_groups.boot_groups(self.clients, context, server)  # 400s
-        # Quota: as many as fit (at least min_count, else 403), counted and inserted at once.
-        instances = conductor.instance_create_within_quota(
-            context, values_list=values_list, min_count=min_count)
-        server_groups.add_members(self.clients, context, group, instances)
-        security_groups.join(self.clients, context, boot_groups, instances)
-        if server.get("tags"):
-            # 2.52: before the build starts, so the guest's metadata can carry them.
-            for instance in instances:
-                conductor.instance_tags_set(context, instance_uuid=instance.uuid,
-                                            tags=server["tags"])
         request_spec = {
             "project_id": context.project_id,
             "user_id": context.user_id,
@@ -764,7 +754,7 @@ class ServersController:
                 "size": image.get("size", None),
             },
             "availability_zone": zone,
-            "num_instances": len(instances),
+            "num_instances": len(values_list),  # the number created, once known
             "scheduler_hints": dict(hints),
             "ignore_hosts": [],
             "instance_group": server_groups.boot_spec(group),
@@ -773,22 +763,40 @@ class ServersController:
         }
         if ignore_nodes:
             request_spec["ignore_nodes"] = ignore_nodes  # 2.74's requested destination
-        conductor.build_instances(context, instance_uuids=[i.uuid for i in instances],
-                                  request_spec=request_spec)
+        # Quota: as many as fit (at least min_count, else 403), counted and inserted at once.
+        if group is None and not boot_groups and not server.get("tags"):
+            # Nothing to attach before the build starts: create and build in one call.
+            uuids = conductor.instance_create_and_build(
+                context, values_list=values_list, min_count=min_count,
+                request_spec=request_spec)
+        else:
+            instances = conductor.instance_create_within_quota(
+                context, values_list=values_list, min_count=min_count)
+            server_groups.add_members(self.clients, context, group, instances)
+            security_groups.join(self.clients, context, boot_groups, instances)
+            if server.get("tags"):
+                # 2.52: before the build starts, so the guest's metadata can carry them.
+                for instance in instances:
+                    conductor.instance_tags_set(context, instance_uuid=instance.uuid,
+                                                tags=server["tags"])
+            uuids = [instance.uuid for instance in instances]
+            request_spec["num_instances"] = len(uuids)
+            conductor.build_instances(context, instance_uuids=uuids,
+                                      request_spec=request_spec)
 
         if strutils.bool_from_string(server.get("return_reservation_id", False)):
             return common.json_response({"reservation_id": reservation_id}, status=202)
-        first = instances[0]
+        first_uuid = uuids[0]
         groups = server.get("security_groups") or [{"name": "default"}]
         created = {
-            "id": first.uuid,
-            "links": common.links(req, "servers", first.uuid),
+            "id": first_uuid,
+            "links": common.links(req, "servers", first_uuid),
             "adminPass": server.get("adminPass") or _generate_password(),
             "OS-DCF:diskConfig": server.get("OS-DCF:diskConfig", "MANUAL"),
             "security_groups": [{"name": group["name"]} for group in groups],
         }
         response = common.json_response({"server": created}, status=202)
-        response.headers["Location"] = common.self_href(req, "servers", first.uuid)
+        response.headers["Location"] = common.self_href(req, "servers", first_uuid)
         return response
 
     def _requested_destination(self, context: Any, server: dict[str, Any]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Tables and columns added for images, moves, networking and speed work (second session of 2026-11-26).
+"""Tables and columns added for images, moves, networking and speed (2026-11-26, session 2).
 
 Each area adds its operations in its own _upgrade_<area>()/_downgrade_<area>() pair
 and calls them from upgrade()/downgrade().

@@ -1,0 +1,220 @@
+"""HTTP/1.1 persistent connections for wsgiref's request handler (kumo.wsgi).
+
+wsgiref answers every request in HTTP/1.0 and closes the connection: each
+request then costs its client a TCP connection and the server an accept and
+a new thread (kumo.wsgi starts one per connection). For a small read such
+as ``GET /servers/{id}`` that was a tenth of kumo-api's CPU (bench/README.md,
+"API read path"). :class:`KeepAliveHandler` serves the requests of a
+connection one after the other on the same thread until the client closes
+it, asks for ``Connection: close``, stays idle :data:`IDLE_TIMEOUT` seconds,
+or the server stops (an idle connection is closed within
+:data:`STOP_POLL` seconds of the stop; a request being served is finished
+first, answered with ``Connection: close``).
+
+A connection is kept only while each exchange is framed: the response has a
+Content-Length (wsgiref sets it for a one-piece body; webob always does) and
+the request body was read to its Content-Length (what the application left
+unread, up to :data:`MAX_DRAIN` bytes, is read and dropped). Anything else
+(a chunked request, an application error after the headers went out) closes
+the connection after the response, as HTTP/1.0 did.
+"""
+
+from __future__ import annotations
+
+import selectors
+import socket
+import time
+from typing import Any
+from wsgiref import simple_server
+
+#: Seconds a connection may stay idle between two requests.
+IDLE_TIMEOUT = 60.0
+#: Seconds between two looks at whether the server is stopping, while idle.
+STOP_POLL = 0.25
+#: Bytes of a request body the application did not read that are read and dropped
+#: to keep the connection (beyond that it is closed).
+MAX_DRAIN = 65536
+
+
+class _Body:
+    """``wsgi.input`` limited to the request's Content-Length (so that reading to the
+    end never waits for the next request), counting what is left unread."""
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self._stream = stream
+        self.left = length
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data = self._stream.read(size) if size else b""
+        self.left -= len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data = self._stream.readline(size) if size else b""
+        self.left -= len(data)
+        return data
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        lines = []
+        total = 0
+        while True:
+            line = self.readline()
+            if not line:
+                return lines
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                return lines
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
+
+
+class _ServerHandler(simple_server.ServerHandler):
+    """wsgiref's handler speaking HTTP/1.1; notes whether the exchange was framed."""
+
+    http_version = "1.1"
+    completed = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pending: list[bytes] = []
+
+    # The status line, the headers and the body go out in one send: in separate
+    # ones a kept connection would wait on the client's delayed ACK (Nagle).
+    def _write(self, data: bytes) -> None:
+        self._pending.append(data)
+
+    def _flush(self) -> None:
+        # (Not SimpleHandler's _flush: it replaces itself by stdout.flush on first use.)
+        if self._pending:
+            data = b"".join(self._pending)
+            self._pending.clear()
+            super()._write(data)
+        self.stdout.flush()
+
+    def finish_content(self) -> None:
+        super().finish_content()
+        self._flush()  # an empty body: the headers are still waiting
+
+    def cleanup_headers(self) -> None:
+        super().cleanup_headers()
+        handler = self.request_handler
+        status = int(str(self.status).split(" ", 1)[0])
+        if ("Content-Length" not in self.headers and status not in (204, 304)
+                and self.environ.get("REQUEST_METHOD") != "HEAD"):
+            handler.close_connection = True  # the body ends where the connection does
+        if getattr(handler.server, "stopping", False):
+            handler.close_connection = True
+        if handler.close_connection:
+            self.headers["Connection"] = "close"
+
+    def finish_response(self) -> None:
+        super().finish_response()
+        self.completed = True
+
+
+class KeepAliveHandler(simple_server.WSGIRequestHandler):
+    """A WSGIRequestHandler that keeps HTTP/1.1 connections (see the module's docstring).
+
+    The server class must have a ``stopping`` attribute that turns true when it
+    stops (kumo.wsgi's does).
+    """
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Every response is one send (see _ServerHandler): nothing to coalesce.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle(self) -> None:
+        self.close_connection = True
+        self._handle_one()
+        if self.close_connection:
+            return
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.connection, selectors.EVENT_READ)
+            while not self.close_connection and self._next_request(selector):
+                self._handle_one()
+
+    def _next_request(self, selector: selectors.BaseSelector) -> bool:
+        """Wait until the client sends more; False when it closed the connection, idles
+        out, or the server stops."""
+        deadline = time.monotonic() + IDLE_TIMEOUT
+        while not getattr(self.server, "stopping", False):
+            waiting = self._waiting()
+            if waiting is not None:
+                return waiting
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            selector.select(min(remaining, STOP_POLL))
+        return False
+
+    def _waiting(self) -> bool | None:
+        """Without waiting: True when bytes of a next request are buffered or have
+        arrived, False when the client closed the connection, None when neither."""
+        timeout = self.connection.gettimeout()
+        self.connection.setblocking(False)
+        try:
+            if self.rfile.peek(1):
+                return True
+            # Nothing buffered: at the end of the stream, or not yet sent?
+            return bool(self.connection.recv(1, socket.MSG_PEEK))
+        except BlockingIOError:
+            return None
+        except OSError:
+            return False  # reset: nothing more will come
+        finally:
+            self.connection.settimeout(timeout)
+
+    def _handle_one(self) -> None:
+        """One request and its response (wsgiref's handle(), for a kept connection)."""
+        self.raw_requestline = self.rfile.readline(65537)
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        if len(self.raw_requestline) > 65536:
+            self.requestline = ""
+            self.request_version = ""
+            self.command = ""
+            self.send_error(414)
+            self.close_connection = True
+            return
+        if not self.parse_request():  # sets close_connection from the request
+            self.close_connection = True
+            return
+        if self.request_version != "HTTP/1.1" or getattr(self.server, "stopping", False):
+            self.close_connection = True
+        environ = self.get_environ()
+        body: _Body | None = None
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            stdin: Any = self.rfile  # wsgiref never de-chunked: close after it
+            self.close_connection = True
+        else:
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+                self.close_connection = True
+            body = _Body(self.rfile, max(length, 0))
+            stdin = body
+        handler = _ServerHandler(stdin, self.wfile, self.get_stderr(), environ,
+                                 multithread=True)
+        handler.request_handler = self
+        handler.run(self.server.get_app())
+        if not handler.completed:
+            self.close_connection = True
+        elif body is not None and body.left and not self.close_connection:
+            if body.left > MAX_DRAIN:
+                self.close_connection = True
+            else:
+                while body.left and body.read(min(body.left, 8192)):
+                    pass
+                if body.left:
+                    self.close_connection = True

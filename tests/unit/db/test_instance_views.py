@@ -1,0 +1,65 @@
+"""The one-query server read of GET /servers/{id} answers what instance_get answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kumo import exception
+from kumo.db import instance_metadata, instance_views, instances
+
+PROJECT = "p1"
+
+
+def _instance(**values: Any) -> dict[str, Any]:
+    base = {"project_id": PROJECT, "user_id": "u1", "display_name": "vm", "memory_mb": 512,
+            "vcpus": 1, "root_gb": 1,
+            "flavor": {"flavorid": "1", "name": "m1.tiny", "extra_specs": {"a": "b"}}}
+    return instances.instance_create([{**base, **values}])[0]
+
+
+def _both(uuid: str, project_id: str | None = None) -> dict[str, Any]:
+    expected = instances.instance_get(uuid, project_id=project_id)
+    got = instance_views.instance_get(uuid, project_id=project_id)
+    assert got == expected
+    return got
+
+
+def test_a_plain_server_reads_as_instance_get(db: str) -> None:
+    server = _instance(system_metadata={"locked_reason": "x"})
+    got = _both(server["uuid"])
+    assert got["metadata"] == {} and got["fault"] is None and got["deleted"] is False
+    assert got["flavor"]["extra_specs"] == {"a": "b"}
+    assert got["system_metadata"] == {"locked_reason": "x"}
+    _both(server["uuid"], project_id=PROJECT)
+
+
+def test_metadata_and_the_newest_fault_come_in_the_same_read(db: str) -> None:
+    server = _instance(metadata={"role": "web", "tier": "1", "empty": None})
+    other = _instance(metadata={"role": "db"})
+    instances.instance_fault_create(server["uuid"], 500, "first", details="trace")
+    instances.instance_fault_create(server["uuid"], 404, "second")
+    instances.instance_fault_create(other["uuid"], 500, "other's")
+
+    got = _both(server["uuid"])
+    assert got["metadata"] == {"role": "web", "tier": "1", "empty": None}
+    assert got["fault"]["message"] == "second" and got["fault"]["code"] == 404
+    assert _both(other["uuid"])["metadata"] == {"role": "db"}
+
+
+def test_deleted_metadata_is_not_shown(db: str) -> None:
+    server = _instance(metadata={"a": "1", "b": "2"})
+    instance_metadata.instance_metadata_delete(server["uuid"], "a")
+    assert _both(server["uuid"])["metadata"] == {"b": "2"}
+
+
+def test_another_projects_or_a_deleted_server_is_not_found(db: str) -> None:
+    server = _instance()
+    with pytest.raises(exception.InstanceNotFound):
+        instance_views.instance_get(server["uuid"], project_id="p2")
+    instances.instance_destroy(server["uuid"])
+    with pytest.raises(exception.InstanceNotFound):
+        instance_views.instance_get(server["uuid"])
+    with pytest.raises(exception.InstanceNotFound):
+        instance_views.instance_get("00000000-0000-0000-0000-000000000000")

@@ -1,0 +1,141 @@
+"""kumo.wsgi keeps HTTP/1.1 connections (kumo.http_keepalive): several requests per
+connection, closed when the exchange is not framed, when asked, and on a stop."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kumo import wsgi
+
+
+def app(environ: dict[str, Any], start_response: Any) -> Any:
+    path = environ["PATH_INFO"]
+    if path == "/stream":  # no Content-Length: the connection must end the body
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"one,", b"two"])
+    if path == "/echo":
+        body = environ["wsgi.input"].read()
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+    if path == "/slow":
+        time.sleep(0.5)
+    if path == "/empty":
+        start_response("204 No Content", [])
+        return []
+    # Anything else ignores the request body.
+    body = b"ok"
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+@pytest.fixture
+def server() -> Iterator[wsgi.Server]:
+    srv = wsgi.Server("test-api", app, "127.0.0.1", 0)
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.wait()
+
+
+def connect(server: wsgi.Server) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+
+
+def test_requests_share_one_connection(server: wsgi.Server) -> None:
+    conn = connect(server)
+    sockets = set()
+    for _ in range(3):
+        conn.request("GET", "/who")
+        response = conn.getresponse()
+        assert response.status == 200 and response.version == 11
+        assert response.getheader("Connection") is None
+        assert response.read() == b"ok"
+        sockets.add(id(conn.sock))
+    assert len(sockets) == 1 and conn.sock is not None  # never reconnected
+    conn.request("GET", "/empty")
+    empty = conn.getresponse()
+    assert empty.status == 204 and empty.read() == b""
+    conn.request("POST", "/echo", body=b"x" * 1000)
+    assert conn.getresponse().read() == b"x" * 1000
+    conn.close()
+
+
+def test_an_unread_request_body_does_not_spill_into_the_next_request(
+        server: wsgi.Server) -> None:
+    conn = connect(server)
+    conn.request("POST", "/who", body=b'{"ignored": true}' * 100)
+    first = conn.getresponse()
+    assert first.status == 200
+    first.read()
+    conn.request("GET", "/who")
+    second = conn.getresponse()
+    assert second.status == 200 and second.read() == b"ok"
+    conn.close()
+
+
+def raw_exchange(server: wsgi.Server, request: bytes) -> bytes:
+    """Send ``request`` and read until the server closes the connection."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    return data
+
+
+def test_http_1_0_and_connection_close_are_answered_then_closed(server: wsgi.Server) -> None:
+    reply = raw_exchange(server, b"GET /who HTTP/1.0\r\nHost: x\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200") and reply.endswith(b"ok")
+    reply = raw_exchange(server, b"GET /who HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200") and b"Connection: close" in reply
+
+
+def test_a_body_without_length_ends_with_the_connection(server: wsgi.Server) -> None:
+    reply = raw_exchange(server, b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"Connection: close" in reply and reply.endswith(b"one,two")
+
+
+def test_pipelined_requests_are_all_answered(server: wsgi.Server) -> None:
+    request = b"GET /who HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = raw_exchange(server, request * 2 + b"GET /who HTTP/1.1\r\nHost: x\r\n"
+                         b"Connection: close\r\n\r\n")
+    assert reply.count(b"HTTP/1.1 200 OK") == 3
+
+
+def test_a_stop_closes_idle_connections_and_finishes_busy_ones() -> None:
+    srv = wsgi.Server("test-api", app, "127.0.0.1", 0)
+    srv.start()
+    idle = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    idle.request("GET", "/who")
+    idle.getresponse().read()
+    busy = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+    busy.request("GET", "/who")
+    busy.getresponse().read()
+    answers: list[Any] = []
+
+    def slow() -> None:
+        busy.request("GET", "/slow")
+        response = busy.getresponse()
+        answers.append((response.status, response.getheader("Connection"), response.read()))
+
+    thread = threading.Thread(target=slow)
+    thread.start()
+    time.sleep(0.2)  # the slow request is being served
+    started = time.monotonic()
+    srv.stop()
+    srv.wait()
+    thread.join()
+    # Within a poll of the stop, not after the idle timeout.
+    assert time.monotonic() - started < 3
+    assert answers and answers[0][0] == 200 and answers[0][1] == "close"
+    with pytest.raises((http.client.HTTPException, OSError)):
+        idle.request("GET", "/who")
+        idle.getresponse()
