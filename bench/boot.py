@@ -97,12 +97,16 @@ def poll_until(client: common.Client, prefix: str, started: dict[str, float],
     deadline = time.monotonic() + timeout
     while True:
         now_before = time.monotonic()
+        # Only the servers whose POST had returned before this list began: one whose
+        # row was created after the list was read would be absent from it, and with
+        # ``status`` taken for finished while still in BUILD.
+        posted_before = list(started)
         filters = {"name": f"^{prefix}"}
         if status:
             filters["status"] = status
         servers = {s["id"]: s for s in client.list_servers(**filters)}
         seen_at = time.monotonic()
-        for uuid in list(started):
+        for uuid in posted_before:
             if uuid in done or uuid in failed:
                 continue
             finished, bad = predicate(servers.get(uuid))

@@ -16,7 +16,11 @@ Content-Length (wsgiref sets it for a one-piece body; webob always does) and
 the request body was read to its Content-Length (what the application left
 unread, up to :data:`MAX_DRAIN` bytes, is read and dropped). Anything else
 (a chunked request, an application error after the headers went out) closes
-the connection after the response, as HTTP/1.0 did.
+the connection after the response, as HTTP/1.0 did; a request whose
+Content-Length is not one plain number is answered 400 and its connection
+closed. A read or write that makes no progress for :data:`IDLE_TIMEOUT`
+seconds ends the connection, so a stalled client holds a worker thread (and
+the server's stop) that long at most.
 """
 
 from __future__ import annotations
@@ -74,6 +78,21 @@ class _Body:
         return iter(self.readline, b"")
 
 
+def _content_length(values: list[str]) -> int | None:
+    """The request body's length from its Content-Length headers (0 without one);
+    None unless they all agree on one plain decimal number (no sign, space or ``_``,
+    which int() would take)."""
+    lengths = {value.strip() for value in values}
+    if not lengths:
+        return 0
+    if len(lengths) > 1:
+        return None
+    (length,) = lengths
+    if not (length.isascii() and length.isdigit()):
+        return None
+    return int(length)
+
+
 class _ServerHandler(simple_server.ServerHandler):
     """wsgiref's handler speaking HTTP/1.1; notes whether the exchange was framed."""
 
@@ -126,6 +145,9 @@ class KeepAliveHandler(simple_server.WSGIRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    # A read or write that makes no progress this long ends the connection: a client
+    # that starts a request and stalls holds neither a thread nor the server's stop.
+    timeout = IDLE_TIMEOUT
 
     def setup(self) -> None:
         super().setup()
@@ -175,7 +197,11 @@ class KeepAliveHandler(simple_server.WSGIRequestHandler):
 
     def _handle_one(self) -> None:
         """One request and its response (wsgiref's handle(), for a kept connection)."""
-        self.raw_requestline = self.rfile.readline(65537)
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except TimeoutError:
+            self.close_connection = True
+            return
         if not self.raw_requestline:
             self.close_connection = True
             return
@@ -193,16 +219,17 @@ class KeepAliveHandler(simple_server.WSGIRequestHandler):
             self.close_connection = True
         environ = self.get_environ()
         body: _Body | None = None
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        length = _content_length(self.headers.get_all("Content-Length") or [])
+        if self.headers.get_all("Transfer-Encoding"):
             stdin: Any = self.rfile  # wsgiref never de-chunked: close after it
             self.close_connection = True
+        elif length is None:
+            # No sure end of the body (a proxy in front could split it elsewhere).
+            self.close_connection = True
+            self.send_error(400, "Bad Content-Length")
+            return
         else:
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-                self.close_connection = True
-            body = _Body(self.rfile, max(length, 0))
+            body = _Body(self.rfile, length)
             stdin = body
         handler = _ServerHandler(stdin, self.wfile, self.get_stderr(), environ,
                                  multithread=True)
@@ -214,7 +241,10 @@ class KeepAliveHandler(simple_server.WSGIRequestHandler):
             if body.left > MAX_DRAIN:
                 self.close_connection = True
             else:
-                while body.left and body.read(min(body.left, 8192)):
+                try:
+                    while body.left and body.read(min(body.left, 8192)):
+                        pass
+                except OSError:  # the client stalled (timeout) or went away
                     pass
                 if body.left:
                     self.close_connection = True

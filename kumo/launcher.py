@@ -18,6 +18,10 @@ still running past ``graceful_shutdown_timeout`` plus a margin are killed);
 SIGHUP goes on to the workers. A worker whose service cannot even be built
 (a configuration error) exits with :data:`EX_CONFIG`, and the parent then stops
 everything instead of respawning it for ever.
+
+A worker whose parent dies without stopping it (SIGKILL, a crash) notices it
+within :data:`PARENT_POLL` and stops itself as on SIGTERM (and leaves past the
+same drain bound as the parent's), so no orphaned worker keeps serving.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -50,6 +55,13 @@ STOP_MARGIN = 10.0
 
 # How often the supervising loop looks at its workers (seconds).
 POLL_INTERVAL = 0.2
+
+# How often a worker looks whether its parent is still alive (seconds).
+PARENT_POLL = 1.0
+
+# Held blocked across fork(): a stop or HUP meant for the parent must not run
+# the parent's handler in a child that has not reset its handlers yet.
+_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 
 class ProcessLauncher:
@@ -100,9 +112,14 @@ class ProcessLauncher:
 
     def _fork(self, slot: int) -> None:
         self._last_fork[slot] = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
-            self._child(slot)  # never returns
+        parent = os.getpid()
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._child(slot, parent, mask)  # never returns
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         self._children[pid] = slot
         LOG.info("%s: worker %d started as pid %d", self.binary, slot, pid)
 
@@ -171,12 +188,18 @@ class ProcessLauncher:
 
     # -- child -----------------------------------------------------------------------
 
-    def _child(self, slot: int) -> None:
+    def _child(self, slot: int, parent: int, mask: Any) -> None:
         """The forked worker: run the service, then leave without the parent's atexit."""
         code = 1
         try:
-            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-                signal.signal(signum, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            # Not SIG_DFL (which ends the process): a reload sent while the
+            # worker still starts is ignored until its service handles it.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            threading.Thread(target=_watch_parent, args=(parent, slot), daemon=True,
+                             name="parent-watch").start()
             process.set_worker(slot)
             result = self._run_worker()
             code = 0 if result is None else int(result)
@@ -187,6 +210,18 @@ class ProcessLauncher:
         finally:
             _flush_std()
             os._exit(code)
+
+
+def _watch_parent(parent: int, slot: int) -> None:
+    """In a worker: once the parent is gone, stop as on SIGTERM; leave past the bound."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL)
+    LOG.error("worker %d: the parent process %d is gone; stopping", slot, parent)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(CONF.graceful_shutdown_timeout + STOP_MARGIN)
+    LOG.error("worker %d: still running after the drain; exiting", slot)
+    _flush_std()
+    os._exit(1)
 
 
 def _exit_code(exit_: SystemExit) -> int:

@@ -63,18 +63,23 @@ def _pure(check: Any) -> bool:
     return True
 
 
+def _typed(value: Any) -> tuple[Any, ...]:
+    # With its type: 1, 1.0 and True (or a list and a tuple) are equal keys, yet checks
+    # tell them apart (``%(x)s`` formatting, ``field:value`` matching lists only).
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_typed(item) for item in value))
+    return (type(value), value)
+
+
 def _frozen(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """``values`` as a hashable key (lists as tuples), None when one is not hashable."""
-    items = []
-    for name, value in values.items():
-        if isinstance(value, list):
-            value = tuple(value)
-        try:
-            hash(value)
-        except TypeError:
-            return None
-        items.append((name, value))
-    items.sort()
+    """``values`` as a hashable key (each value with its type, lists as tuples), None
+    when one is not hashable."""
+    items = [(name, _typed(value)) for name, value in values.items()]
+    try:
+        hash(tuple(items))
+    except TypeError:
+        return None
+    items.sort(key=lambda item: item[0])
     return tuple(items)
 
 

@@ -97,9 +97,10 @@ def _system_metadata(instance: Any) -> dict[str, Any]:
     return dict(instance.system_metadata or {})
 
 
-def _attempt(instance: Any) -> int:
+def _attempt(system_metadata: dict[str, Any]) -> int:
+    """The number of the server's build attempt, from its system_metadata."""
     try:
-        return len(json.loads(_system_metadata(instance).get(_ATTEMPTS) or "[]"))
+        return len(json.loads(system_metadata.get(_ATTEMPTS) or "[]"))
     except (TypeError, ValueError):
         return 0
 
@@ -111,7 +112,7 @@ def taken_attempt(instance: Any) -> str | None:
 
 def attempt_token(instance: Any, host: str, node: str) -> str:
     """The name of the build attempt ``instance`` (as the conductor cast it) stands for."""
-    return f"{host}/{node}#{_attempt(instance)}"
+    return f"{host}/{node}#{_attempt(_system_metadata(instance))}"
 
 
 def stale_reason(current: Any, host: str, node: str, token: str) -> str | None:
@@ -135,11 +136,7 @@ def stale_reason_of_row(current: dict[str, Any], host: str, node: str,
     if (current["host"], current["node"]) != (host, node):
         return f"it is now placed on {current['host']}/{current['node']}"
     system_metadata = current.get("system_metadata") or {}
-    try:
-        attempt = len(json.loads(system_metadata.get(_ATTEMPTS) or "[]"))
-    except (TypeError, ValueError):
-        attempt = 0
-    now = f"{host}/{node}#{attempt}"
+    now = f"{host}/{node}#{_attempt(system_metadata)}"
     if now != token:
         return f"it is now at attempt {now}"
     if system_metadata.get(BUILD_TAKEN) == token:

@@ -57,8 +57,7 @@ def create_then_build(conductor: Any, context: Any, values_list: list[dict[str, 
 
 def drop_shelve_snapshot(conductor: Any, context: Any, instance_uuid: str,
                          system_metadata: dict[str, Any]) -> None:
-    """A destroyed server's shelve snapshot goes with it (as in
-    ``ConductorManager.instance_destroy``); one already gone is fine."""
+    """A destroyed server's shelve snapshot goes with it; one already gone is fine."""
     image_id = (system_metadata or {}).get(SHELVED_IMAGE_ID)
     if not image_id:
         return

@@ -13,10 +13,9 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import exception, manager
-from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows, task_pool
 from kumo.conductor.admin import AdminMixin
-from kumo.conductor.boot import BootMixin, update_guard
+from kumo.conductor.boot import BootMixin, drop_shelve_snapshot, update_guard
 from kumo.conductor.groups import GroupsMixin
 from kumo.conductor.lifecycle import LifecycleMixin
 from kumo.conductor.metadata import MetadataMixin
@@ -203,16 +202,7 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
     def instance_destroy(self, context: Any, instance_uuid: str) -> instance_obj.Instance:
         instance = rows.instance(instance_db.instance_destroy(instance_uuid))
         group_db.members_delete_by_instance(instance_uuid)
-        # A shelved server's snapshot belongs to the server: it goes with it.
-        image_id = (instance.system_metadata or {}).get(SHELVED_IMAGE_ID)
-        if image_id:
-            try:
-                self.image_delete(context, image_id)
-            except exception.ImageNotFound:
-                pass
-            except exception.KumoException as exc:
-                LOG.warning("Could not delete the shelve snapshot %s of deleted server %s: %s",
-                            image_id, instance_uuid, exc)
+        drop_shelve_snapshot(self, context, instance_uuid, instance.system_metadata)
         return instance
 
     # --- compute nodes (1.1) -------------------------------------------------------------

@@ -17,9 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from kumo import exception
-from kumo.db import models
+from kumo.db import instances, models
 from kumo.db.api import get_engine
-from kumo.db.instances import decode_json
 
 _instances = models.Instance.__table__
 _metadata = models.InstanceMetadata.__table__
@@ -75,13 +74,9 @@ def instance_get(instance_uuid: str, project_id: str | None = None) -> dict[str,
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     width = len(_INSTANCE_COLUMNS)
     first = rows[0]
-    instance = dict(zip(_INSTANCE_COLUMNS, first[:width], strict=True))
-    instance["flavor"] = decode_json(instance.get("flavor")) or None
-    instance["system_metadata"] = decode_json(instance.get("system_metadata"))
-    instance["deleted"] = bool(instance.get("deleted"))
+    instance = instances._decode(dict(zip(_INSTANCE_COLUMNS, first[:width], strict=True)))
     instance["metadata"] = {row[width]: row[width + 1] for row in rows
                             if row[width] is not None}
-    fault = first[width + 2:]
-    instance["fault"] = (dict(zip(_FAULT_COLUMNS, fault, strict=True))
-                         if fault[0] is not None else None)
+    fault = dict(zip(_FAULT_COLUMNS, first[width + 2:], strict=True))
+    instance["fault"] = fault if fault["id"] is not None else None
     return instance

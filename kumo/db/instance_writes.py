@@ -57,13 +57,19 @@ def update_finishing_event(instance_uuid: str, values: Mapping[str, Any],
     started no action on the server records no event, as event_finish would refuse."""
     with session() as db_session:
         instances.instance_update_in(db_session, instance_uuid, values, **expected)
-        try:
-            action_events.event_finish_in(
-                db_session, instance_uuid, event["request_id"], event["event"],
-                host=event.get("host"), result=event.get("result"),
-                traceback=event.get("traceback"))
-        except exception.InstanceActionNotFound:
-            pass
+        _finish_event_in(db_session, instance_uuid, event)
+
+
+def _finish_event_in(db_session: Any, instance_uuid: str, event: Mapping[str, Any]) -> None:
+    """:func:`kumo.db.action_events.event_finish_in` of ``event``'s keys; nothing when
+    the request started no action on the server."""
+    try:
+        action_events.event_finish_in(
+            db_session, instance_uuid, event["request_id"], event["event"],
+            host=event.get("host"), result=event.get("result"),
+            traceback=event.get("traceback"), start_time=event.get("start_time"))
+    except exception.InstanceActionNotFound:
+        pass
 
 
 def take_build(instance_uuid: str, values: Mapping[str, Any],
@@ -114,11 +120,5 @@ def destroy_finishing_event(instance_uuid: str, event: Mapping[str, Any]) -> dic
     system_metadata only (the caller needs no more)."""
     with session() as db_session:
         system_metadata = instances.instance_destroy_in(db_session, instance_uuid)
-        try:
-            action_events.event_finish_in(
-                db_session, instance_uuid, event["request_id"], event["event"],
-                host=event.get("host"), result=event.get("result"),
-                start_time=event.get("start_time"))
-        except exception.InstanceActionNotFound:
-            pass
+        _finish_event_in(db_session, instance_uuid, event)
         return system_metadata

@@ -58,7 +58,12 @@ class WriteLock:
         deadline = time.monotonic() + timeout
         if not self._lock.acquire(timeout=timeout):
             return False
-        if self._depth == 0 and self.path is not None and not self._lock_file(deadline):
+        try:
+            locked = self._depth > 0 or self.path is None or self._lock_file(deadline)
+        except BaseException:  # the lock file cannot be opened, an interrupt
+            self._lock.release()
+            raise
+        if not locked:
             self._lock.release()
             return False
         self._depth += 1
@@ -66,9 +71,11 @@ class WriteLock:
 
     def release(self) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._lock.release()
+        try:
+            if self._depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
 
     def _lock_file(self, deadline: float) -> bool:
         fd = self._file()
@@ -88,6 +95,10 @@ class WriteLock:
     def _file(self) -> int:
         if self._pid != os.getpid():
             assert self.path is not None
+            if self._fd is not None:
+                # The parent's descriptor, inherited: closing this copy leaves any
+                # lock the parent holds on it alone (the parent's copy keeps it).
+                os.close(self._fd)
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             self._pid = os.getpid()
         assert self._fd is not None

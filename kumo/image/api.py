@@ -25,11 +25,12 @@ LOG = logging.getLogger(__name__)
 
 
 class ImageAPI:
-    """The one facade other services use for images.
+    """The one facade other services use for images: their reads, changes,
+    deletes and snapshots go to the backend ``[image] backend`` names.
 
-    Metadata comes from kumo-conductor (the ``images`` table); the bytes from
-    the local store directory, which every kumo service of a single-node cloud
-    shares (``[image] local_store_path``).
+    ``local``: metadata from kumo-conductor (the ``images`` table), the bytes
+    from the local store directory, which every kumo service of a single-node
+    cloud shares (``[image] local_store_path``). ``glance``: both from Glance.
     """
 
     def __init__(self, conductor: conductor_rpcapi.ConductorAPI | None = None,
@@ -119,7 +120,12 @@ class ImageAPI:
             try:
                 self.glance.add_member(ctxt, image["id"], record.member)
             except Exception:
-                self.glance.delete(ctxt, image["id"])
+                # The sharing's error is the caller's; the image must not stay behind.
+                try:
+                    self.glance.delete(ctxt, image["id"])
+                except Exception:
+                    LOG.exception("Could not delete the unshared snapshot image %s",
+                                  image["id"])
                 raise
         return image_obj.Image.from_row(image)
 

@@ -172,14 +172,19 @@ class GlanceClient:
     def show(self, ctxt: Any, image_id: str, project_id: str | None = None) -> dict[str, Any]:
         """One image; ImageNotFound also when ``project_id`` may not see it."""
         image = self._request(ctxt, "GET", f"/v2/images/{image_id}", image_id).json()
-        if not visible_to(image, project_id, lambda i: self._members(ctxt, i)):
+        # As in Glance, a member sees a shared image by id whatever its membership's
+        # status (an admin's snapshot of its server is shared with it pending).
+        if not visible_to(image, project_id,
+                          lambda i: self._members(ctxt, i, accepted_only=False)):
             raise exception.ImageNotFound(image_id=image_id)
         return from_glance(image)
 
-    def _members(self, ctxt: Any, image_id: str) -> set[str]:
+    def _members(self, ctxt: Any, image_id: str, accepted_only: bool = True) -> set[str]:
+        """The projects an image is shared with (only accepted memberships: the
+        ones Glance's image list shows)."""
         body = self._request(ctxt, "GET", f"/v2/images/{image_id}/members", image_id).json()
         return {member["member_id"] for member in body.get("members", [])
-                if member.get("status") == "accepted"}
+                if not accepted_only or member.get("status") == "accepted"}
 
     def data(self, ctxt: Any, image_id: str) -> Iterator[bytes]:
         """The image's bytes in chunks; ImageNotFound when it has none (yet)."""

@@ -96,6 +96,30 @@ def test_live_migration_carries_the_disk_and_the_source_keeps_it_until_told(
     assert not leftover.exists() and driver.list_instance_uuids() == []
 
 
+def test_a_source_that_cannot_keep_the_guest_restores_it_and_leaves_no_memory_state(
+        driver, ctxt, tmp_path: pathlib.Path, monkeypatch) -> None:
+    from kumo.virt.libvirt import resize
+
+    instance = make_instance()
+    with _as_host(driver, "src", tmp_path) as node:
+        driver.spawn(ctxt, instance, IMAGE_META, [], node)
+
+    def refuse(*args, **kwargs):
+        raise OSError("no room to keep it")
+
+    monkeypatch.setattr(resize, "keep", refuse)
+    instance.task_state = task_states.MIGRATING
+    with _as_host(driver, "src", tmp_path), pytest.raises(OSError, match="no room"):
+        driver.live_migration_out(ctxt, instance, "dst")
+    assert driver.get_info(instance) == power_state.RUNNING
+    here = tmp_path / "src" / instance.uuid
+    assert (here / "disk").is_file()
+    assert not (here / "memory.save").exists() and not (here / "domain.xml").exists()
+    instance.task_state = task_states.DELETING
+    with _as_host(driver, "src", tmp_path):
+        driver.destroy(ctxt, instance)
+
+
 @pytest.mark.timeout(180)
 def test_a_real_guest_live_migrates_with_its_disk_and_memory(
         real_driver, ctxt, tmp_path: pathlib.Path) -> None:

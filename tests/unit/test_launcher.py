@@ -139,6 +139,17 @@ def test_workers_still_running_after_the_drain_bound_are_killed(
         assert not Path(f"/proc/{pid}").exists()
 
 
+def test_workers_stop_when_the_parent_is_killed(
+        start: Callable[..., subprocess.Popen[str]], tmp_path: Path) -> None:
+    # SIGKILL gives the launcher no chance to pass a stop on: each worker must
+    # notice its parent is gone and stop (drain) by itself, not serve orphaned.
+    parent = start()
+    workers = _wait_for(lambda: len(w := _workers(tmp_path)) == 2 and w, "two workers")
+    parent.kill()
+    parent.wait(PATIENCE)
+    _wait_for(lambda: _stopped(tmp_path) == set(workers), "the orphaned workers to stop")
+
+
 def test_one_process_is_not_a_worker() -> None:
     assert process.worker() is None and process.reports_for_service()
     with pytest.raises(ValueError):

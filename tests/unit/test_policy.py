@@ -127,3 +127,12 @@ def test_a_rule_with_a_plugin_check_is_never_remembered(
 def test_an_unregistered_rule_still_raises(policy_file: pathlib.Path) -> None:
     with pytest.raises(oslo_policy.PolicyNotRegistered):
         policy.can(member(), "os_compute_api:no-such-rule")
+
+
+def test_targets_equal_only_as_python_values_get_their_own_decisions(
+        policy_file: pathlib.Path) -> None:
+    rewrite(policy_file, f'"{SHOW}": "\'1\':%(flag)s"\n')
+    policy.reset()
+    policy.authorize(member(), SHOW, {**OWN, "flag": 1})
+    with pytest.raises(policy.PolicyNotAuthorized):
+        policy.authorize(member(), SHOW, {**OWN, "flag": True})  # "True" is not "1"

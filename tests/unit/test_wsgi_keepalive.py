@@ -139,3 +139,26 @@ def test_a_stop_closes_idle_connections_and_finishes_busy_ones() -> None:
     with pytest.raises((http.client.HTTPException, OSError)):
         idle.request("GET", "/who")
         idle.getresponse()
+
+
+@pytest.mark.parametrize("lengths", [["-5"], ["1_0"], ["+3"], ["3", "4"]])
+def test_a_request_of_unclear_length_is_refused_and_its_connection_closed(
+        server: wsgi.Server, lengths: list[str]) -> None:
+    headers = "".join(f"Content-Length: {length}\r\n" for length in lengths)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(f"POST /who HTTP/1.1\r\nHost: x\r\n{headers}\r\n"
+                     "GET /who HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    assert received.startswith(b"HTTP/1.1 400 ") and received.count(b"HTTP/1.1 ") == 1
+
+
+def test_a_client_that_stalls_mid_request_is_let_go(
+        server: wsgi.Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(wsgi._QuietHandler, "timeout", 0.5)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(b"GET /who HT")  # and nothing more
+        started = time.monotonic()
+        assert sock.recv(65536) == b""  # closed by the server
+    assert time.monotonic() - started < 5

@@ -188,11 +188,7 @@ class LibvirtDriver(driver.ComputeDriver):
         if node not in self.get_available_nodes():
             raise exception.ComputeNodeNotFound(node=node)
         with self._lock(instance.uuid):
-            with contextlib.suppress(exception.InstanceNotFound):
-                self._host.get_domain(instance.uuid)
-                raise exception.InstanceInvalidState(
-                    action="spawn", instance_uuid=instance.uuid, attr="guest",
-                    state="existing")
+            self._refuse_existing(instance, "spawn")
             image_meta = self._complete_image_meta(ctxt, image_meta)
             instance_dir = self.instances_path / instance.uuid
             plan = None
@@ -356,6 +352,9 @@ class LibvirtDriver(driver.ComputeDriver):
                 if kept.is_dir():
                     vresize.take_back(kept, instance_dir, vmigration.CARRIED)
                 self._start_carried(instance_dir, xml, memory, instance_dir)
+                # Restored: the memory state (the guest's RAM size) is spent.
+                for name in (vmigration.MEMORY_STATE, vmigration.DOMAIN_XML):
+                    (instance_dir / name).unlink(missing_ok=True)
                 raise
         LOG.info("Guest of %s stopped for its live migration to %s (memory %s); kept in %s",
                  instance.uuid, dest_host, "saved" if memory else "none", kept)
@@ -380,14 +379,13 @@ class LibvirtDriver(driver.ComputeDriver):
                      back: bool) -> int:
         if node not in self.get_available_nodes():
             raise exception.ComputeNodeNotFound(node=node)
-        kept = pathlib.Path(handoff["path"])
+        # A rollback takes back (and then removes) this host's own kept directory,
+        # never a path it was told.
+        kept = (vresize.kept_dir(self.instances_path, instance.uuid) if back
+                else pathlib.Path(handoff["path"]))
         instance_dir = self.instances_path / instance.uuid
         with self._lock(instance.uuid):
-            with contextlib.suppress(exception.InstanceNotFound):
-                self._host.get_domain(instance.uuid)
-                raise exception.InstanceInvalidState(
-                    action="live_migration", instance_uuid=instance.uuid, attr="guest",
-                    state="existing")
+            self._refuse_existing(instance, "live_migration")
             image_meta = self._complete_image_meta(ctxt, {"id": _attr(instance, "image_ref")})
             plan = None
             try:
@@ -509,21 +507,21 @@ class LibvirtDriver(driver.ComputeDriver):
         then has flushed and closed the disk -- and restored afterwards in
         the state it had.
         """
-        with self._lock(instance.uuid):
-            dom = self._host.get_domain(instance.uuid)
-            root = self.instances_path / instance.uuid / vdisk.ROOT_DISK
-            if not root.is_file():
-                raise exception.InstanceInvalidState(
-                    action="snapshot", instance_uuid=instance.uuid, attr="root disk",
-                    state="missing")
-            before = self._power_state(dom)
-            saved = before in (power_state.RUNNING, power_state.PAUSED)
-            if saved:
-                dom.managedSave(0)
-            store = self._image_store or image_local.LocalStore()
-            store.path.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=store.path, prefix=".snapshot-") as tmp:
-                flat = pathlib.Path(tmp) / "disk"
+        store = self._image_store or image_local.LocalStore()
+        store.path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=store.path, prefix=".snapshot-") as tmp:
+            flat = pathlib.Path(tmp) / "disk"
+            with self._lock(instance.uuid):
+                dom = self._host.get_domain(instance.uuid)
+                root = self.instances_path / instance.uuid / vdisk.ROOT_DISK
+                if not root.is_file():
+                    raise exception.InstanceInvalidState(
+                        action="snapshot", instance_uuid=instance.uuid, attr="root disk",
+                        state="missing")
+                before = self._power_state(dom)
+                saved = before in (power_state.RUNNING, power_state.PAUSED)
+                if saved:
+                    dom.managedSave(0)
                 try:
                     vdisk.flatten(root, flat)
                 finally:
@@ -534,8 +532,9 @@ class LibvirtDriver(driver.ComputeDriver):
                             dom.resume()
                         elif before == power_state.PAUSED and state == power_state.RUNNING:
                             dom.suspend()
-                uploaded = self._snapshot_images().upload(ctxt, image_id, flat, "qcow2",
-                                                          "bare")
+            # The flattened copy is this call's own: the upload (minutes to Glance for
+            # a big disk) does not hold the server's other actions up.
+            uploaded = self._snapshot_images().upload(ctxt, image_id, flat, "qcow2", "bare")
         LOG.info("Snapshot %s of %s: %s bytes", image_id, instance.uuid, uploaded["size"])
         return {**uploaded, "uploaded": True}
 
@@ -627,6 +626,13 @@ class LibvirtDriver(driver.ComputeDriver):
         if dom.hasManagedSaveImage(0):
             dom.managedSaveRemove(0)
         dom.create()
+
+    def _refuse_existing(self, instance: Any, action: str) -> None:
+        """InstanceInvalidState when the server already has a domain on this host."""
+        with contextlib.suppress(exception.InstanceNotFound):
+            self._host.get_domain(instance.uuid)
+            raise exception.InstanceInvalidState(
+                action=action, instance_uuid=instance.uuid, attr="guest", state="existing")
 
     def _undefine(self, dom: libvirt.virDomain) -> None:
         with contextlib.suppress(libvirt.libvirtError):

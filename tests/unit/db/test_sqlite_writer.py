@@ -187,3 +187,17 @@ def test_a_writer_in_another_process_waits_for_the_lock_file(tmp_path: pathlib.P
         os.close(fd)
     assert out.strip().splitlines()[-1] == "0 []", out + err
     assert _count("late-") == 1
+
+
+def test_a_lock_file_that_cannot_be_opened_gives_the_process_lock_back(
+        tmp_path: pathlib.Path) -> None:
+    lock = sqlite_writer.WriteLock(str(tmp_path / "missing" / "kumo.sqlite.write-lock"))
+    with pytest.raises(FileNotFoundError):
+        lock.acquire(timeout=1)
+    # Another thread is not kept waiting behind the failed attempt.
+    lock.path = sqlite_writer.lock_path(str(tmp_path / "kumo.sqlite"))
+    taken: list[bool] = []
+    thread = threading.Thread(target=lambda: taken.append(lock.acquire(timeout=1)))
+    thread.start()
+    thread.join(5)
+    assert taken == [True]

@@ -211,6 +211,15 @@ def test_show_gathers_custom_properties_and_hides_what_the_project_may_not_see(
         client.show(None, str(uuid.uuid4()))
 
 
+def test_show_lets_a_pending_member_see_a_shared_image_by_id(fake_glance, client) -> None:
+    state, _ = fake_glance
+    shared = state.add(name="snap", visibility="shared", owner="admin")
+    state.members[shared["id"]] = [{"member_id": "p1", "status": "pending"}]
+    assert client.show(None, shared["id"], project_id="p1")["name"] == "snap"
+    with pytest.raises(exception.ImageNotFound):
+        client.show(None, shared["id"], project_id="p2")
+
+
 def test_create_upload_download_round_trip_with_checksum(fake_glance, client,
                                                          tmp_path) -> None:
     state, _ = fake_glance
