@@ -207,7 +207,9 @@ def test_concurrent_boots_never_exceed_the_quota(cloud: Any) -> None:  # noqa: F
     assert len(call(api, "GET", "/servers").json["servers"]) == 4
 
 
-def test_detail_counts_the_network_resources(cloud: Any) -> None:  # noqa: F811
+def test_detail_counts_the_network_resources(
+        cloud: Any, fake_bus: None) -> None:  # noqa: F811
+    # (A rule change casts "sync_host" to every kumo-network: on the fake bus.)
     api, _, _ = cloud
     made = call(api, "POST", "/os-security-groups", {"security_group": {
         "name": "web", "description": "web servers"}})
