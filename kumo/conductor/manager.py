@@ -58,6 +58,8 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:
         super().__init__(host=host, binary=binary)
         self.tasks = task_pool.TaskPool(CONF.conductor.task_workers)
+        # One facade (and so one Glance client and session) for every image call.
+        self.images = image_api.ImageAPI(conductor=self)
 
     def cleanup_host(self) -> None:
         # Tasks already started are work in flight: the stop waits for them
@@ -145,7 +147,7 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
     # shelved snapshot is deleted there.
 
     def image_delete(self, context: Any, image_id: str) -> None:
-        glance = image_api.ImageAPI(conductor=self).glance
+        glance = self.images.glance
         if glance is not None:
             glance.delete(context, image_id)
             return
@@ -154,14 +156,14 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
 
     def image_get(self, context: Any, image_id: str,
                   project_id: str | None = None) -> image_obj.Image:
-        glance = image_api.ImageAPI(conductor=self).glance
+        glance = self.images.glance
         if glance is not None:
             return rows.image(glance.show(context, image_id, project_id=project_id))
         return rows.image(image_db.image_get(image_id, project_id=project_id))
 
     def image_get_all(self, context: Any, project_id: str | None = None,
                       filters: dict[str, Any] | None = None) -> list[image_obj.Image]:
-        glance = image_api.ImageAPI(conductor=self).glance
+        glance = self.images.glance
         if glance is not None:
             return [rows.image(image) for image in
                     glance.list(context, project_id=project_id, filters=filters)]
