@@ -169,8 +169,12 @@ class ProcessLauncher:
         self._signal_all(signum)
         deadline = time.monotonic() + CONF.graceful_shutdown_timeout + STOP_MARGIN
         failed = self._config_error
+        # A worker still starting has not set up its own handler yet: the
+        # forwarded signal ends it at once (exit code -signum), which is the
+        # stop that was asked for, not a failure.
+        stopped_by_us = (0, -signum)
         while self._children and time.monotonic() < deadline:
-            failed |= any(code != 0 for _, code in self._reap())
+            failed |= any(code not in stopped_by_us for _, code in self._reap())
             time.sleep(POLL_INTERVAL / 2)
         if self._children:
             LOG.error("%s: workers %s still running after the drain; killing them",

@@ -18,9 +18,10 @@ import pytest
 
 from kumo import launcher, process
 
-# argv: state directory, mode ("serve", "config-error" or "stubborn"), workers.
-# A worker records "<slot>.<pid>.<reports>" and runs until SIGTERM, then records
-# "stopped.<pid>" ("stubborn": ignores SIGTERM).
+# argv: state directory, mode ("serve", "config-error", "stubborn" or "starting"),
+# workers. A worker records "<slot>.<pid>.<reports>" and runs until SIGTERM, then
+# records "stopped.<pid>" ("stubborn": ignores SIGTERM; "starting": never gets
+# as far as handling it).
 _SCRIPT = """
 import os, signal, sys, time
 from kumo import conf, launcher, process
@@ -33,6 +34,9 @@ launcher.STOP_MARGIN = 1.0
 def run():
     if mode == "config-error":
         return launcher.EX_CONFIG
+    if mode == "starting":
+        open(os.path.join(state, f"{process.worker()}.{os.getpid()}.0"), "w").close()
+        time.sleep(60)
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: None if mode == "stubborn" else stop.append(1))
     reports = int(process.reports_for_service())
@@ -135,6 +139,19 @@ def test_workers_still_running_after_the_drain_bound_are_killed(
     # graceful_shutdown_timeout 1 s + STOP_MARGIN 1 s, then SIGKILL.
     assert parent.wait(PATIENCE) == 1
     assert _stopped(tmp_path) == set()
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists()
+
+
+def test_workers_stopped_while_still_starting_are_a_clean_stop(
+        start: Callable[..., subprocess.Popen[str]], tmp_path: Path) -> None:
+    # The forwarded SIGTERM ends a worker that has no handler yet: that is the
+    # stop that was asked for, so the launcher exits 0 (and does not wait out
+    # the drain bound).
+    parent = start("starting")
+    workers = _wait_for(lambda: len(w := _workers(tmp_path)) == 2 and w, "two workers")
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(PATIENCE) == 0, parent.stdout.read() if parent.stdout else ""
     for pid in workers:
         assert not Path(f"/proc/{pid}").exists()
 
