@@ -94,8 +94,9 @@ class GroupsMixin:
         group_db.group_delete(group_uuid)
 
     def instance_group_members_add(self, context: Any, group_uuid: str,
-                                   instance_uuids: list[str]) -> dict[str, Any]:
-        return _plain(group_db.members_add(group_uuid, instance_uuids))
+                                   instance_uuids: list[str],
+                                   limit: int | None = None) -> dict[str, Any]:
+        return _plain(group_db.members_add(group_uuid, instance_uuids, limit=limit))
 
     # --- aggregates --------------------------------------------------------------------
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 VERSION = "1.4"
+VERSION_1_11 = "1.11"
 
 
 class GroupsAPIMixin:
     call: Any
+    can_send_version: Any
 
     # --- server groups -----------------------------------------------------------------
 
@@ -36,9 +38,17 @@ class GroupsAPIMixin:
         self.call(ctxt, "instance_group_delete", {"group_uuid": group_uuid}, version=VERSION)
 
     def instance_group_members_add(self, ctxt: Any, group_uuid: str,
-                                   instance_uuids: list[str]) -> dict[str, Any]:
-        return self.call(ctxt, "instance_group_members_add", {
-            "group_uuid": group_uuid, "instance_uuids": instance_uuids}, version=VERSION)
+                                   instance_uuids: list[str],
+                                   limit: int | None = None) -> dict[str, Any]:
+        """With ``limit`` (1.11) the server_group_members quota is checked in the
+        same transaction (OverQuota, nothing added); an older conductor adds
+        without it (the API's earlier check stands alone)."""
+        args: dict[str, Any] = {"group_uuid": group_uuid, "instance_uuids": instance_uuids}
+        version = VERSION
+        if limit is not None and self.can_send_version(VERSION_1_11):
+            args["limit"] = limit
+            version = VERSION_1_11
+        return self.call(ctxt, "instance_group_members_add", args, version=version)
 
     # --- aggregates --------------------------------------------------------------------
 

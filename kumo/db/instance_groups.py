@@ -130,15 +130,32 @@ def group_delete(group_uuid: str) -> None:
         db_session.execute(sa.delete(_groups).where(_groups.c.id == group["id"]))
 
 
-def members_add(group_uuid: str, instance_uuids: Iterable[str]) -> dict[str, Any]:
-    """Make the servers members of the group (members already in it stay); the group."""
+def members_add(group_uuid: str, instance_uuids: Iterable[str],
+                limit: int | None = None) -> dict[str, Any]:
+    """Make the servers members of the group (members already in it stay); the group.
+
+    With ``limit`` (the caller's server_group_members quota; -1 or None: none)
+    the live members are counted and the new ones added in one transaction,
+    serialised per group: two boots racing into one group cannot both pass.
+    Raises OverQuota (nothing added) when the new members do not fit.
+    """
     with session() as db_session:
+        if limit is not None and limit >= 0:
+            quota_db.lock(db_session, f"group:{group_uuid}")
         group = _group_row(db_session, group_uuid)
         present = set(db_session.scalars(
             sa.select(_members.c.instance_uuid).where(_members.c.group_id == group["id"])))
+        wanted = [uuid for uuid in dict.fromkeys(instance_uuids) if uuid not in present]
+        if limit is not None and limit >= 0 and wanted:
+            live = len(_live_members(db_session, [group["id"]])[group["id"]])
+            if live + len(wanted) > limit:
+                raise exception.OverQuota(
+                    f"Quota exceeded for server_group_members: Requested {len(wanted)}, "
+                    f"but already used {live} of {limit} server_group_members",
+                    overs=["server_group_members"])
         now = utcnow()
         new = [{"group_id": group["id"], "instance_uuid": uuid, "created_at": now}
-               for uuid in dict.fromkeys(instance_uuids) if uuid not in present]
+               for uuid in wanted]
         if new:
             db_session.execute(sa.insert(_members), new)
         return _with_members(db_session, [group])[0]

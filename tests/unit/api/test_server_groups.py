@@ -161,3 +161,37 @@ def test_server_group_quotas_are_enforced_with_over_limit(cloud: Any) -> None:
     # Deleting the group gives the quota back.
     assert call(api, "DELETE", f"/os-server-groups/{group['id']}").status_int == 204
     assert _create(api, {"name": "h", "policies": ["affinity"]}).status_int == 200
+
+
+def test_a_boot_that_loses_the_members_race_is_refused_and_leaves_no_server(
+        cloud: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kumo.api.openstack.compute import server_groups
+    from kumo.db import instance_groups, instances
+
+    api, _, image_id = cloud
+    assert call(api, "PUT", "/os-quota-sets/project-a", {"quota_set": {
+        "server_group_members": 2}}, token=ADMIN).status_int == 200
+    group = _create(api, {"name": "g", "policies": ["affinity"]}).json["server_group"]
+    first_check = server_groups.check_members_quota
+
+    def check_then_lose_the_race(*args: Any, **kwargs: Any) -> None:
+        # The early check passes on an empty group; then a concurrent boot
+        # takes both places before this boot's members are added.
+        first_check(*args, **kwargs)
+        rivals = instances.instance_create([
+            {"project_id": "project-a", "user_id": "alice", "display_name": "rival",
+             "memory_mb": 512, "vcpus": 1, "root_gb": 1} for _ in range(2)])
+        instance_groups.members_add(group["id"], [row["uuid"] for row in rivals])
+
+    monkeypatch.setattr(server_groups, "check_members_quota", check_then_lose_the_race)
+    before = {s["id"] for s in call(api, "GET", "/servers").json["servers"]}
+    reply = call(api, "POST", "/servers", {
+        "server": {"name": "web", "imageRef": image_id, "flavorRef": "2"},
+        "os:scheduler_hints": {"group": group["id"]}})
+    assert reply.status_int == 403, reply.json
+    assert reply.json["overLimit"]["message"] == (
+        "Quota exceeded for server_group_members: Requested 1, but already used 2 of 2 "
+        "server_group_members")
+    after = {s["id"]: s["name"] for s in call(api, "GET", "/servers").json["servers"]}
+    assert sorted(name for uuid, name in after.items() if uuid not in before) == [
+        "rival", "rival"]

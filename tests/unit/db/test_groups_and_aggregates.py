@@ -99,3 +99,34 @@ def test_a_host_is_in_one_zone_only(db: str) -> None:
         aggregates.aggregate_create("a")
     with pytest.raises(exception.AggregateNameExists):
         aggregates.aggregate_update(plain["id"], {"name": "b"})
+
+
+def test_concurrent_boots_into_one_group_stay_within_the_members_quota(
+        db: str, at_once: Callable[..., None]) -> None:
+    # Six boots of two servers each race for a group with room for five: the
+    # count and the insert are one transaction, so exactly two boots get in.
+    group = _group()
+    boots = [[_instance()["uuid"], _instance()["uuid"]] for _ in range(6)]
+    results: list[str] = []
+
+    def boot(uuids: list[str]) -> None:
+        try:
+            instance_groups.members_add(group["uuid"], uuids, limit=5)
+            results.append("ok")
+        except exception.OverQuota as error:
+            assert "server_group_members" in str(error)
+            results.append("over")
+
+    at_once(boot, boots)
+    assert sorted(results) == ["ok"] * 2 + ["over"] * 4
+    assert len(instance_groups.group_get(group["uuid"])["members"]) == 4
+    # A deleted member frees its place; members already in do not count twice.
+    gone = instance_groups.group_get(group["uuid"])["members"][0]
+    instances.instance_destroy(gone)
+    kept = instance_groups.group_get(group["uuid"])["members"]
+    fresh = [_instance()["uuid"] for _ in range(4)]
+    instance_groups.members_add(group["uuid"], kept + fresh[:2], limit=5)
+    with pytest.raises(exception.OverQuota):
+        instance_groups.members_add(group["uuid"], fresh[2:3], limit=5)
+    instance_groups.members_add(group["uuid"], fresh[2:], limit=-1)
+    assert len(instance_groups.group_get(group["uuid"])["members"]) == 7

@@ -193,12 +193,14 @@ def boot_group(clients: common.Clients, context: Any, hints: dict[str, Any]
 def check_members_quota(clients: common.Clients, context: Any,
                         group: dict[str, Any] | None, count: int) -> None:
     """403 overLimit naming server_group_members when ``count`` more servers would take
-    the group past the caller's limit (checked before any server row exists)."""
+    the group past the caller's limit (checked before any server row exists; the
+    limit is kept in ``group["members_limit"]`` for :func:`add_members`)."""
     if group is None:
         return
     limits = clients.conductor.quota_get(context, project_id=context.project_id,
                                          user_id=context.user_id)
     limit = int(limits.get("server_group_members", -1))
+    group["members_limit"] = limit
     members = len(group.get("members") or [])
     if 0 <= limit < members + count:
         raise exception.OverQuota(
@@ -217,7 +219,20 @@ def boot_spec(group: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def add_members(clients: common.Clients, context: Any, group: dict[str, Any] | None,
                 instances: list[Any]) -> None:
-    """Record the booted servers as members of the group (before their build starts)."""
-    if group is not None:
+    """Record the booted servers as members of the group (before their build starts).
+
+    The members quota is checked again as they are added (a concurrent boot into
+    the same group may have taken the room :func:`check_members_quota` saw):
+    when they no longer fit, the new servers, not yet built, are destroyed and
+    the 403 goes to the caller, as Nova's quota recheck does.
+    """
+    if group is None:
+        return
+    try:
         clients.conductor.instance_group_members_add(
-            context, group_uuid=group["uuid"], instance_uuids=[i.uuid for i in instances])
+            context, group_uuid=group["uuid"], instance_uuids=[i.uuid for i in instances],
+            limit=group.get("members_limit"))
+    except exception.OverQuota:
+        for instance in instances:
+            clients.conductor.instance_destroy(context, instance_uuid=instance.uuid)
+        raise
