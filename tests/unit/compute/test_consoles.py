@@ -70,3 +70,23 @@ def test_validate_console_port_follows_the_guest(
     driver.set_power_state(running.uuid, power_state.SHUTDOWN)
     assert not compute.validate_console_port(ctxt, instance=running, port=5911,
                                              console_type="novnc")
+
+
+def test_console_tokens_are_dropped_only_for_servers_handed_a_console(
+        compute: ComputeManager, ctxt: Any, running: Any,
+        make_instance: Callable[..., Any]) -> None:
+    casts: list[str] = []
+
+    class ConsoleAuth:
+        def delete_tokens_for_instance(self, context: Any, instance_uuid: str) -> None:
+            casts.append(instance_uuid)
+
+    compute.consoleauth = ConsoleAuth()
+    quiet = make_instance()
+    compute.drop_console_tokens(ctxt, quiet)  # never had a console: nothing sent
+    assert casts == []
+    compute.get_vnc_console(ctxt, instance=running, console_type="novnc")
+    compute.get_spice_console(ctxt, instance=running, console_type="spice-html5")
+    compute.drop_console_tokens(ctxt, running)
+    compute.drop_console_tokens(ctxt, running)  # forgotten after the first drop
+    assert casts == [running.uuid]
