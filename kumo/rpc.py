@@ -152,16 +152,180 @@ class InFlight:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
+class _Watched:
+    """One call :class:`CallMonitor` heartbeats for."""
+
+    __slots__ = ("incoming", "interval", "due", "sending")
+
+    def __init__(self, incoming: Any, interval: float, due: float) -> None:
+        self.incoming = incoming
+        self.interval = interval
+        self.due = due
+        self.sending = False
+
+
+class CallMonitor:
+    """Sends the call-monitor heartbeats of every running call of one RPC server.
+
+    A caller that asked for them (``call_monitor_timeout``, see
+    :meth:`RPCAPIBase.call`) gets a heartbeat every half of that timeout while
+    its call runs, as oslo.messaging's dispatcher sends them. That dispatcher
+    starts an OS thread per call to do it, which costs more than a short call
+    itself; one thread per server sleeps here until the oldest call is due
+    instead, and a call shorter than its interval costs a dict insert and pop.
+
+    A call's heartbeats stop when it returns (a heartbeat being sent then is
+    waited for, so none follows the reply), when one fails to send (the broker
+    or the caller is gone), and when the process dies. Heartbeats go out one
+    after the other: while the broker is away a send waits for it, as every
+    per-call thread of oslo.messaging would, and the rest follow once it is back.
+    """
+
+    def __init__(self, name: str = "rpc-call-monitor") -> None:
+        self._name = name
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # the thread waits for work
+        self._sent = threading.Condition(self._lock)  # a returning call waits for its beat
+        self._calls: dict[int, _Watched] = {}
+        self._next = 0
+        self._wake_at: float | None = None  # when the thread wakes; None: when notified
+        # The shortest interval seen: with no call to watch the thread still wakes
+        # this often, so a new call (due an interval from now, not sooner) never
+        # has to wake it up, which would cost a thread switch per call.
+        self._idle: float | None = None
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def interval(incoming: Any) -> float | None:
+        """Seconds between two heartbeats of ``incoming``; None when it asked for none.
+
+        Like oslo.messaging: half the caller's whole-second timeout, and none
+        (with a warning) when that is under a second.
+        """
+        timeout = incoming.client_timeout
+        if not timeout:
+            return None
+        try:
+            interval = int(timeout) / 2
+        except (TypeError, ValueError):
+            interval = 0
+        if interval < 1:
+            LOG.warning("Client provided an invalid timeout value of %r", timeout)
+            return None
+        return interval
+
+    def watch(self, incoming: Any, interval: float) -> int:
+        """Heartbeat for ``incoming`` every ``interval`` seconds until :meth:`done`."""
+        due = time.monotonic() + interval
+        with self._lock:
+            self._next += 1
+            token = self._next
+            self._calls[token] = _Watched(incoming, interval, due)
+            if self._idle is None or interval < self._idle:
+                self._idle = interval
+            # Not alive: never started, or this is a forked child of the process
+            # that started it (threads do not survive a fork).
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name=self._name,
+                                                daemon=True)
+                self._thread.start()
+            elif self._wake_at is None or due < self._wake_at:
+                self._wake.notify()
+        return token
+
+    def done(self, token: int) -> None:
+        """Stop heartbeating a call; returns once no heartbeat of it is being sent."""
+        with self._lock:
+            call = self._calls.pop(token, None)
+            while call is not None and call.sending:
+                self._sent.wait()
+
+    @property
+    def watched(self) -> int:
+        with self._lock:
+            return len(self._calls)
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                due = [call for call in self._calls.values() if call.due <= now]
+                if not due:
+                    # A call whose heartbeat failed waits (due: inf) only for done().
+                    self._wake_at = min((c.due for c in self._calls.values()
+                                         if c.due != float("inf")), default=None)
+                    if self._wake_at is None and self._idle is not None:
+                        self._wake_at = now + self._idle
+                    self._wake.wait(None if self._wake_at is None else self._wake_at - now)
+                    continue
+                for call in due:
+                    call.sending = True
+            for call in due:
+                self._beat(call)
+
+    def _beat(self, call: _Watched) -> None:
+        LOG.debug("Sending call-monitor heartbeat for active call to %(method)s "
+                  "(interval=%(interval)i)",
+                  {"method": call.incoming.message.get("method"), "interval": call.interval})
+        try:
+            call.incoming.heartbeat()
+            failed = False
+        except Exception as exc:  # noqa: BLE001 - the broker or the caller is gone
+            # The caller's own timeout ends its call; nothing more to send it.
+            LOG.debug("Call-monitor heartbeat failed: %(exc)s", {"exc": exc})
+            failed = True
+        with self._lock:
+            call.sending = False
+            call.due = float("inf") if failed else time.monotonic() + call.interval
+            self._sent.notify_all()
+
+
 class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
-    """oslo.messaging's dispatcher, counting the handlers that run in :class:`InFlight`."""
+    """oslo.messaging's dispatcher, counting the handlers that run in :class:`InFlight`,
+    with one :class:`CallMonitor` thread instead of a thread per call, and the
+    endpoint of a (namespace, version, method) looked up once."""
 
     def __init__(self, *args: Any, in_flight: InFlight, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.in_flight = in_flight
+        self.monitor = CallMonitor()
+        self._routes: dict[tuple[Any, str, str], Any] = {}
+
+    def _endpoint(self, namespace: Any, version: str, method: str) -> Any:
+        """The first endpoint serving ``method`` at ``version`` in ``namespace``,
+        or raise what oslo.messaging's dispatcher raises."""
+        key = (namespace, version, method)
+        endpoint = self._routes.get(key)
+        if endpoint is not None:
+            return endpoint
+        compatible = False
+        for candidate in self.endpoints:
+            target = getattr(candidate, "target", None) or self._default_target
+            if not (self._is_namespace(target, namespace)
+                    and self._is_compatible(target, version)):
+                continue
+            compatible = True
+            if hasattr(candidate, method) and self.access_policy.is_allowed(candidate, method):
+                self._routes[key] = candidate
+                return candidate
+        if compatible:
+            raise rpc_dispatcher.NoSuchMethod(method)
+        raise rpc_dispatcher.UnsupportedVersion(version, method=method)
 
     def dispatch(self, incoming: Any) -> Any:
-        with self.in_flight:
-            return super().dispatch(incoming)
+        message = incoming.message
+        method = message.get("method")
+        endpoint = self._endpoint(message.get("namespace"), message.get("version", "1.0"),
+                                  method)
+        interval = CallMonitor.interval(incoming)
+        token = self.monitor.watch(incoming, interval) if interval else None
+        try:
+            with self.in_flight:
+                return self._do_dispatch(endpoint, method, incoming.ctxt,
+                                         message.get("args", {}))
+        finally:
+            if token is not None:
+                self.monitor.done(token)
 
 
 def get_server(target: messaging.Target, endpoints: list[Any],
