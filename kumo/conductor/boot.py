@@ -34,7 +34,6 @@ from kumo.compute import build_guard
 from kumo.compute.system_metadata import SHELVED_IMAGE_ID
 from kumo.conductor import rows
 from kumo.conductor.rpcapi import UNSET
-from kumo.db import instance_groups as group_db
 from kumo.db import instance_writes
 from kumo.db import instances as instance_db
 from kumo.objects import instance as instance_obj
@@ -132,8 +131,8 @@ class BootMixin:
 
         What ``ConductorManager.instance_destroy`` does, with the event in the same
         transaction and no instance read back."""
+        # The server's group memberships go in the same transaction.
         system_metadata = instance_writes.destroy_finishing_event(instance_uuid, event)
-        group_db.members_delete_by_instance(instance_uuid)
         drop_shelve_snapshot(self, context, instance_uuid, system_metadata)
 
     def instance_build_take(self, context: Any, instance_uuid: str, host: str, node: str,

@@ -1,5 +1,6 @@
 """kumo-conductor's endpoint for the server lifecycle's loose ends (RPC API 1.7): the
-reconciliation of servers whose task nobody runs any more.
+reconciliation of servers whose task nobody runs any more; and (1.11) the start
+of a delete in one call (``instance_start_delete``).
 
 Mixed into :class:`kumo.conductor.manager.ConductorManager`; the work is
 :mod:`kumo.conductor.tasks.reconcile`. It runs once when the conductor has
@@ -17,8 +18,10 @@ from oslo_log import log as logging
 from oslo_service import periodic_task
 
 from kumo import context as kumo_context
+from kumo.conductor import rows
 from kumo.conductor.task_pool import TaskPool
 from kumo.conductor.tasks import reconcile
+from kumo.db import instance_writes
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -61,3 +64,21 @@ class LifecycleMixin(periodic_task.PeriodicTasks):
         """One reconciliation pass now; how many servers were re-driven, failed,
         aborted, deleted or skipped."""
         return reconcile.reconcile(context, working_on=self.tasks.working_on)
+
+    # -- RPC API 1.11 -----------------------------------------------------------------
+
+    def instance_start_delete(self, context: Any, instance_uuid: str,
+                              project_id: str | None, owner: dict[str, Any],
+                              allow_locked: bool, action: str,
+                              expected_task_state: Any) -> dict[str, Any]:
+        """``DELETE /servers/{id}``'s read and its guarded move to ``deleting`` (with
+        the start of the request's instance action ``action``) in one call and one
+        transaction: ``{"instance": Instance, "started": bool}``; see
+        :func:`kumo.db.instance_writes.start_delete` for the guard and the errors."""
+        record = {"action": action, "request_id": getattr(context, "request_id", None),
+                  "user_id": getattr(context, "user_id", None),
+                  "project_id": getattr(context, "project_id", None)}
+        found = instance_writes.start_delete(
+            instance_uuid, project_id, owner, bool(allow_locked), record,
+            expected_task_state)
+        return {"instance": rows.instance(found["instance"]), "started": found["started"]}

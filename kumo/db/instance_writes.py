@@ -16,10 +16,11 @@ import sqlalchemy as sa
 
 from kumo import exception
 from kumo.compute import task_states
-from kumo.db import action_events, instance_actions, instances
+from kumo.db import action_events, instance_actions, instances, models
 from kumo.db.api import session
 
 _instances = instances._instances
+_group_members = models.InstanceGroupMember.__table__
 
 
 def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
@@ -87,11 +88,8 @@ def take_build(instance_uuid: str, values: Mapping[str, Any],
     """
     with session() as db_session:
         if event and event.get("request_id"):
-            action_id = instance_actions._action_id(db_session, instance_uuid,
-                                                    event["request_id"])
-            if action_id is not None:
-                instance_actions._event_start(db_session, action_id, event["event"],
-                                              host=event.get("host"))
+            instance_actions.event_start_in(db_session, instance_uuid, event["request_id"],
+                                            event["event"], host=event.get("host"))
         row = db_session.execute(sa.select(
             _instances.c.task_state, _instances.c.host, _instances.c.node,
             _instances.c.system_metadata).where(
@@ -105,20 +103,78 @@ def take_build(instance_uuid: str, values: Mapping[str, Any],
         if reason is not None:
             return reason
         try:
-            instances.instance_update_in(db_session, instance_uuid, values,
-                                         expected_task_state=task_states.SPAWNING)
+            # The text just read: the take is one compare-and-swap UPDATE, no re-read.
+            instances.instance_update_known_in(db_session, instance_uuid, values,
+                                               row.system_metadata,
+                                               expected_task_state=task_states.SPAWNING)
         except (exception.InstanceNotFound, exception.UnexpectedTaskStateError) as error:
             return f"it changed meanwhile ({error.message})"
         return None
 
 
 def destroy_finishing_event(instance_uuid: str, event: Mapping[str, Any]) -> dict[str, Any]:
-    """:func:`kumo.db.instances.instance_destroy` (same errors) and the finish of the
+    """:func:`kumo.db.instances.instance_destroy` (same errors), the finish of the
     request's step ``event`` (``request_id``, ``event``, ``host``, ``result``,
     ``start_time``: :func:`kumo.db.action_events.event_finish`; nothing when the
-    request started no action) in one transaction. Returns the instance's
+    request started no action) and the server's leaving of its server groups
+    (what :func:`kumo.db.instance_groups.members_delete_by_instance` does) in one
+    transaction: one commit per delete instead of two. Returns the instance's
     system_metadata only (the caller needs no more)."""
     with session() as db_session:
         system_metadata = instances.instance_destroy_in(db_session, instance_uuid)
         _finish_event_in(db_session, instance_uuid, event)
+        db_session.execute(sa.delete(_group_members).where(
+            _group_members.c.instance_uuid == instance_uuid))
         return system_metadata
+
+
+def start_delete(instance_uuid: str, project_id: str | None, owner: Mapping[str, Any],
+                 allow_locked: bool, action: Mapping[str, Any],
+                 expected_task_state: Any) -> dict[str, Any]:
+    """The read and the start of ``DELETE /servers/{id}`` in one transaction.
+
+    One UPDATE sets ``task_state`` ``deleting``, guarded by: the server is live (and
+    of project ``project_id`` when given), belongs to ``owner`` (``project_id`` and
+    ``user_id``: the policy target the API has already authorized), is not locked
+    (unless ``allow_locked``) and its task_state is one of ``expected_task_state``.
+    When it wins, the request's instance action ``action`` (``action``,
+    ``request_id``, ``user_id``, ``project_id``; none without a request id) is
+    started and the server read back, as ``update_starting_action`` does.
+
+    When it does not, the server is read to say why: InstanceNotFound (none of
+    that project), UnexpectedDeletingTaskStateError / UnexpectedTaskStateError
+    (its own server, but a task is under way), else nothing was written and the
+    caller decides with the server it gets (another owner, locked).
+
+    Returns ``{"instance": the server, "started": bool}``.
+    """
+    guard = [_instances.c.uuid == instance_uuid, _instances.c.deleted == 0,
+             _instances.c.project_id == owner.get("project_id"),
+             _instances.c.user_id == owner.get("user_id"),
+             instances._in(_instances.c.task_state, expected_task_state)]
+    if project_id is not None:
+        guard.append(_instances.c.project_id == project_id)
+    if not allow_locked:
+        guard.append(sa.or_(_instances.c.locked.is_(None), _instances.c.locked.is_(False)))
+    with session() as db_session:
+        result = db_session.execute(sa.update(_instances).where(*guard).values(
+            task_state=task_states.DELETING, updated_at=instances.utcnow()))
+        if result.rowcount:
+            if action.get("request_id"):
+                instance_actions.action_start_in(
+                    db_session, instance_uuid, action["action"], action["request_id"],
+                    action.get("user_id"), action.get("project_id"))
+            return {"instance": instances._get(db_session, instance_uuid), "started": True}
+        instance = instances._get(db_session, instance_uuid, project_id)  # or 404
+        mine = all(instance.get(key) == owner.get(key) for key in ("project_id", "user_id"))
+        if mine and (allow_locked or not instance.get("locked")):
+            task_state = instance.get("task_state")
+            if task_state == task_states.DELETING:
+                raise exception.UnexpectedDeletingTaskStateError(
+                    instance_uuid=instance_uuid, expected=expected_task_state,
+                    actual=task_state)
+            if task_state not in instances._one_or_list(expected_task_state):
+                raise exception.UnexpectedTaskStateError(
+                    instance_uuid=instance_uuid, expected=expected_task_state,
+                    actual=task_state)
+        return {"instance": instance, "started": False}

@@ -344,6 +344,22 @@ class StubConductor(StubTags):
         self._record("instance_action_started", instance_uuid=instance_uuid, action=action)
         return instance
 
+    def instance_start_delete(self, ctxt: Any, instance_uuid: str, project_id: str | None,
+                              owner: dict[str, Any], allow_locked: bool, action: str,
+                              expected_task_state: Any) -> dict[str, Any]:
+        # 1.11: recorded, then as the read and the guarded update it stands for.
+        self._record("instance_start_delete", instance_uuid=instance_uuid, owner=owner,
+                     allow_locked=allow_locked)
+        instance = self.instance_get(ctxt, instance_uuid, project_id=project_id)
+        mine = (instance.project_id == owner["project_id"]
+                and instance.user_id == owner["user_id"])
+        if not mine or (getattr(instance, "locked", False) and not allow_locked):
+            return {"instance": instance, "started": False}
+        instance = self.instance_update_starting_action(
+            ctxt, instance_uuid, {"task_state": task_states.DELETING}, action,
+            expected_task_state=expected_task_state)
+        return {"instance": instance, "started": True}
+
     def instance_destroy(self, ctxt: Any, instance_uuid: str) -> Instance:
         self._record("instance_destroy", instance_uuid=instance_uuid)
         instance = self.instances[instance_uuid]

@@ -647,20 +647,13 @@ class ServersController:
 
     def delete(self, req: webob.Request, server_id: str) -> webob.Response:
         context = common.context_of(req)
-        instance = self._get(context, server_id)
-        authorize(context, servers_policies.SERVERS % "delete", instance)
-        check_lock(context, instance)
-        if server_actions_move.soft_delete_requested(instance):
-            return server_actions_move.soft_delete(self, context, instance)
         conductor = self.clients.conductor
         try:
-            # The "delete" action (os-instance-actions) is started with the state
-            # change, so kumo-compute's compute_terminate_instance event has its action.
-            instance = conductor.instance_update_starting_action(
-                context, instance_uuid=server_id, values={"task_state": task_states.DELETING},
-                action="delete", expected_task_state=_DELETABLE_TASK_STATES)
+            instance = self._start_delete(context, server_id)
         except exception.UnexpectedDeletingTaskStateError:
             # Already being deleted: the first request finishes the job.
+            return common.empty_response(204)
+        if instance is None:  # soft-deleted
             return common.empty_response(204)
         host = instance.get("host", None)
         if host:
@@ -669,6 +662,37 @@ class ServersController:
             # Never scheduled: no guest anywhere, the row is all there is.
             conductor.instance_destroy(context, instance_uuid=server_id)
         return common.empty_response(204)
+
+    def _start_delete(self, context: Any, server_id: str) -> Any:
+        """Move the server to ``deleting`` (starting the request's ``delete`` instance
+        action, which kumo-compute's compute_terminate_instance event belongs to) and
+        return it; None when it was soft-deleted instead.
+
+        The common case is one conductor call (1.11 ``instance_start_delete``): the
+        caller authorized on its own servers (the policy's default target) deletes
+        one of them that is not locked. Anything else (another owner, a locked
+        server, soft delete configured, an older conductor) is decided here on the
+        server that call read, then moved with a second call as before."""
+        conductor = self.clients.conductor
+        action = servers_policies.SERVERS % "delete"
+        found: dict[str, Any] | None = None
+        if CONF.reclaim_instance_interval <= 0 and policy.can(context, action):
+            found = conductor.instance_start_delete(
+                context, instance_uuid=server_id, project_id=common.project_scope(context),
+                owner={"project_id": context.project_id, "user_id": context.user_id},
+                allow_locked=policy.check_is_admin(context), action="delete",
+                expected_task_state=_DELETABLE_TASK_STATES)
+            if found["started"]:
+                return found["instance"]
+        instance = found["instance"] if found else self._get(context, server_id)
+        authorize(context, action, instance)
+        check_lock(context, instance)
+        if server_actions_move.soft_delete_requested(instance):
+            server_actions_move.soft_delete(self, context, instance)
+            return None
+        return conductor.instance_update_starting_action(
+            context, instance_uuid=server_id, values={"task_state": task_states.DELETING},
+            action="delete", expected_task_state=_DELETABLE_TASK_STATES)
 
     def create(self, req: webob.Request) -> webob.Response:
         context = common.context_of(req)
