@@ -175,8 +175,19 @@ class KeepAliveHandler(simple_server.WSGIRequestHandler):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            selector.select(min(remaining, STOP_POLL))
+            if selector.select(min(remaining, STOP_POLL)) and not getattr(
+                    self.server, "stopping", False):
+                return self._arrived()
         return False
+
+    def _arrived(self) -> bool:
+        """Once the socket is readable: True when bytes of a next request came, False
+        at the end of the stream or a reset. (What :meth:`_waiting` answers, without
+        its two switches of the socket's mode: the read cannot wait.)"""
+        try:
+            return bool(self.rfile.peek(1))
+        except OSError:
+            return False
 
     def _waiting(self) -> bool | None:
         """Without waiting: True when bytes of a next request are buffered or have

@@ -74,13 +74,16 @@ def _typed(value: Any) -> tuple[Any, ...]:
 def _frozen(values: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """``values`` as a hashable key (each value with its type, lists as tuples), None
     when one is not hashable."""
-    items = [(name, _typed(value)) for name, value in values.items()]
+    # (_typed inlined for the scalars: this runs twice a check.)
+    items = [(name, _typed(value) if isinstance(value, (list, tuple)) else (type(value), value))
+             for name, value in values.items()]
+    items.sort()  # by name alone: a mapping's names differ, the values are never compared
+    frozen = tuple(items)
     try:
-        hash(tuple(items))
+        hash(frozen)
     except TypeError:
         return None
-    items.sort(key=lambda item: item[0])
-    return tuple(items)
+    return frozen
 
 
 class Enforcer(oslo_policy.Enforcer):
@@ -183,7 +186,9 @@ def _credentials(context: Any) -> Any:
     credentials = context.to_policy_values()
     if context.is_admin and "admin" not in credentials.get("roles", []):
         credentials["roles"] = [*credentials.get("roles", []), "admin"]
-    return credentials
+    # A plain dict of what oslo.context's mapping shows (its own values win over any
+    # set since): every lookup in it is Python code, and a check makes dozens.
+    return dict(credentials)
 
 
 def authorize(context: Any, action: str, target: dict[str, Any] | None = None) -> None:

@@ -38,8 +38,9 @@ class NoAuthMiddleware:
     def __init__(self, application: Any) -> None:
         self.application = application
 
-    @webob.dec.wsgify
-    def __call__(self, req: webob.Request) -> Any:
+    def authenticate(self, req: webob.Request) -> webob.Response | None:
+        """Put the caller's context into ``req.environ``; the 401 response when there
+        is no token. (The compute API calls this in place of the WSGI hop.)"""
         token = req.headers.get("X-Auth-Token", "").strip()
         if not token:
             return _unauthorized("The request you have made requires authentication.")
@@ -49,7 +50,12 @@ class NoAuthMiddleware:
         req.environ[CONTEXT_KEY] = kumo_context.RequestContext(
             user_id=user_id, project_id=project_id, roles=roles, auth_token=token,
             request_id=req.environ.get("openstack.request_id"), overwrite=True)
-        return self.application
+        return None
+
+    @webob.dec.wsgify
+    def __call__(self, req: webob.Request) -> Any:
+        refused = self.authenticate(req)
+        return refused if refused is not None else self.application
 
 
 class KeystoneContext:

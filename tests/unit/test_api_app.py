@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import uuid
 from typing import Any
 
 import pytest
 import webob
+import webob.exc
 
 from kumo import exception
 from kumo.api.metadata import app as metadata_app
@@ -194,3 +197,78 @@ def test_metadata_rejects_writes_with_405() -> None:
 def test_metadata_unknown_document_is_404() -> None:
     response = _get(metadata_app.MetadataAPI(), "/latest/meta-data/")
     assert response.status_int == 404
+
+
+# --- a resource behind noauth2, called in place of the WSGI hops --------------------
+
+
+class _Odd:
+    """A controller whose answers are not plain webob responses."""
+
+    def index(self, req: webob.Request) -> Any:
+        return "plain text"
+
+    def show(self, req: webob.Request, tenant_id: str) -> Any:
+        raise webob.exc.HTTPConflict(detail="held")
+
+
+@pytest.fixture
+def odd_api() -> compute_app.ComputeAPI:
+    api = compute_app.app_factory(auth_strategy="noauth2")
+    api.controllers["limits"] = _Odd()  # GET /limits -> index
+    api.controllers["quota_sets"] = _Odd()  # GET /os-quota-sets/{tenant_id} -> show
+    return api
+
+
+def test_noauth2_still_refuses_a_request_without_token(odd_api: compute_app.ComputeAPI) -> None:
+    response = _get(odd_api, "/v2.1/limits")
+    assert response.status_int == 401
+    assert response.json == {"unauthorized": {
+        "code": 401, "message": "The request you have made requires authentication."}}
+    assert REQUEST_ID.match(response.headers["x-openstack-request-id"])
+
+
+def test_a_controller_answer_that_is_not_a_response_is_made_one_as_before(
+        odd_api: compute_app.ComputeAPI) -> None:
+    response = _get(odd_api, "/v2.1/limits", headers={"X-Auth-Token": "alice:p"})
+    assert response.status_int == 200
+    assert response.text == "plain text"
+    assert REQUEST_ID.match(response.headers["x-openstack-request-id"])
+    assert response.headers["OpenStack-API-Version"] == "compute 2.1"
+
+
+def test_a_webob_http_error_of_a_controller_is_its_answer(
+        odd_api: compute_app.ComputeAPI) -> None:
+    response = _get(odd_api, "/v2.1/os-quota-sets/p", headers={"X-Auth-Token": "alice:p"})
+    assert response.status_int == 409
+    assert "held" in response.text
+    assert REQUEST_ID.match(response.headers["x-compute-request-id"])
+
+
+def test_request_ids_are_distinct_random_uuids() -> None:
+    ids = compute_app._RequestIds()
+    made = [ids.next() for _ in range(3 * compute_app._RequestIds.BATCH + 5)]
+    assert len(set(made)) == len(made)
+    for request_id in made:
+        value = uuid.UUID(request_id)
+        assert str(value) == request_id
+        assert value.version == 4
+        assert value.variant == uuid.RFC_4122
+
+
+def test_request_ids_after_a_fork_are_not_the_parents() -> None:
+    ids = compute_app._RequestIds()
+    ids.next()
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        os.close(reader)
+        os.write(writer, ids.next().encode())
+        os._exit(0)
+    os.close(writer)
+    try:
+        child = os.read(reader, 64).decode()
+    finally:
+        os.close(reader)
+        os.waitpid(pid, 0)
+    assert child != ids.next()

@@ -136,3 +136,11 @@ def test_targets_equal_only_as_python_values_get_their_own_decisions(
     policy.authorize(member(), SHOW, {**OWN, "flag": 1})
     with pytest.raises(policy.PolicyNotAuthorized):
         policy.authorize(member(), SHOW, {**OWN, "flag": True})  # "True" is not "1"
+
+
+def test_credentials_are_a_plain_dict_of_the_contexts_policy_values() -> None:
+    ctxt = context.RequestContext(user_id="alice", project_id="p", roles=["member", "reader"])
+    credentials = policy._credentials(ctxt)
+    assert type(credentials) is dict
+    assert credentials == dict(ctxt.to_policy_values())
+    assert policy._frozen(credentials) == policy._frozen(ctxt.to_policy_values())

@@ -7,7 +7,6 @@ Handlers ask ``at_least(req, "2.47")`` to switch behaviour.
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
@@ -20,7 +19,6 @@ ENVIRON_KEY = "kumo.api_version"
 _FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
 
 
-@functools.total_ordering
 class APIVersion:
     """A ``major.minor`` microversion, comparable with others and with strings."""
 
@@ -34,14 +32,26 @@ class APIVersion:
         self.minor = int(found.group(2))
 
     def _key(self, other: Any) -> tuple[int, int]:
-        version = other if isinstance(other, APIVersion) else APIVersion(str(other))
-        return (version.major, version.minor)
+        if isinstance(other, APIVersion):
+            return (other.major, other.minor)
+        return _parsed(str(other))
 
     def __eq__(self, other: object) -> bool:
         return (self.major, self.minor) == self._key(other)
 
     def __lt__(self, other: Any) -> bool:
         return (self.major, self.minor) < self._key(other)
+
+    # All four spelled out (not functools.total_ordering's): handlers compare a
+    # dozen times a request (``at_least``), and the derived ones cost two calls.
+    def __ge__(self, other: Any) -> bool:
+        return (self.major, self.minor) >= self._key(other)
+
+    def __le__(self, other: Any) -> bool:
+        return (self.major, self.minor) <= self._key(other)
+
+    def __gt__(self, other: Any) -> bool:
+        return (self.major, self.minor) > self._key(other)
 
     def __hash__(self) -> int:
         return hash((self.major, self.minor))
@@ -51,6 +61,24 @@ class APIVersion:
 
     def __repr__(self) -> str:
         return f"APIVersion('{self}')"
+
+
+#: Version texts compared against (handlers' literals such as "2.47") -> (major, minor):
+#: parsed once, not at every comparison. Bounded: emptied when full.
+_PARSED: dict[str, tuple[int, int]] = {}
+_MAX_PARSED = 1024
+
+
+def _parsed(text: str) -> tuple[int, int]:
+    """``text`` as (major, minor); ValueError as APIVersion(text) when it is not X.Y."""
+    key = _PARSED.get(text)
+    if key is None:
+        version = APIVersion(text)
+        key = (version.major, version.minor)
+        if len(_PARSED) >= _MAX_PARSED:
+            _PARSED.clear()
+        _PARSED[text] = key
+    return key
 
 
 MIN = APIVersion(versions.MIN_VERSION)

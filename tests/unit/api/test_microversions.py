@@ -113,3 +113,15 @@ def test_version_documents_declare_the_range(api: API) -> None:
     assert v21.json["version"]["version"] == versions.MAX_VERSION
     assert v21.json["version"]["id"] == "v2.1"
     assert _served(v21) == "compute 2.1"
+
+
+def test_versions_compare_with_versions_and_with_text() -> None:
+    v = api_version.APIVersion("2.53")
+    assert v >= "2.53" and v <= "2.53" and v == "2.53" and not v != "2.53"
+    assert v > "2.9" and v < "2.100" and not v > "2.53" and not v < "2.53"
+    assert v >= api_version.APIVersion("2.1") and not v <= api_version.MIN
+    assert sorted([api_version.MAX, v, api_version.MIN]) == [api_version.MIN, v, api_version.MAX]
+    for text in ("2.053x", "two", "2.", ""):
+        with pytest.raises(ValueError):
+            v >= text  # noqa: B015
+        assert text not in api_version._PARSED
