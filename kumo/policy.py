@@ -183,12 +183,13 @@ def default_target(context: Any) -> dict[str, Any]:
 
 
 def _credentials(context: Any) -> Any:
-    credentials = context.to_policy_values()
+    # A plain dict of what oslo.context's mapping shows: every lookup in that
+    # mapping is Python code, and a check makes dozens. (A key set on the mapping
+    # itself would not show: its own values win over any set since.)
+    credentials = dict(context.to_policy_values())
     if context.is_admin and "admin" not in credentials.get("roles", []):
         credentials["roles"] = [*credentials.get("roles", []), "admin"]
-    # A plain dict of what oslo.context's mapping shows (its own values win over any
-    # set since): every lookup in it is Python code, and a check makes dozens.
-    return dict(credentials)
+    return credentials
 
 
 def authorize(context: Any, action: str, target: dict[str, Any] | None = None) -> None:

@@ -144,3 +144,15 @@ def test_credentials_are_a_plain_dict_of_the_contexts_policy_values() -> None:
     assert type(credentials) is dict
     assert credentials == dict(ctxt.to_policy_values())
     assert policy._frozen(credentials) == policy._frozen(ctxt.to_policy_values())
+
+
+def test_an_admin_context_without_the_admin_role_is_treated_as_admin(
+        policy_file: pathlib.Path) -> None:
+    # is_admin (a service's own context, an elevated one) counts as the admin
+    # role, even when the roles it was made with do not say so.
+    ctxt = context.RequestContext(user_id="svc", project_id="p", roles=["member"],
+                                  is_admin=True, overwrite=False)
+    assert "admin" in policy._credentials(ctxt)["roles"]
+    policy.authorize(ctxt, "os_compute_api:os-services:list")
+    with pytest.raises(Exception, match="doesn't allow"):
+        policy.authorize(member(), "os_compute_api:os-services:list")
