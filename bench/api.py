@@ -33,37 +33,23 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-import memory  # noqa: E402
 
 PREFIX = "bench-api"
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_s(pid: int) -> float:
-    """utime+stime of ``pid`` in seconds (0 when it is gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / _TICK
+# api.py's figure names: the daemons a read crosses, RabbitMQ, and this client.
+_GROUPS = {"api": "kumo-api", "conductor": "kumo-conductor", "rabbitmq": "rabbitmq"}
 
 
 def cpu_sampler(config: str | None):
-    """A function answering {daemon: CPU seconds so far} for kumo-api, kumo-conductor
-    (with their forked workers), RabbitMQ and this process; None without ``config``."""
+    """A function answering {name: CPU seconds so far} for kumo-api, kumo-conductor
+    (with their forked workers, :class:`common.CpuMeter`), RabbitMQ and this process;
+    None without ``config``."""
     if not config:
         return None
-    daemons = memory.find_daemons(config)
-    beam = [int(pid) for pid in filter(str.isdigit, os.listdir("/proc"))
-            if memory._cmdline(pid)[:1] and
-            os.path.basename(memory._cmdline(pid)[0]) == "beam.smp"]
-    groups = {"api": daemons.get("kumo-api", []),
-              "conductor": daemons.get("kumo-conductor", []), "rabbitmq": beam}
+    meter = common.CpuMeter(config, rabbit=True)
 
     def sample() -> dict[str, float]:
-        out = {name: sum(_cpu_s(p) for pid in pids for p in [pid, *memory._children(pid)])
-               for name, pids in groups.items()}
+        found = meter.sample()
+        out = {name: found.get(daemon, 0.0) for name, daemon in _GROUPS.items()}
         times = os.times()
         out["client"] = times.user + times.system
         return out

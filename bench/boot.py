@@ -26,60 +26,18 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-import memory  # noqa: E402
 
 
-def _proc_cpu_s(pid: int) -> float:
-    """utime+stime (+ reaped children's) of one process, in seconds; 0 if gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    # After the command: state is field 3, utime..cstime are fields 14..17.
-    ticks = sum(int(x) for x in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def _rabbit_pids() -> list[int]:
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        argv = memory._cmdline(pid)
-        if argv and os.path.basename(argv[0]) == "beam.smp":
-            pids.append(int(pid))
-    return pids
-
-
-class CpuMeter:
-    """CPU seconds per daemon of one cloud (found like bench/memory.py does), to
-    report CPU per server of a phase: the steady figure on a shared machine,
-    where wall-clock rates swing with other load."""
-
-    def __init__(self, config: str, rabbit: bool) -> None:
-        self.config = config
-        self.rabbit = rabbit
-
-    def sample(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for name, pids in memory.find_daemons(self.config).items():
-            out[name] = sum(_proc_cpu_s(p) for pid in pids
-                            for p in [pid, *memory._children(pid)])
-        if self.rabbit:
-            out["rabbitmq"] = sum(_proc_cpu_s(p) for p in _rabbit_pids())
-        return out
+class CpuMeter(common.CpuMeter):
+    """:class:`common.CpuMeter` with boot.py's figure: ms of CPU per server of each
+    daemon that used any, plus the total."""
 
     @staticmethod
     def per_server(before: dict[str, float], after: dict[str, float],
                    servers: int) -> dict[str, float]:
-        """{daemon: ms of CPU per server} for daemons that used any, plus the total."""
-        if not servers:
-            return {}
-        out = {}
-        for name in sorted(after):
-            used = after[name] - before.get(name, 0.0)
-            if used > 0:
-                out[name] = round(used * 1000.0 / servers, 1)
-        out["total"] = round(sum(v for k, v in out.items()), 1)
+        out = common.CpuMeter.per_operation(before, after, servers)
+        if servers:
+            out["total"] = round(sum(out.values()), 1)
         return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import sys
 import threading
 import time
@@ -183,6 +184,70 @@ def run_main(bench: str, main: Callable[[], int]) -> None:
         emit({"bench": bench, "error": str(exc)})
         rc = 1
     sys.exit(rc)
+
+
+# --- CPU from /proc (api.py and boot.py with --config) ---------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds of one process: its own utime+stime plus those of its children it
+    has reaped (cutime+cstime: a forked worker that exited and was replaced keeps
+    counting); 0 when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After the command: state is field 3, utime..cstime are fields 14..17.
+    return sum(int(x) for x in fields[11:15]) / _TICK
+
+
+def rabbit_pids() -> list[int]:
+    """The RabbitMQ (``beam.smp``) processes of the machine."""
+    import memory  # imports this module
+
+    return [int(pid) for pid in filter(str.isdigit, os.listdir("/proc"))
+            if os.path.basename((memory._cmdline(pid) or [""])[0]) == "beam.smp"]
+
+
+class CpuMeter:
+    """CPU seconds so far of each kumo daemon of one cloud (found by its kumo.conf as
+    bench/memory.py does; a daemon's forked workers, live or reaped, count with it)
+    and, with ``rabbit``, of RabbitMQ (shared by every cloud on the machine, so an
+    upper bound). The difference of two samples over a phase, per operation, is the
+    steady figure on a shared machine, where wall-clock rates swing with other load.
+    One helper for every script, so their figures count the same things."""
+
+    def __init__(self, config: str, rabbit: bool = True) -> None:
+        self.config = config
+        self.rabbit = rabbit
+
+    def sample(self) -> dict[str, float]:
+        """{daemon name (and "rabbitmq"): CPU seconds}; daemons found anew each time."""
+        import memory  # imports this module
+
+        out = {name: sum(process_cpu_s(p) for pid in pids
+                         for p in [pid, *memory._children(pid)])
+               for name, pids in memory.find_daemons(self.config).items()}
+        if self.rabbit:
+            out["rabbitmq"] = sum(process_cpu_s(pid) for pid in rabbit_pids())
+        return out
+
+    @staticmethod
+    def per_operation(before: dict[str, float], after: dict[str, float], count: int,
+                      digits: int = 1) -> dict[str, float]:
+        """{name: ms of CPU per operation} of the names that used any between the two
+        samples ({} for no operations)."""
+        if not count:
+            return {}
+        out = {}
+        for name in sorted(after):
+            used = after[name] - before.get(name, 0.0)
+            if used > 0:
+                out[name] = round(used * 1000.0 / count, digits)
+        return out
 
 
 def log(msg: str) -> None:

@@ -25,7 +25,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import context as kumo_context
-from kumo import exception, process, rpc
+from kumo import exception, gc_tuning, process, rpc
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.manager import Manager
 
@@ -257,6 +257,8 @@ def serve(service: Service) -> None:
         sys.exit(1)
     started.set()
     LOG.info("%s started in %.2fs", service.binary, time.monotonic() - began)
+    # What start-up built lives as long as the process: no collection walks it again.
+    gc_tuning.tune()
     while not stop_requested.wait(0.5):
         pass
     drained = service.stop()
