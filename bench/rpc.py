@@ -8,8 +8,8 @@ do (needs root and rabbitmq-server), an RPC server process built with
 times, one at a time, from this process through :class:`kumo.rpc.RPCAPIBase`
 (so with the call monitor, the request context and the object serializer, as
 kumo's daemons call). Prints one JSON line: CPU milliseconds per call of the
-caller (this process), the server process and the broker (utime+stime from
-/proc), and the p50/p95 latency.
+caller (this process), the server process and the broker (from /proc, as
+:func:`common.process_cpu_s` counts them), and the p50/p95 latency.
 
 ``--url rabbit://...`` uses an existing broker instead (your own vhost): its
 CPU figure then includes whatever else that broker serves.
@@ -33,30 +33,19 @@ TOPIC = "bench-rpc"
 SERVER = "bench"
 
 
-def _cpu_s(pid: int) -> float:
-    """utime+stime of ``pid`` (all its threads) in seconds; 0 once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _broker_pids(marker_dir: str | None) -> list[int]:
     """The broker's processes: the private node's (by its environment marker) or every beam.smp."""
+    if marker_dir is None:
+        return common.rabbit_pids()
     pids = []
     for entry in filter(str.isdigit, os.listdir("/proc")):
         pid = int(entry)
         try:
             with open(f"/proc/{pid}/comm") as f:
                 comm = f.read().strip()
-            if marker_dir is not None:
-                with open(f"/proc/{pid}/environ", "rb") as f:
-                    if marker_dir.encode() not in f.read():
-                        continue
-            elif not comm.startswith("beam"):
-                continue
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if marker_dir.encode() not in f.read():
+                    continue
         except OSError:
             continue
         if comm != "epmd":
@@ -90,6 +79,12 @@ def serve(url: str) -> None:
     rpc.cleanup()
 
 
+def _cpu_sample(server: int, broker: list[int]) -> tuple[float, float, float]:
+    """CPU seconds so far of this process (the caller), the server and the broker."""
+    return (time.process_time(), common.process_cpu_s(server),
+            sum(map(common.process_cpu_s, broker)))
+
+
 def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[str, Any]:
     from kumo import context, rpc
     from kumo.conf import CONF
@@ -112,7 +107,7 @@ def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[s
         for _ in range(warmup):
             api.call(ctxt, "echo", {"value": "x"}, server=SERVER)
         broker = _broker_pids(marker_dir)
-        before = (time.process_time(), _cpu_s(server.pid), sum(map(_cpu_s, broker)))
+        before = _cpu_sample(server.pid, broker)
         latencies = []
         started = time.monotonic()
         for _ in range(calls):
@@ -120,7 +115,7 @@ def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[s
             api.call(ctxt, "echo", {"value": "x"}, server=SERVER)
             latencies.append(time.perf_counter() - t0)
         wall = time.monotonic() - started
-        after = (time.process_time(), _cpu_s(server.pid), sum(map(_cpu_s, broker)))
+        after = _cpu_sample(server.pid, broker)
     finally:
         if server.stdin is not None:
             server.stdin.close()

@@ -207,7 +207,7 @@ class CallMonitor:
             return None
         try:
             interval = int(timeout) / 2
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             interval = 0
         if interval < 1:
             LOG.warning("Client provided an invalid timeout value of %r", timeout)
@@ -249,7 +249,8 @@ class CallMonitor:
         while True:
             with self._lock:
                 now = time.monotonic()
-                due = [call for call in self._calls.values() if call.due <= now]
+                due = [(token, call) for token, call in self._calls.items()
+                       if call.due <= now]
                 if not due:
                     # A call whose heartbeat failed waits (due: inf) only for done().
                     self._wake_at = min((c.due for c in self._calls.values()
@@ -258,26 +259,39 @@ class CallMonitor:
                         self._wake_at = now + self._idle
                     self._wake.wait(None if self._wake_at is None else self._wake_at - now)
                     continue
-                for call in due:
-                    call.sending = True
-            for call in due:
-                self._beat(call)
+            for token, call in due:
+                self._beat(token, call)
 
-    def _beat(self, call: _Watched) -> None:
-        LOG.debug("Sending call-monitor heartbeat for active call to %(method)s "
-                  "(interval=%(interval)i)",
-                  {"method": call.incoming.message.get("method"), "interval": call.interval})
+    def _beat(self, token: int, call: _Watched) -> None:
+        with self._lock:
+            # Returned while an earlier call's heartbeat was being sent: its reply
+            # may be on its way, and its done() must not wait for the others' sends.
+            if token not in self._calls:
+                return
+            call.sending = True
+        failed = True
         try:
+            LOG.debug("Sending call-monitor heartbeat for active call to %(method)s "
+                      "(interval=%(interval)i)",
+                      {"method": call.incoming.message.get("method"),
+                       "interval": call.interval})
             call.incoming.heartbeat()
             failed = False
         except Exception as exc:  # noqa: BLE001 - the broker or the caller is gone
             # The caller's own timeout ends its call; nothing more to send it.
             LOG.debug("Call-monitor heartbeat failed: %(exc)s", {"exc": exc})
-            failed = True
-        with self._lock:
-            call.sending = False
-            call.due = float("inf") if failed else time.monotonic() + call.interval
-            self._sent.notify_all()
+        finally:
+            # Even should this thread die here, the call's done() must not hang.
+            with self._lock:
+                call.sending = False
+                call.due = float("inf") if failed else time.monotonic() + call.interval
+                self._sent.notify_all()
+
+
+# Routes remembered per dispatcher: the (namespace, version, method) spellings
+# kumo's own clients send are a few dozen; a caller inventing more does not
+# grow the table past this.
+_MAX_ROUTES = 1024
 
 
 class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
@@ -295,7 +309,8 @@ class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
         """The first endpoint serving ``method`` at ``version`` in ``namespace``,
         or raise what oslo.messaging's dispatcher raises."""
         key = (namespace, version, method)
-        endpoint = self._routes.get(key)
+        cacheable = (namespace is None or type(namespace) is str) and type(version) is str
+        endpoint = self._routes.get(key) if cacheable else None
         if endpoint is not None:
             return endpoint
         compatible = False
@@ -306,13 +321,19 @@ class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
                 continue
             compatible = True
             if hasattr(candidate, method) and self.access_policy.is_allowed(candidate, method):
-                self._routes[key] = candidate
+                if cacheable and len(self._routes) < _MAX_ROUTES:
+                    self._routes[key] = candidate
                 return candidate
         if compatible:
             raise rpc_dispatcher.NoSuchMethod(method)
         raise rpc_dispatcher.UnsupportedVersion(version, method=method)
 
     def dispatch(self, incoming: Any) -> Any:
+        """Run the endpoint method ``incoming`` names and return its serialized result.
+
+        :raises NoSuchMethod: no endpoint of a compatible version serves the method.
+        :raises UnsupportedVersion: no endpoint serves the namespace at that version.
+        """
         message = incoming.message
         method = message.get("method")
         endpoint = self._endpoint(message.get("namespace"), message.get("version", "1.0"),

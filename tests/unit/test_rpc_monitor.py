@@ -178,3 +178,31 @@ def test_unknown_methods_and_versions_fail_as_oslo_messaging_does(
         dispatcher.dispatch(other)
     assert dispatcher.monitor.watched == 0
     assert dispatcher.in_flight.count == 0
+
+
+def test_a_call_that_returns_while_another_is_heartbeaten_waits_for_no_heartbeat(
+        dispatcher: rpc._CountingDispatcher) -> None:
+    """A call due in the same round as a slow heartbeat of another call is skipped
+    once it has returned: it neither gets a heartbeat nor waits for the other's."""
+    endpoint = dispatcher.endpoints[0]
+    other = threading.Event()
+    endpoint.block_other = lambda ctxt: other.wait(10)
+    hold_first, hold_slow = threading.Event(), threading.Event()
+    first = Incoming("block", hold=hold_first)
+    threads = [_in_thread(lambda: dispatcher.dispatch(first))]
+    assert first.sending.wait(5)  # the monitor thread is held in first's heartbeat
+    slow, quick = Incoming("block", hold=hold_slow), Incoming("block_other")
+    returned = threading.Event()
+    threads += [_in_thread(lambda: dispatcher.dispatch(slow)),
+                _in_thread(lambda: (dispatcher.dispatch(quick), returned.set()))]
+    time.sleep(1.2)  # slow and quick are both due now
+    hold_first.set()
+    assert slow.sending.wait(5)  # the monitor thread is held in slow's heartbeat
+    other.set()
+    assert returned.wait(2)
+    assert quick.beats == []
+    hold_slow.set()
+    endpoint.release.set()
+    for thread in threads:
+        thread.join(5)
+    assert dispatcher.monitor.watched == 0
