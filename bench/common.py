@@ -236,8 +236,8 @@ class CpuMeter:
         return out
 
     @staticmethod
-    def per_operation(before: dict[str, float], after: dict[str, float], count: int,
-                      digits: int = 1) -> dict[str, float]:
+    def per_operation(before: dict[str, float], after: dict[str, float],
+                      count: int) -> dict[str, float]:
         """{name: ms of CPU per operation} of the names that used any between the two
         samples ({} for no operations)."""
         if not count:
@@ -246,7 +246,7 @@ class CpuMeter:
         for name in sorted(after):
             used = after[name] - before.get(name, 0.0)
             if used > 0:
-                out[name] = round(used * 1000.0 / count, digits)
+                out[name] = round(used * 1000.0 / count, 1)
         return out
 
 

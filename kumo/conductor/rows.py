@@ -83,7 +83,8 @@ def instance_view(row: Mapping[str, Any], request_spec: bool = True) -> dict[str
     what no view reads (key_data; system_metadata but :data:`VIEW_SYSTEM_METADATA`;
     the recorded request spec, often the biggest part, only with ``request_spec``).
 
-    kumo-api turns the datetimes back (:mod:`kumo.api.openstack.compute.server_rows`).
+    kumo-api prints the date texts as they come, and parses only a form it does not
+    expect (:mod:`kumo.api.openstack.compute.server_rows`).
     """
     values = dict(row)
     for name in _VIEW_UNREAD:

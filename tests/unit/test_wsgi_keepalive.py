@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kumo import wsgi
+from kumo import http_keepalive, wsgi
 
 
 def app(environ: dict[str, Any], start_response: Any) -> Any:
@@ -162,3 +162,30 @@ def test_a_client_that_stalls_mid_request_is_let_go(
         started = time.monotonic()
         assert sock.recv(65536) == b""  # closed by the server
     assert time.monotonic() - started < 5
+
+
+def test_an_idle_connection_wakes_for_the_next_request_and_ends_when_closed(
+        server: wsgi.Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Once the idle wait sees the socket readable, one read tells a next request
+    # (True) from the client's close (False).
+    seen: list[bool] = []
+    arrived = http_keepalive.KeepAliveHandler._arrived
+
+    def recording(handler: Any) -> bool:
+        seen.append(arrived(handler))
+        return seen[-1]
+
+    monkeypatch.setattr(http_keepalive.KeepAliveHandler, "_arrived", recording)
+    # Never caught by the look before select(): every wake-up is select()'s.
+    monkeypatch.setattr(http_keepalive.KeepAliveHandler, "_waiting", lambda handler: None)
+    conn = connect(server)
+    conn.request("GET", "/who")
+    assert conn.getresponse().read() == b"ok"
+    time.sleep(0.1)
+    conn.request("GET", "/who")
+    assert conn.getresponse().read() == b"ok"
+    conn.close()
+    deadline = time.monotonic() + 5
+    while len(seen) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen == [True, False]

@@ -4,11 +4,9 @@ text as formatting the datetime the row stood for (kumo.api.openstack.compute.vi
 from __future__ import annotations
 
 import datetime
-import gc
 
 import pytest
 
-from kumo import gc_tuning
 from kumo.api.openstack import common
 from kumo.api.openstack.compute import server_rows, views
 
@@ -39,14 +37,3 @@ def test_other_values_take_the_formatting_path(value: object) -> None:
     expected = server_rows.as_datetime(value)
     assert views._isotime(value) == common.isotime(expected)
     assert views._usage_time(value) == common.usage_time(expected)
-
-
-def test_tune_freezes_and_raises_the_young_threshold() -> None:
-    before = gc.get_threshold()
-    try:
-        gc_tuning.tune()
-        assert gc.get_freeze_count() > 0
-        assert gc.get_threshold() == (gc_tuning.YOUNG_THRESHOLD, before[1], before[2])
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*before)

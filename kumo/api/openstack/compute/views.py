@@ -45,29 +45,8 @@ def _getter(obj: Any) -> Any:
 
 # Where a request keeps the policy answers its views already asked for.
 _POLICY_CACHE_KEY = "kumo.views.policy"
-_VERSION_CACHE_KEY = "kumo.views.versions"
 _LINKS_CACHE_KEY = "kumo.views.links"
 _HOST_ID_CACHE_KEY = "kumo.views.host_ids"
-
-
-def _can(req: webob.Request, rule: str, target: dict[str, Any] | None = None) -> bool:
-    """``policy.can`` for the request's caller, asked once per (rule, owner) a request:
-    a 1,000-server listing of one project would otherwise check each rule 1,000 times
-    (oslo.policy looks for its policy file on every check)."""
-    cache = req.environ.setdefault(_POLICY_CACHE_KEY, {})
-    key = (rule, None if target is None else (target.get("project_id"), target.get("user_id")))
-    if key not in cache:
-        cache[key] = policy.can(common.context_of(req), rule, target)
-    return cache[key]
-
-
-def _at_least(req: webob.Request, version: str) -> bool:
-    """``api_version.at_least``, answered once per version a request (each answer
-    parses the version: a listing asks a dozen per server)."""
-    cache = req.environ.setdefault(_VERSION_CACHE_KEY, {})
-    if version not in cache:
-        cache[version] = api_version.at_least(req, version)
-    return cache[version]
 
 
 def _links(req: webob.Request, collection: str, item_id: str) -> list[dict[str, str]]:
@@ -131,7 +110,7 @@ def _plan(req: webob.Request) -> dict[str, bool]:
     plan = req.environ.get(_PLAN_CACHE_KEY)
     if plan is None:
         plan = req.environ[_PLAN_CACHE_KEY] = {
-            version: _at_least(req, version) for version in _VIEW_VERSIONS}
+            version: api_version.at_least(req, version) for version in _VIEW_VERSIONS}
     return plan
 
 
@@ -149,8 +128,10 @@ def _host_id(req: webob.Request, project_id: str | None, host: str | None) -> st
 
 
 def _owner_can(req: webob.Request, rule: str, project_id: Any, user_id: Any) -> bool:
-    """:func:`_can` with the server's owner as the target, the target built only the
-    first time a request asks about that owner."""
+    """``policy.can`` for the request's caller with the server's owner as the target,
+    asked once per (rule, owner) a request: a 1,000-server listing of one project
+    would otherwise check each rule 1,000 times (oslo.policy looks for its policy
+    file on every check). The target is built only on the first ask."""
     cache = req.environ.setdefault(_POLICY_CACHE_KEY, {})
     key = (rule, (project_id, user_id))
     found = cache.get(key)
