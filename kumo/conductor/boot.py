@@ -11,8 +11,9 @@ Mixed into :class:`kumo.conductor.manager.ConductorManager`:
 * ``instance_update_finishing_event``: a guarded update that also finishes the
   request's action event (kumo-compute reports a built server ACTIVE and ends
   its ``compute_build_and_run_instance`` event at once), answering nothing;
-* ``instance_destroy_finishing_event``: ``instance_destroy`` and the finish of
-  kumo-compute's ``compute_terminate_instance`` event, answering nothing.
+* ``instance_destroy_finishing_event``: ``instance_destroy`` (with the server's
+  leaving of its server groups) and the finish of kumo-compute's
+  ``compute_terminate_instance`` event in one transaction, answering nothing.
 
 RPC 1.10:
 
@@ -80,6 +81,14 @@ def update_guard(expected_task_state: Any, expected_vm_state: Any) -> dict[str, 
     return guard
 
 
+def action_record(context: Any, action: str) -> dict[str, Any]:
+    """The instance action ``action`` of the caller's request, as
+    :mod:`kumo.db.instance_writes` starts it."""
+    return {"action": action, "request_id": getattr(context, "request_id", None),
+            "user_id": getattr(context, "user_id", None),
+            "project_id": getattr(context, "project_id", None)}
+
+
 class BootMixin:
     """Boot and delete in fewer round trips (1.9)."""
 
@@ -104,11 +113,8 @@ class BootMixin:
         """``instance_update`` (same guard, same errors) that records the caller's
         request as the instance action ``action`` in the same transaction."""
         guard = update_guard(expected_task_state, expected_vm_state)
-        record = {"action": action, "request_id": getattr(context, "request_id", None),
-                  "user_id": getattr(context, "user_id", None),
-                  "project_id": getattr(context, "project_id", None)}
         return rows.instance(instance_writes.update_starting_action(
-            instance_uuid, rows.plain(values), record, **guard))
+            instance_uuid, rows.plain(values), action_record(context, action), **guard))
 
     def instance_update_finishing_event(self, context: Any, instance_uuid: str,
                                         values: dict[str, Any], event: dict[str, Any],

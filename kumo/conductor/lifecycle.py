@@ -19,6 +19,7 @@ from oslo_service import periodic_task
 
 from kumo import context as kumo_context
 from kumo.conductor import rows
+from kumo.conductor.boot import action_record
 from kumo.conductor.task_pool import TaskPool
 from kumo.conductor.tasks import reconcile
 from kumo.db import instance_writes
@@ -75,10 +76,7 @@ class LifecycleMixin(periodic_task.PeriodicTasks):
         the start of the request's instance action ``action``) in one call and one
         transaction: ``{"instance": Instance, "started": bool}``; see
         :func:`kumo.db.instance_writes.start_delete` for the guard and the errors."""
-        record = {"action": action, "request_id": getattr(context, "request_id", None),
-                  "user_id": getattr(context, "user_id", None),
-                  "project_id": getattr(context, "project_id", None)}
         found = instance_writes.start_delete(
-            instance_uuid, project_id, owner, bool(allow_locked), record,
-            expected_task_state)
+            instance_uuid, project_id, owner, bool(allow_locked),
+            action_record(context, action), expected_task_state)
         return {"instance": rows.instance(found["instance"]), "started": found["started"]}

@@ -23,6 +23,20 @@ _actions = models.InstanceAction.__table__
 _events = models.InstanceActionEvent.__table__
 
 
+# The request's newest action and its newest unfinished step named ``event`` (None when
+# there is none), in one query built once.
+_OPEN_EVENT = (
+    sa.select(_actions.c.id, sa.select(_events.c.id).where(
+        _events.c.action_id == _actions.c.id,
+        _events.c.event == sa.bindparam("event", type_=sa.String),
+        _events.c.finish_time.is_(None)).order_by(_events.c.id.desc()).limit(1)
+        .scalar_subquery())
+    .where(_actions.c.instance_uuid == sa.bindparam("instance_uuid", type_=sa.String),
+           _actions.c.request_id == sa.bindparam("request_id", type_=sa.String),
+           _actions.c.deleted == 0)
+    .order_by(_actions.c.id.desc()).limit(1))
+
+
 def _row(db_session: orm.Session, table: sa.Table, row_id: int) -> dict[str, Any]:
     return dict(db_session.execute(sa.select(table).where(table.c.id == row_id))
                 .mappings().one())
@@ -84,19 +98,28 @@ def event_finish_in(db_session: orm.Session, instance_uuid: str, request_id: str
     ``start_time`` (a datetime or its ISO text) dates a step whose start was never
     recorded (kumo-compute's terminate records its step in this one write)."""
     result = result or "Success"
-    action_id = _action_id(db_session, instance_uuid, request_id)
-    event_id = db_session.execute(sa.select(_events.c.id).where(
-        _events.c.action_id == action_id, _events.c.event == event,
-        _events.c.finish_time.is_(None)).order_by(_events.c.id.desc())).scalar()
+    row = db_session.execute(_OPEN_EVENT, {"instance_uuid": instance_uuid,
+                                           "request_id": request_id, "event": event}).first()
+    if row is None:
+        raise exception.InstanceActionNotFound(request_id=request_id,
+                                               instance_uuid=instance_uuid)
+    action_id, event_id = row
+    now = utcnow()
     if event_id is None:
+        # Never started: recorded started and finished in one INSERT.
         if isinstance(start_time, str):
             start_time = timeutils.normalize_time(timeutils.parse_isotime(start_time))
-        event_id = instance_actions._event_start(db_session, action_id, event, host=host,
-                                                 start_time=start_time)
-    instance_actions._event_finish(db_session, event_id, result, traceback=traceback)
+        event_id = db_session.execute(sa.insert(_events).values(
+            action_id=action_id, event=event, host=host, start_time=start_time or now,
+            finish_time=now, result=result, traceback=traceback, details=None,
+            updated_at=now, deleted=0)).inserted_primary_key[0]
+    else:
+        db_session.execute(sa.update(_events).where(_events.c.id == event_id).values(
+            result=result, traceback=traceback, details=None, finish_time=now))
+    ended: dict[str, Any] = {"finish_time": now}
     if result.lower() == "error":
-        db_session.execute(sa.update(_actions).where(_actions.c.id == action_id)
-                           .values(message="Error", updated_at=utcnow()))
+        ended["message"] = "Error"
+    db_session.execute(sa.update(_actions).where(_actions.c.id == action_id).values(**ended))
     return event_id
 
 

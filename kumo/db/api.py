@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_config import cfg
 from sqlalchemy import event, exc, orm, pool
 from sqlalchemy.engine import URL, Engine, make_url
 
@@ -99,6 +100,26 @@ def _is_sqlite_memory(url: URL) -> bool:
     return url.database in (None, "", ":memory:")
 
 
+# oslo.messaging's default [DEFAULT] executor_thread_pool_size, for a process that has
+# not registered the option (it is registered when the RPC server is built).
+_RPC_EXECUTOR_THREADS = 64
+
+
+def _conductor_threads() -> int:
+    """The threads of kumo-conductor that may use the database at once: its RPC
+    executor's ([DEFAULT] executor_thread_pool_size) and its task pool's
+    ([conductor] task_workers)."""
+    try:
+        rpc_threads = int(CONF.executor_thread_pool_size)
+    except cfg.NoSuchOptError:
+        rpc_threads = _RPC_EXECUTOR_THREADS
+    try:
+        task_threads = int(CONF.conductor.task_workers)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        task_threads = 0
+    return rpc_threads + task_threads
+
+
 def _create_sqlite_engine(url: URL) -> Engine:
     in_memory = _is_sqlite_memory(url)
     if in_memory:
@@ -112,7 +133,12 @@ def _create_sqlite_engine(url: URL) -> Engine:
     else:
         directory = os.path.dirname(os.path.abspath(url.database))
         os.makedirs(directory, exist_ok=True)
-        engine = sa.create_engine(url, echo=CONF.database.connection_debug)
+        # A connection for every conductor thread that may hold one: with fewer, the
+        # threads beyond the pool open (and PRAGMA) a new connection each time, and
+        # wait for one once the overflow is used up too.
+        engine = sa.create_engine(
+            url, pool_size=max(CONF.database.max_pool_size, _conductor_threads()),
+            max_overflow=CONF.database.max_overflow, echo=CONF.database.connection_debug)
 
     wal = CONF.database.sqlite_wal and not in_memory
     busy_timeout = int(CONF.database.sqlite_busy_timeout)

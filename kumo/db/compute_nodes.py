@@ -211,41 +211,98 @@ def compute_node_claim(node_uuid: str, instance_uuid: str, resources: Mapping[st
         # Rows are locked instance first, node second, here as in release and
         # destroy, so two of them never wait for each other (PostgreSQL deadlock).
         _lock_instance(db_session, instance_uuid, live_only=True)
-        result = db_session.execute(sa.update(_nodes).where(*guard).values(
-            updated_at=utcnow(), **_usage_change(resources, +1)))
-        if result.rowcount == 0:
+        statement = sa.update(_nodes).where(*guard).values(
+            updated_at=utcnow(), **_usage_change(resources, +1))
+        # The node as claimed comes back with the UPDATE where the backend can say it
+        # (SQLite, PostgreSQL): no read after.
+        returning = db_session.get_bind().dialect.update_returning
+        if returning:
+            claimed = db_session.execute(statement.returning(*_nodes.c)).mappings().first()
+            won = claimed is not None
+        else:
+            won = db_session.execute(statement).rowcount > 0
+        if not won:
             node = _get_by_uuid(db_session, node_uuid)  # raises ComputeNodeNotFound
             raise exception.ComputeResourcesUnavailable(
                 node=node["hypervisor_hostname"],
                 reason=(f"need {resources}, limits {limits}, used vcpus "
                         f"{node['vcpus_used']} memory_mb {node['memory_mb_used']} "
                         f"disk_gb {node['local_gb_used']}"))
-        release_claim(db_session, instance_uuid)
-        instance_db._merge_system_metadata(db_session, instance_uuid, {
-            instance_db.CLAIMED_NODE: node_uuid,
-            instance_db.CLAIMED_RESOURCES: json.dumps(resources, sort_keys=True)})
+        # The instance read once: the claim it held given back and the new one
+        # recorded in one write of its system_metadata (the row lock is held).
+        instance = db_session.execute(_CLAIM_ROW, {"instance_uuid": instance_uuid}
+                                      ).mappings().one()
+        system_metadata = instance_db.decode_json(instance["system_metadata"])
+        # A claim given back (on this node perhaps) makes the returned row stale.
+        gave_back = _give_back(db_session, instance, system_metadata)
+        system_metadata[instance_db.CLAIMED_NODE] = node_uuid
+        system_metadata[instance_db.CLAIMED_RESOURCES] = json.dumps(resources, sort_keys=True)
+        _write_system_metadata(db_session, instance_uuid, system_metadata)
+        if returning and not gave_back:
+            return _decode(claimed)
         return _get_by_uuid(db_session, node_uuid)
+
+
+_CLAIM_ROW = sa.select(
+    _instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
+    _instances.c.ephemeral_gb, _instances.c.system_metadata).where(
+    _instances.c.uuid == sa.bindparam("instance_uuid", type_=sa.String))
+
+
+def _give_back(db_session: orm.Session, instance: Mapping[str, Any],
+               system_metadata: dict[str, Any], node_uuid: str | None = None) -> bool:
+    """Give back the claim ``system_metadata`` (the instance's, decoded) records (only
+    the one on ``node_uuid`` if given) and drop it from that dict; False when there
+    was none. The caller writes the dict back."""
+    claimed = system_metadata.get(instance_db.CLAIMED_NODE)
+    if not claimed or (node_uuid is not None and claimed != node_uuid):
+        return False
+    resources = claimed_resources(instance, system_metadata)
+    db_session.execute(sa.update(_nodes).where(_nodes.c.uuid == claimed).values(
+        updated_at=utcnow(), **_usage_change(resources, -1)))
+    system_metadata.pop(instance_db.CLAIMED_NODE, None)
+    system_metadata.pop(instance_db.CLAIMED_RESOURCES, None)
+    return True
+
+
+def _write_system_metadata(db_session: orm.Session, instance_uuid: str,
+                           system_metadata: Mapping[str, Any]) -> None:
+    # The caller holds the row's lock (an UPDATE of it earlier in the transaction).
+    db_session.execute(sa.update(_instances).where(_instances.c.uuid == instance_uuid)
+                       .values(system_metadata=instance_db.encode_json(system_metadata)))
 
 
 def release_claim(db_session: orm.Session, instance_uuid: str,
                   node_uuid: str | None = None) -> None:
     """Give back the instance's claim (only the one on ``node_uuid`` if given), in
     the caller's transaction; nothing when it holds none."""
-    instance = db_session.execute(sa.select(
-        _instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
-        _instances.c.ephemeral_gb, _instances.c.system_metadata).where(
-        _instances.c.uuid == instance_uuid)).mappings().one_or_none()
+    instance = db_session.execute(_CLAIM_ROW, {"instance_uuid": instance_uuid}
+                                  ).mappings().one_or_none()
     if instance is None:
         return
     system_metadata = instance_db.decode_json(instance["system_metadata"])
-    claimed = system_metadata.get(instance_db.CLAIMED_NODE)
-    if not claimed or (node_uuid is not None and claimed != node_uuid):
-        return
-    resources = claimed_resources(instance, system_metadata)
-    db_session.execute(sa.update(_nodes).where(_nodes.c.uuid == claimed).values(
-        updated_at=utcnow(), **_usage_change(resources, -1)))
-    instance_db._merge_system_metadata(db_session, instance_uuid, {
-        instance_db.CLAIMED_NODE: None, instance_db.CLAIMED_RESOURCES: None})
+    if _give_back(db_session, instance, system_metadata, node_uuid):
+        _write_system_metadata(db_session, instance_uuid, system_metadata)
+
+
+def release_all_in(db_session: orm.Session, instance_uuid: str) -> dict[str, Any] | None:
+    """Give back the instance's claim and its migration claim in the caller's
+    transaction (after an UPDATE of the instance: its lock is held), reading its row
+    once and writing its system_metadata at most once; returns that system_metadata
+    as it is now (decoded), None when no instance has this uuid."""
+    from kumo.db import migration_claims  # migration_claims imports this module
+
+    instance = db_session.execute(_CLAIM_ROW, {"instance_uuid": instance_uuid}
+                                  ).mappings().one_or_none()
+    if instance is None:
+        return None
+    system_metadata = instance_db.decode_json(instance["system_metadata"])
+    changed = _give_back(db_session, instance, system_metadata)
+    if migration_claims.give_back_in(db_session, system_metadata):
+        changed = True
+    if changed:
+        _write_system_metadata(db_session, instance_uuid, system_metadata)
+    return system_metadata
 
 
 def _lock_instance(db_session: orm.Session, instance_uuid: str, live_only: bool) -> None:

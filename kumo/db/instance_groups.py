@@ -141,7 +141,11 @@ def members_add(group_uuid: str, instance_uuids: Iterable[str],
     """
     with session() as db_session:
         if limit is not None and limit >= 0:
-            quota_db.lock(db_session, f"group:{group_uuid}")
+            # Written first, the group row makes concurrent adds take turns (a row
+            # lock on PostgreSQL/MySQL, the write lock on SQLite) and each count
+            # see the members the others added, as in member_claim_host.
+            db_session.execute(sa.update(_groups).where(_groups.c.uuid == group_uuid)
+                               .values(updated_at=utcnow()))
         group = _group_row(db_session, group_uuid)
         present = set(db_session.scalars(
             sa.select(_members.c.instance_uuid).where(_members.c.group_id == group["id"])))
@@ -164,7 +168,12 @@ def members_add(group_uuid: str, instance_uuids: Iterable[str],
 def members_delete_by_instance(instance_uuid: str) -> None:
     """The server leaves every group it is in (it is being destroyed)."""
     with session() as db_session:
-        db_session.execute(sa.delete(_members).where(_members.c.instance_uuid == instance_uuid))
+        members_delete_by_instance_in(db_session, instance_uuid)
+
+
+def members_delete_by_instance_in(db_session: orm.Session, instance_uuid: str) -> None:
+    """:func:`members_delete_by_instance` in the caller's transaction."""
+    db_session.execute(sa.delete(_members).where(_members.c.instance_uuid == instance_uuid))
 
 
 def group_get_by_instance(instance_uuid: str) -> dict[str, Any] | None:

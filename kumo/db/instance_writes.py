@@ -16,11 +16,10 @@ import sqlalchemy as sa
 
 from kumo import exception
 from kumo.compute import task_states
-from kumo.db import action_events, instance_actions, instances, models
+from kumo.db import action_events, instance_actions, instance_groups, instances
 from kumo.db.api import session
 
 _instances = instances._instances
-_group_members = models.InstanceGroupMember.__table__
 
 
 def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
@@ -30,11 +29,17 @@ def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
     ``user_id``, ``project_id``) when it wins; returns the instance."""
     with session() as db_session:
         instances.instance_update_in(db_session, instance_uuid, values, **expected)
-        if action.get("request_id"):
-            instance_actions.action_start_in(
-                db_session, instance_uuid, action["action"], action["request_id"],
-                action.get("user_id"), action.get("project_id"))
+        _start_action_in(db_session, instance_uuid, action)
         return instances._get(db_session, instance_uuid)
+
+
+def _start_action_in(db_session: Any, instance_uuid: str, action: Mapping[str, Any]) -> None:
+    """:func:`kumo.db.instance_actions.action_start_in` of ``action``'s keys; nothing
+    when the request has no request id."""
+    if action.get("request_id"):
+        instance_actions.action_start_in(
+            db_session, instance_uuid, action["action"], action["request_id"],
+            action.get("user_id"), action.get("project_id"))
 
 
 def update_recording_event(instance_uuid: str, values: Mapping[str, Any],
@@ -123,8 +128,7 @@ def destroy_finishing_event(instance_uuid: str, event: Mapping[str, Any]) -> dic
     with session() as db_session:
         system_metadata = instances.instance_destroy_in(db_session, instance_uuid)
         _finish_event_in(db_session, instance_uuid, event)
-        db_session.execute(sa.delete(_group_members).where(
-            _group_members.c.instance_uuid == instance_uuid))
+        instance_groups.members_delete_by_instance_in(db_session, instance_uuid)
         return system_metadata
 
 
@@ -160,10 +164,7 @@ def start_delete(instance_uuid: str, project_id: str | None, owner: Mapping[str,
         result = db_session.execute(sa.update(_instances).where(*guard).values(
             task_state=task_states.DELETING, updated_at=instances.utcnow()))
         if result.rowcount:
-            if action.get("request_id"):
-                instance_actions.action_start_in(
-                    db_session, instance_uuid, action["action"], action["request_id"],
-                    action.get("user_id"), action.get("project_id"))
+            _start_action_in(db_session, instance_uuid, action)
             return {"instance": instances._get(db_session, instance_uuid), "started": True}
         instance = instances._get(db_session, instance_uuid, project_id)  # or 404
         mine = all(instance.get(key) == owner.get(key) for key in ("project_id", "user_id"))

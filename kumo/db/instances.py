@@ -470,8 +470,15 @@ def _update_merging(db_session: orm.Session, instance_uuid: str, guard: list[Any
         stored = read_system_metadata(db_session, instance_uuid)
         if stored is UNREAD:
             return False
-    unchanged = (_instances.c.system_metadata.is_(None) if stored is None
-                 else _instances.c.system_metadata == stored)
+    column = _instances.c.system_metadata
+    if stored is None:
+        unchanged = column.is_(None)
+    elif db_session.get_bind().dialect.name == "mysql":
+        # MySQL compares text by its collation (case-blind by default): a change of
+        # case alone would pass for no change and be lost. Compare the bytes.
+        unchanged = sa.cast(column, sa.LargeBinary) == stored.encode("utf-8")
+    else:
+        unchanged = column == stored
     result = db_session.execute(sa.update(_instances).where(*guard, unchanged).values(
         system_metadata=encode_json(_merged(stored, changes)), **columns))
     return result.rowcount == 1
@@ -528,7 +535,9 @@ def instance_destroy_in(db_session: orm.Session, instance_uuid: str) -> dict[str
 
     :raises InstanceNotFound: no instance, live or deleted, has this uuid.
     """
-    _destroy_in(db_session, instance_uuid)
+    system_metadata = _destroy_in(db_session, instance_uuid)
+    if system_metadata is not None:
+        return system_metadata
     row = db_session.execute(sa.select(_instances.c.system_metadata).where(
         _instances.c.uuid == instance_uuid)).first()
     if row is None:
@@ -536,7 +545,9 @@ def instance_destroy_in(db_session: orm.Session, instance_uuid: str) -> dict[str
     return decode_json(row[0])
 
 
-def _destroy_in(db_session: orm.Session, instance_uuid: str) -> None:
+def _destroy_in(db_session: orm.Session, instance_uuid: str) -> dict[str, Any] | None:
+    """Soft-delete the live instance and give back its claims; its system_metadata
+    after that (decoded), or None when there was no live instance to delete."""
     from kumo.db import compute_nodes  # compute_nodes imports this module
 
     now = utcnow()
@@ -545,12 +556,12 @@ def _destroy_in(db_session: orm.Session, instance_uuid: str) -> None:
         .where(_instances.c.uuid == instance_uuid, _instances.c.deleted == 0)
         .values(deleted=_instances.c.id, deleted_at=now, terminated_at=now,
                 updated_at=now, vm_state=vm_states.DELETED, task_state=None))
-    if result.rowcount:
-        compute_nodes.release_claim(db_session, instance_uuid)
-        from kumo.db import migration_claims
-
-        migration_claims.release_migration_claim_in(db_session, instance_uuid)
-        tags.delete_in(db_session, instance_uuid)
+    if not result.rowcount:
+        return None
+    # One read of the row for both claims (and for the caller).
+    system_metadata = compute_nodes.release_all_in(db_session, instance_uuid)
+    tags.delete_in(db_session, instance_uuid)
+    return system_metadata
 
 
 # --- faults ------------------------------------------------------------------------------

@@ -74,15 +74,24 @@ def migration_claim(node_uuid: str, instance_uuid: str, resources: Mapping[str, 
 def release_migration_claim_in(db_session: orm.Session, instance_uuid: str) -> None:
     """Give back the server's migration claim in the caller's transaction (none: nothing)."""
     system_metadata = _system_metadata(db_session, instance_uuid)
-    if not system_metadata or not system_metadata.get(MIGRATION_CLAIM_NODE):
-        return
+    if system_metadata and give_back_in(db_session, system_metadata):
+        compute_nodes._write_system_metadata(db_session, instance_uuid, system_metadata)
+
+
+def give_back_in(db_session: orm.Session, system_metadata: dict[str, Any]) -> bool:
+    """Give back the migration claim ``system_metadata`` (a server's, decoded) records
+    and drop it from that dict; False when there was none. The caller writes the dict
+    back (one write with its other changes)."""
+    if not system_metadata.get(MIGRATION_CLAIM_NODE):
+        return False
     resources = compute_nodes.usage(
         json.loads(system_metadata.get(MIGRATION_CLAIM_RESOURCES) or "{}"))
     db_session.execute(sa.update(_nodes).where(
         _nodes.c.uuid == system_metadata[MIGRATION_CLAIM_NODE]).values(
         updated_at=utcnow(), **compute_nodes._usage_change(resources, -1)))
-    instance_db._merge_system_metadata(db_session, instance_uuid, {
-        MIGRATION_CLAIM_NODE: None, MIGRATION_CLAIM_RESOURCES: None})
+    system_metadata.pop(MIGRATION_CLAIM_NODE, None)
+    system_metadata.pop(MIGRATION_CLAIM_RESOURCES, None)
+    return True
 
 
 def migration_claim_release(instance_uuid: str) -> None:

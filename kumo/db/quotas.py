@@ -125,25 +125,32 @@ def _user_limits(db_session: orm.Session, project_id: str, user_id: str,
 # --- usage -------------------------------------------------------------------------------
 
 
-def _moving_extra(db_session: orm.Session, where: list[Any]) -> tuple[int, int]:
-    """Extra vCPUs and RAM of servers in a resize: each counts at the larger of its
+def _extra_of(current_vcpus: int, current_ram: int, text: str | None) -> tuple[int, int]:
+    """Extra vCPUs and RAM of one server in a resize: it counts at the larger of its
     current, old and new flavor until the resize is confirmed or reverted."""
+    system_metadata = json.loads(text or "{}")
+    flavors = []
+    for key in (OLD_FLAVOR, NEW_FLAVOR):
+        try:
+            flavors.append(json.loads(system_metadata.get(key) or "{}"))
+        except (TypeError, ValueError):
+            continue
+    vcpus = max([current_vcpus] + [int(f.get("vcpus") or 0) for f in flavors]) - current_vcpus
+    memory_mb = max([current_ram] + [int(f.get("memory_mb") or 0) for f in flavors]) \
+        - current_ram
+    return vcpus, memory_mb
+
+
+def _moving_extra(db_session: orm.Session, where: list[Any]) -> tuple[int, int]:
+    """Extra vCPUs and RAM of the servers ``where`` selects that are in a resize."""
     vcpus = memory_mb = 0
     for current_vcpus, current_ram, text in db_session.execute(
             sa.select(_instances.c.vcpus, _instances.c.memory_mb,
                       _instances.c.system_metadata)
             .where(*where, _instances.c.system_metadata.like(f'%"{NEW_FLAVOR}"%'))):
-        system_metadata = json.loads(text or "{}")
-        flavors = []
-        for key in (OLD_FLAVOR, NEW_FLAVOR):
-            try:
-                flavors.append(json.loads(system_metadata.get(key) or "{}"))
-            except (TypeError, ValueError):
-                continue
-        vcpus += max([current_vcpus] + [int(f.get("vcpus") or 0) for f in flavors]) \
-            - current_vcpus
-        memory_mb += max([current_ram] + [int(f.get("memory_mb") or 0) for f in flavors]) \
-            - current_ram
+        extra_vcpus, extra_ram = _extra_of(current_vcpus, current_ram, text)
+        vcpus += extra_vcpus
+        memory_mb += extra_ram
     return vcpus, memory_mb
 
 
@@ -179,15 +186,91 @@ def _key_pair_count(db_session: orm.Session, user_id: str) -> int:
 # --- checks (inside the caller's transaction, after lock()) ------------------------------
 
 
-def _scopes(db_session: orm.Session, project_id: str, user_id: str | None
+# The checks' reads, built once (statement building is a good part of a boot's DB
+# CPU): every limit tier in one query, and each scope's usage counted for the
+# project and the user at once (conditional sums), not one query per scope.
+_LIMIT_TIERS = sa.union_all(
+    sa.select(sa.literal_column("0").label("tier"), _classes.c.resource,
+              _classes.c.hard_limit).where(_classes.c.class_name == DEFAULT_CLASS),
+    sa.select(sa.literal_column("1"), _quotas.c.resource, _quotas.c.hard_limit)
+    .where(_quotas.c.project_id == sa.bindparam("project_id")),
+    sa.select(sa.literal_column("2"), _user_quotas.c.resource, _user_quotas.c.hard_limit)
+    .where(_user_quotas.c.project_id == sa.bindparam("project_id"),
+           _user_quotas.c.user_id == sa.bindparam("user_id")))
+_live_of_project = (_instances.c.deleted == 0,
+                    _instances.c.project_id == sa.bindparam("project_id"))
+_of_user = _instances.c.user_id == sa.bindparam("user_id")
+
+
+def _sum(column: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(column), 0)
+
+
+_INSTANCE_USAGE = sa.select(
+    sa.func.count(_instances.c.id), _sum(_instances.c.vcpus), _sum(_instances.c.memory_mb),
+    _sum(sa.case((_of_user, 1), else_=0)),
+    _sum(sa.case((_of_user, _instances.c.vcpus), else_=0)),
+    _sum(sa.case((_of_user, _instances.c.memory_mb), else_=0))).where(*_live_of_project)
+_MOVING = sa.select(_instances.c.vcpus, _instances.c.memory_mb, _instances.c.system_metadata,
+                    _of_user).where(*_live_of_project,
+                                    _instances.c.system_metadata.like(f'%"{NEW_FLAVOR}"%'))
+_GROUP_USAGE = sa.select(
+    sa.func.count(_groups.c.id),
+    _sum(sa.case((_groups.c.user_id == sa.bindparam("user_id"), 1), else_=0))).where(
+    _groups.c.project_id == sa.bindparam("project_id"))
+
+
+def _scope_limits(db_session: orm.Session, project_id: str, user_id: str | None
+                  ) -> tuple[dict[str, int], dict[str, int]]:
+    """The project's limits and the user's (the project's, when ``user_id`` is None):
+    what :func:`_project_limits` and :func:`_user_limits` answer, in one query."""
+    tiers: list[dict[str, int]] = [{}, {}, {}]
+    for tier, resource, limit in db_session.execute(
+            _LIMIT_TIERS, {"project_id": project_id, "user_id": user_id}):
+        if resource in RESOURCES and limit is not None:
+            tiers[int(tier)][resource] = limit
+    project_limits = defaults()
+    project_limits.update(tiers[0])
+    project_limits.update(tiers[1])
+    return project_limits, {**project_limits, **tiers[2]}
+
+
+def _scope_usage(db_session: orm.Session, project_id: str, user_id: str | None,
+                 resources: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Counted usage of the project and of the user in it (as :func:`_usage`), counting
+    only ``resources`` (the others stay 0)."""
+    wanted = set(resources)
+    params = {"project_id": project_id, "user_id": user_id}
+    project = dict.fromkeys(RESOURCES, 0)
+    user = dict.fromkeys(RESOURCES, 0)
+    if wanted & {"instances", "cores", "ram"}:
+        (project["instances"], project["cores"], project["ram"], user["instances"],
+         user["cores"], user["ram"]) = (int(value) for value in db_session.execute(
+             _INSTANCE_USAGE, params).one())
+        if wanted & {"cores", "ram"}:
+            for vcpus, memory_mb, text, mine in db_session.execute(_MOVING, params):
+                extra_vcpus, extra_ram = _extra_of(vcpus, memory_mb, text)
+                for usage in (project, user) if mine else (project,):
+                    usage["cores"] += extra_vcpus
+                    usage["ram"] += extra_ram
+    if "server_groups" in wanted:
+        project["server_groups"], user["server_groups"] = (
+            int(value) for value in db_session.execute(_GROUP_USAGE, params).one())
+    if "key_pairs" in wanted and user_id is not None:
+        user["key_pairs"] = _key_pair_count(db_session, user_id)
+    return project, user
+
+
+def _scopes(db_session: orm.Session, project_id: str, user_id: str | None,
+            resources: Iterable[str] = COUNTED
             ) -> list[tuple[dict[str, int], dict[str, int]]]:
-    """(limits, usage) of the project and, with ``user_id``, of the user in it; the
-    project's limits are read once and are the base of the user's."""
-    project_limits = _project_limits(db_session, project_id)
-    scopes = [(project_limits, _usage(db_session, project_id))]
+    """(limits, usage) of the project and, with ``user_id``, of the user in it, usage
+    counted for ``resources`` only; limits in one query, usage in one per kind."""
+    project_limits, user_limits = _scope_limits(db_session, project_id, user_id)
+    project_usage, user_usage = _scope_usage(db_session, project_id, user_id, resources)
+    scopes = [(project_limits, project_usage)]
     if user_id is not None:
-        scopes.append((_user_limits(db_session, project_id, user_id, project_limits),
-                       _usage(db_session, project_id, user_id)))
+        scopes.append((user_limits, user_usage))
     return scopes
 
 
@@ -208,7 +291,7 @@ def instances_allowed(db_session: orm.Session, project_id: str, user_id: str, vc
         of 10 instances``).
     """
     each = {"instances": 1, "cores": vcpus, "ram": memory_mb}
-    scopes = _scopes(db_session, project_id, user_id)
+    scopes = _scopes(db_session, project_id, user_id, each)
     allowed = max_count
     overs: list[str] = []
     first: tuple[str, int, int] | None = None
@@ -236,7 +319,7 @@ def check_deltas(db_session: orm.Session, project_id: str, user_id: str | None,
     """Raise OverQuota unless usage + ``deltas`` stays within the project's (and the
     user's) limits; call it after :func:`lock`."""
     _check_resources(deltas)
-    for limits, usage in _scopes(db_session, project_id, user_id):
+    for limits, usage in _scopes(db_session, project_id, user_id, deltas):
         overs = [resource for resource, delta in deltas.items()
                  if delta > 0 and 0 <= limits[resource] < usage[resource] + delta]
         if overs:

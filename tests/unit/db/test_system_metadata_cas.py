@@ -7,6 +7,7 @@ falls back to the locked two-step merge, so no change is ever lost.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -114,3 +115,26 @@ def test_concurrent_merges_of_different_keys_all_land(
 
     expected = {"base": "0", **{f"k{index}": "1" for index in range(8)}}
     assert instances.instance_get(uuid)["system_metadata"] == expected
+
+
+def test_on_mysql_the_stored_text_is_compared_byte_for_byte() -> None:
+    # MySQL compares text by its collation, case-blind by default: a concurrent change
+    # of case alone would pass for "unchanged" and be overwritten. (No MySQL server
+    # here: the statement is compiled for its dialect.)
+    from sqlalchemy.dialects import mysql
+
+    seen: list[Any] = []
+
+    class MySQLSession:
+        def get_bind(self) -> Any:
+            return types.SimpleNamespace(dialect=mysql.dialect())
+
+        def execute(self, statement: Any, *args: Any) -> Any:
+            seen.append(statement)
+            return types.SimpleNamespace(rowcount=1)
+
+    assert instances._update_merging(MySQLSession(), "uuid", [], {}, {"b": "2"},
+                                     '{"a": "A"}')
+    compiled = seen[0].compile(dialect=mysql.dialect())
+    assert "CAST(instances.system_metadata AS BINARY) = " in str(compiled)
+    assert b'{"a": "A"}' in compiled.params.values()

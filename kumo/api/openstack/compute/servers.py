@@ -671,15 +671,17 @@ class ServersController:
         The common case is one conductor call (1.11 ``instance_start_delete``): the
         caller authorized on its own servers (the policy's default target) deletes
         one of them that is not locked. Anything else (another owner, a locked
-        server, soft delete configured, an older conductor) is decided here on the
-        server that call read, then moved with a second call as before."""
+        server, an older conductor; soft delete configured or the policy refusing
+        the caller's own target, where that call is not made) is decided here as
+        before, on the server that call read (or one read here), then moved with a
+        second call."""
         conductor = self.clients.conductor
         action = servers_policies.SERVERS % "delete"
         found: dict[str, Any] | None = None
         if CONF.reclaim_instance_interval <= 0 and policy.can(context, action):
             found = conductor.instance_start_delete(
                 context, instance_uuid=server_id, project_id=common.project_scope(context),
-                owner={"project_id": context.project_id, "user_id": context.user_id},
+                owner=policy.default_target(context),  # what policy.can decided on
                 allow_locked=policy.check_is_admin(context), action="delete",
                 expected_task_state=_DELETABLE_TASK_STATES)
             if found["started"]:
