@@ -10,6 +10,14 @@ Up to ``max_attempts - 1`` unclaimed alternates follow the chosen node, for
 the conductor's reschedules. If any server cannot be placed, the claims made
 for the request are released and NoValidHost explains which filter removed
 how many hosts.
+
+Locking: one lock per scheduler process covers only the in-memory work
+(refresh-if-due, filter, weigh, pick, and reserving the resources on the
+cached host state). The claim's round trip to the conductor runs without it,
+so concurrent decisions overlap their claims; the reservation (recorded as in
+flight in the HostManager, re-applied by any refresh) makes the next decision
+see the room as taken meanwhile. The lock is taken again briefly to settle:
+keep the reservation, or undo it when the claim failed.
 """
 
 from __future__ import annotations
@@ -38,8 +46,8 @@ class FilterScheduler:
         self.host_manager = host_manager if host_manager is not None else HostManager()
         self.filters = host_filters.load_filters(CONF.scheduler.enabled_filters)
         self.weighers = host_weights.all_weighers()
-        # One decision at a time per scheduler process: the cache is shared and a
-        # decision's claims must land in it before the next decision reads it.
+        # Guards the cache (and its in-flight reservations) only: never held
+        # across a claim or release round trip to the conductor.
         self._lock = threading.Lock()
 
     @property
@@ -55,19 +63,20 @@ class FilterScheduler:
         """
         with self._lock:
             fresh = self.host_manager.refresh(ctxt)
-            try:
-                return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
-            except exception.NoValidHost:
-                if fresh or not _uses_aggregates(request_spec):
-                    raise
-            # The aggregates may be up to host_state_refresh_interval old: a zone or
-            # aggregate set up just before this boot is not in them yet.
-            self.host_manager.refresh_aggregates(ctxt)
+        try:
             return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
+        except exception.NoValidHost:
+            if fresh or not _uses_aggregates(request_spec):
+                raise
+        # The aggregates may be up to host_state_refresh_interval old: a zone or
+        # aggregate set up just before this boot is not in them yet.
+        with self._lock:
+            self.host_manager.refresh_aggregates(ctxt)
+        return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
 
     def _decide(self, ctxt: Any, request_spec: dict[str, Any], instance_uuids: list[str],
                 return_alternates: bool) -> list[list[dict[str, Any]]]:
-        """select_destinations on the cache as it is (the lock held)."""
+        """select_destinations on the cache as it is (takes the lock as needed)."""
         request = SchedulingRequest(request_spec)
         placed: list[tuple[str, HostState]] = []
         alternates: list[list[HostState]] = []
@@ -110,7 +119,10 @@ class FilterScheduler:
 
     def _candidates(self, request: SchedulingRequest, raced: set[str]
                     ) -> tuple[int, list[HostState], list[host_filters.Rejection], int]:
-        """(hosts known, passing hosts heaviest first, rejections, hosts ignored)."""
+        """(hosts known, passing hosts heaviest first, rejections, hosts ignored).
+
+        Called with the lock held.
+        """
         hosts = self.host_manager.get_all_host_states()
         total = len(hosts)
         ignored = 0
@@ -133,38 +145,50 @@ class FilterScheduler:
         resources = request.resources
         raced: set[str] = set()
         max_races = CONF.scheduler.max_claim_races
+        wanted = CONF.scheduler.max_attempts - 1 if return_alternates else 0
+        claim = (self.conductor.compute_node_claim_migration if request.move
+                 else self.conductor.compute_node_claim)
+        host_manager = self.host_manager
         while True:
-            total, ranked, rejections, ignored = self._candidates(request, raced)
-            if not ranked or len(raced) >= max_races:
-                raise exception.NoValidHost(reason=self._explain(
-                    total, rejections, ignored, raced, index, count))
-            host = ranked[0]
+            with self._lock:
+                total, ranked, rejections, ignored = self._candidates(request, raced)
+                if not ranked or len(raced) >= max_races:
+                    raise exception.NoValidHost(reason=self._explain(
+                        total, rejections, ignored, raced, index, count))
+                host = ranked[0]
+                # Only the chosen node changes, so the rest of the ranking still holds.
+                others = ranked[1:1 + wanted]
+                limits = host.limits()
+                reservation = host_manager.reserve(host, resources)
             try:
-                claim = (self.conductor.compute_node_claim_migration if request.move
-                         else self.conductor.compute_node_claim)
                 node = claim(ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid,
-                             resources=resources, limits=host.limits())
+                             resources=resources, limits=limits)
             except (exception.ComputeResourcesUnavailable,
                     exception.ComputeNodeNotFound) as exc:
                 LOG.info("Claim of %s on %s failed (stale host state): %s",
                          instance_uuid, host.nodename, exc)
-                raced.add(host.node_uuid)
-                self.host_manager.refresh(ctxt, force=True)
+                with self._lock:
+                    host_manager.cancel(reservation)
+                    raced.add(host.node_uuid)
+                    host_manager.refresh(ctxt, force=True)
                 continue
-            if node is not None:
-                # The conductor's answer is the node's usage now, this claim included.
-                host.update_from_compute_node(node)
-            else:
-                host.consume(resources)
-            # Only the claimed node changed, so the rest of the ranking still holds.
-            wanted = CONF.scheduler.max_attempts - 1 if return_alternates else 0
-            return host, ranked[1:1 + wanted]
+            except BaseException:
+                with self._lock:
+                    host_manager.cancel(reservation)
+                raise
+            with self._lock:
+                host_manager.settle(reservation, node)
+            return host, others
 
     def _release(self, ctxt: Any, request: SchedulingRequest,
                  placed: list[tuple[str, HostState]]) -> None:
         resources = request.resources
+        # The cache first (under the lock), then the conductor (without it): a
+        # refresh in between still sees the claim and shows too little room.
+        with self._lock:
+            for _, host in placed:
+                self.host_manager.give_back(host.node_uuid, resources)
         for instance_uuid, host in placed:
-            host.consume(resources, sign=-1)
             try:
                 self.conductor.compute_node_release(
                     ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid)

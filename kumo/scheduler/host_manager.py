@@ -8,6 +8,12 @@ the nodes changed since the newest ``updated_at`` already seen; every
 nodes that are gone are forgotten). Claims this scheduler makes are applied
 to the cache at once, so consecutive decisions see them before the next
 refresh does.
+
+A claim is *reserved* on the cached state before its conductor round trip
+and stays recorded as in flight until it is settled (kept or cancelled): a
+refresh that reloads a node re-applies that node's in-flight reservations, so
+two concurrent decisions never both see the same free room. The caller (the
+FilterScheduler) serialises every call that touches the cache under its lock.
 """
 
 from __future__ import annotations
@@ -134,6 +140,25 @@ def _arch(cpu_info: Any) -> str | None:
     return str(arch) if arch else None
 
 
+class Reservation:
+    """Resources a decision took on a cached node before its claim returned.
+
+    ``overlapped``: another reservation of the same node was in flight at some
+    point during this one's, so the conductor's reply to this claim may miss a
+    claim this cache already counts (they may commit in either order).
+    """
+
+    __slots__ = ("node_uuid", "resources", "overlapped")
+
+    def __init__(self, node_uuid: str, resources: dict[str, int]) -> None:
+        self.node_uuid = node_uuid
+        self.resources = dict(resources)
+        self.overlapped = False
+
+    def __repr__(self) -> str:
+        return f"<Reservation {self.resources} on {self.node_uuid}>"
+
+
 class HostManager:
     """Cached host states and their refresh through the conductor.
 
@@ -157,6 +182,8 @@ class HostManager:
         self._services: dict[str, tuple[bool, bool]] = {}
         # host -> (zone, [{"name", "metadata"}]) of the aggregates it is in.
         self._placement: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        # node uuid -> reservations whose claim has not returned yet.
+        self._in_flight: dict[str, list[Reservation]] = {}
 
     # -- feeding the cache ----------------------------------------------
     def load_nodes(self, nodes: Iterable[Any], full: bool = False) -> None:
@@ -180,6 +207,14 @@ class HostManager:
             for uuid in [u for u in states if u not in seen]:
                 del states[uuid]
         self._newest_update = newest
+        # The rows fetched may predate claims still in flight: count those again.
+        # A claim that already committed is then counted twice until it settles
+        # or the node is next fetched: too little room shown, never too much.
+        for uuid, reservations in self._in_flight.items():
+            state = states.get(uuid)
+            if uuid in seen and state is not None:
+                for reservation in reservations:
+                    state.consume(reservation.resources)
 
     def load_services(self, services: Iterable[Any], now: datetime.datetime | None = None
                       ) -> None:
@@ -214,6 +249,63 @@ class HostManager:
     def _apply_service(self, state: HostState) -> None:
         # A node without a compute service row is treated as down.
         state.service_up, state.service_disabled = self._services.get(state.host, (False, False))
+
+    # -- reservations: claims in flight ------------------------------------
+    def reserve(self, state: HostState, resources: dict[str, int]) -> Reservation:
+        """Take ``resources`` on ``state`` now, before the conductor has claimed them."""
+        reservation = Reservation(state.node_uuid, resources)
+        others = self._in_flight.setdefault(state.node_uuid, [])
+        if others:
+            reservation.overlapped = True
+            for other in others:
+                other.overlapped = True
+        others.append(reservation)
+        state.consume(resources)
+        return reservation
+
+    def cancel(self, reservation: Reservation) -> None:
+        """The claim failed: give the reserved resources back to the cache."""
+        if self._forget(reservation):
+            self.give_back(reservation.node_uuid, reservation.resources)
+
+    def settle(self, reservation: Reservation, node: Any = None) -> None:
+        """The claim succeeded: the reservation is now a claim like any other.
+
+        ``node`` (the conductor's answer: the node's usage right after this
+        claim) replaces the cached usage only when no other claim of this
+        scheduler was in flight on the node meanwhile; otherwise the answer may
+        miss one of them (or already hold one still in flight), so the cache
+        keeps its own count, which can only over-state the usage, until the
+        next refresh of the node. The conductor's guarded UPDATE stays the
+        check against over-commit either way.
+        """
+        if not self._forget(reservation) or node is None or reservation.overlapped:
+            return
+        state = self._states.get(reservation.node_uuid)
+        if state is None:
+            return
+        state.update_from_compute_node(node)
+        for other in self._in_flight.get(reservation.node_uuid, ()):
+            state.consume(other.resources)
+
+    def give_back(self, node_uuid: str, resources: dict[str, int]) -> None:
+        """Release a claim in the cache (the conductor is told separately)."""
+        state = self._states.get(node_uuid)
+        if state is not None:
+            state.consume(resources, sign=-1)
+
+    def in_flight(self) -> list[Reservation]:
+        """Every reservation whose claim has not returned yet."""
+        return [r for reservations in self._in_flight.values() for r in reservations]
+
+    def _forget(self, reservation: Reservation) -> bool:
+        reservations = self._in_flight.get(reservation.node_uuid)
+        if not reservations or reservation not in reservations:
+            return False
+        reservations.remove(reservation)
+        if not reservations:
+            del self._in_flight[reservation.node_uuid]
+        return True
 
     # -- refreshing through the conductor ---------------------------------
     def refresh(self, ctxt: Any, force: bool = False) -> bool:

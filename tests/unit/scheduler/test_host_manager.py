@@ -104,3 +104,51 @@ def test_synthetic_nodes_can_be_fed_without_a_conductor() -> None:
     manager.load_services([make_service(f"h{i}") for i in range(100)])
     assert len(manager.get_all_host_states()) == 100
     assert all(h.service_up for h in manager.get_all_host_states())
+
+
+RES = {"vcpus": 1, "memory_mb": 1024, "disk_gb": 1}
+
+
+def _one_node(host_manager: HostManager, conductor: FakeConductor) -> tuple[Any, HostState]:
+    host_manager.refresh(None)
+    node = next(iter(conductor.nodes.values()))
+    state = host_manager.get(node.uuid)
+    assert state is not None
+    return node, state
+
+
+def test_a_refresh_re_applies_reservations_in_flight(
+        host_manager: HostManager, conductor: FakeConductor) -> None:
+    node, state = _one_node(host_manager, conductor)
+    reservation = host_manager.reserve(state, RES)
+    assert state.memory_mb_used == 1024
+    host_manager.refresh(None, force=True)
+    host_manager.load_nodes(conductor.compute_node_get_all(None), full=True)
+    assert state.memory_mb_used == 1024  # the database row has 0: the reservation stays
+    host_manager.cancel(reservation)
+    assert state.memory_mb_used == 0 and host_manager.in_flight() == []
+    host_manager.cancel(reservation)  # twice is harmless
+    assert state.memory_mb_used == 0
+
+
+def test_settle_takes_the_conductors_answer_when_alone_on_the_node(
+        host_manager: HostManager, conductor: FakeConductor) -> None:
+    node, state = _one_node(host_manager, conductor)
+    reservation = host_manager.reserve(state, RES)
+    conductor.take(node.uuid, memory_mb=2048)  # another scheduler's claim
+    answer = conductor.compute_node_claim(None, node.uuid, "i0", RES, state.limits())
+    host_manager.settle(reservation, answer)
+    assert state.memory_mb_used == 3072 and host_manager.in_flight() == []
+
+
+def test_settle_keeps_its_own_count_when_claims_overlapped(
+        host_manager: HostManager, conductor: FakeConductor) -> None:
+    """Replies of overlapping claims may come back in either order: never under-count."""
+    node, state = _one_node(host_manager, conductor)
+    first = host_manager.reserve(state, RES)
+    second = host_manager.reserve(state, RES)
+    answer_first = conductor.compute_node_claim(None, node.uuid, "i0", RES, state.limits())
+    answer_second = conductor.compute_node_claim(None, node.uuid, "i1", RES, state.limits())
+    host_manager.settle(second, answer_second)
+    host_manager.settle(first, answer_first)  # an answer that misses the second claim
+    assert state.memory_mb_used == 2048 == conductor.nodes[node.uuid].memory_mb_used
