@@ -1,5 +1,5 @@
 """The server views print a row's ISO 8601 datetimes without parsing them: the same
-text as formatting the datetime the row stood for (kumo.api.openstack.compute.views)."""
+text as formatting the datetime the row stood for (kumo.api.openstack.common)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime
 import pytest
 
 from kumo.api.openstack import common
-from kumo.api.openstack.compute import server_rows, views
+from kumo.api.openstack.compute import server_rows
 
 _MOMENTS = [
     datetime.datetime(2026, 11, 26, 12, 57, 28, 723112),
@@ -23,8 +23,8 @@ def test_row_strings_print_as_their_datetimes(moment: datetime.datetime) -> None
     text = moment.isoformat()  # as kumo.conductor.rows sends it
     as_object = server_rows.as_datetime(text)
     assert as_object.tzinfo is datetime.UTC
-    assert views._isotime(text) == common.isotime(as_object)
-    assert views._usage_time(text) == common.usage_time(as_object)
+    assert common.isotime(text) == common.isotime(as_object)
+    assert common.usage_time(text) == common.usage_time(as_object)
 
 
 @pytest.mark.parametrize("value", [
@@ -35,5 +35,5 @@ def test_row_strings_print_as_their_datetimes(moment: datetime.datetime) -> None
 ])
 def test_other_values_take_the_formatting_path(value: object) -> None:
     expected = server_rows.as_datetime(value)
-    assert views._isotime(value) == common.isotime(expected)
-    assert views._usage_time(value) == common.usage_time(expected)
+    assert common.isotime(value) == common.isotime(expected)
+    assert common.usage_time(value) == common.usage_time(expected)

@@ -6,18 +6,17 @@
 build and parse. :func:`instance` turns a row into a :class:`ServerRow`, with
 attribute access (``row.uuid``) as the views and handlers use on objects, so
 both read alike. Its datetimes stay the ISO 8601 strings they crossed the bus
-as: the views print them as they are (:func:`kumo.api.openstack.compute.views`
-``_isotime``), where parsing a listing's 3,000 of them back into datetimes only
-to format them again cost a tenth of its time; :func:`as_datetime` reads one
-as the Instance object would have held it.
+as: :func:`kumo.api.openstack.common.isotime` prints them as they are, and
+:func:`~kumo.api.openstack.common.as_datetime` reads one as the Instance object
+would have held it.
 """
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from kumo import rpc, servicegroup
+from kumo.api.openstack.common import as_datetime
 
 
 class ServerRow(dict):
@@ -30,16 +29,6 @@ class ServerRow(dict):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
-
-
-def as_datetime(value: Any) -> Any:
-    """A row's datetime (an ISO 8601 string from the bus) as the Instance object's
-    DateTimeField has it: aware, in UTC; anything else as it is."""
-    if not isinstance(value, str):
-        return value
-    moment = datetime.datetime.fromisoformat(value)
-    # As the Instance object's DateTimeField has them: aware, in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def found(answer: Any) -> dict[str, Any]:

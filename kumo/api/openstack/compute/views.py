@@ -12,7 +12,6 @@ from oslo_policy import policy as oslo_policy
 from kumo import policy
 from kumo.api.openstack import api_version, common
 from kumo.api.openstack.compute import addresses as server_addresses  # kumo-network
-from kumo.api.openstack.compute import server_rows
 from kumo.api.openstack.compute import status as server_status
 from kumo.policies import servers as servers_policies
 
@@ -72,30 +71,6 @@ def _is_admin(req: webob.Request) -> bool:
     if "context_is_admin" not in cache:
         cache["context_is_admin"] = policy.check_is_admin(common.context_of(req))
     return cache["context_is_admin"]
-
-
-def _iso_text(value: Any) -> bool:
-    """Whether ``value`` is a naive ISO 8601 string as a datetime's ``isoformat()``
-    writes it (``YYYY-MM-DDTHH:MM:SS``, optionally ``.ffffff``; a 4-digit year):
-    the form a server row's datetimes cross the bus in (kumo.conductor.rows)."""
-    return (type(value) is str and (len(value) == 19 or (len(value) == 26 and value[19] == "."))
-            and value[10] == "T" and value[0] != "0")
-
-
-def _isotime(value: Any) -> str | None:
-    """:func:`common.isotime` of a datetime, or of a row's ISO 8601 string, read as
-    UTC (kumo.api.openstack.compute.server_rows) without parsing it when it is in
-    :func:`_iso_text`'s form: the same text, a listing's 2,000-3,000 times cheaper."""
-    if _iso_text(value):
-        return value[:19] + "Z"
-    return common.isotime(server_rows.as_datetime(value))
-
-
-def _usage_time(value: Any) -> str | None:
-    """:func:`common.usage_time` likewise (microseconds always shown)."""
-    if _iso_text(value):
-        return value if len(value) == 26 else value + ".000000"
-    return common.usage_time(server_rows.as_datetime(value))
 
 
 # The microversions the server views tell apart.
@@ -158,7 +133,7 @@ def _fault(req: webob.Request, instance: Any) -> dict[str, Any] | None:
     fault = _get(instance, "fault")
     if not fault:
         return None
-    shown = {"code": _get(fault, "code"), "created": _isotime(_get(fault, "created_at")),
+    shown = {"code": _get(fault, "code"), "created": common.isotime(_get(fault, "created_at")),
              "message": _get(fault, "message")}
     details = _get(fault, "details")
     # Details of an internal error (a traceback) are for the operator only.
@@ -296,9 +271,9 @@ def server_detail(req: webob.Request, instance: Any,
         "hostId": _host_id(req, project_id, get("host")),
         "image": _image_ref(req, instance),
         "flavor": _flavor_ref(req, instance),
-        "created": _isotime(created_at),
+        "created": common.isotime(created_at),
         # Never updated: Nova shows some time there, never null; the creation is truest.
-        "updated": _isotime(get("updated_at") or created_at),
+        "updated": common.isotime(get("updated_at") or created_at),
         "addresses": server_addresses.of_instance(req, instance),
         "accessIPv4": get("access_ip_v4") or "",
         "accessIPv6": get("access_ip_v6") or "",
@@ -310,8 +285,8 @@ def server_detail(req: webob.Request, instance: Any,
         "OS-EXT-STS:vm_state": vm_state,
         "OS-EXT-STS:task_state": task_state,
         "OS-EXT-STS:power_state": get("power_state", 0),
-        "OS-SRV-USG:launched_at": _usage_time(get("launched_at")),
-        "OS-SRV-USG:terminated_at": _usage_time(get("terminated_at")),
+        "OS-SRV-USG:launched_at": common.usage_time(get("launched_at")),
+        "OS-SRV-USG:terminated_at": common.usage_time(get("terminated_at")),
         "os-extended-volumes:volumes_attached": [],
         "security_groups": [{"name": "default"}],
     }
