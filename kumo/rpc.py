@@ -288,31 +288,18 @@ class CallMonitor:
                 self._sent.notify_all()
 
 
-# Routes remembered per dispatcher: the (namespace, version, method) spellings
-# kumo's own clients send are a few dozen; a caller inventing more does not
-# grow the table past this.
-_MAX_ROUTES = 1024
-
-
 class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
     """oslo.messaging's dispatcher, counting the handlers that run in :class:`InFlight`,
-    with one :class:`CallMonitor` thread instead of a thread per call, and the
-    endpoint of a (namespace, version, method) looked up once."""
+    with one :class:`CallMonitor` thread instead of a thread per call."""
 
     def __init__(self, *args: Any, in_flight: InFlight, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.in_flight = in_flight
         self.monitor = CallMonitor()
-        self._routes: dict[tuple[Any, str, str], Any] = {}
 
     def _endpoint(self, namespace: Any, version: str, method: str) -> Any:
         """The first endpoint serving ``method`` at ``version`` in ``namespace``,
         or raise what oslo.messaging's dispatcher raises."""
-        key = (namespace, version, method)
-        cacheable = (namespace is None or type(namespace) is str) and type(version) is str
-        endpoint = self._routes.get(key) if cacheable else None
-        if endpoint is not None:
-            return endpoint
         compatible = False
         for candidate in self.endpoints:
             target = getattr(candidate, "target", None) or self._default_target
@@ -321,8 +308,6 @@ class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):
                 continue
             compatible = True
             if hasattr(candidate, method) and self.access_policy.is_allowed(candidate, method):
-                if cacheable and len(self._routes) < _MAX_ROUTES:
-                    self._routes[key] = candidate
                 return candidate
         if compatible:
             raise rpc_dispatcher.NoSuchMethod(method)
