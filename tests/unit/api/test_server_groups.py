@@ -174,14 +174,15 @@ def test_a_boot_that_loses_the_members_race_is_refused_and_leaves_no_server(
     group = _create(api, {"name": "g", "policies": ["affinity"]}).json["server_group"]
     first_check = server_groups.check_members_quota
 
-    def check_then_lose_the_race(*args: Any, **kwargs: Any) -> None:
+    def check_then_lose_the_race(*args: Any, **kwargs: Any) -> int | None:
         # The early check passes on an empty group; then a concurrent boot
         # takes both places before this boot's members are added.
-        first_check(*args, **kwargs)
+        limit = first_check(*args, **kwargs)
         rivals = instances.instance_create([
             {"project_id": "project-a", "user_id": "alice", "display_name": "rival",
              "memory_mb": 512, "vcpus": 1, "root_gb": 1} for _ in range(2)])
         instance_groups.members_add(group["id"], [row["uuid"] for row in rivals])
+        return limit
 
     monkeypatch.setattr(server_groups, "check_members_quota", check_then_lose_the_race)
     before = {s["id"] for s in call(api, "GET", "/servers").json["servers"]}

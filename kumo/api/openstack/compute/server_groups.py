@@ -191,22 +191,22 @@ def boot_group(clients: common.Clients, context: Any, hints: dict[str, Any]
 
 
 def check_members_quota(clients: common.Clients, context: Any,
-                        group: dict[str, Any] | None, count: int) -> None:
+                        group: dict[str, Any] | None, count: int) -> int | None:
     """403 overLimit naming server_group_members when ``count`` more servers would take
-    the group past the caller's limit (checked before any server row exists; the
-    limit is kept in ``group["members_limit"]`` for :func:`add_members`)."""
+    the group past the caller's limit (checked before any server row exists); the
+    limit, for :func:`add_members` (None without a group)."""
     if group is None:
-        return
+        return None
     limits = clients.conductor.quota_get(context, project_id=context.project_id,
                                          user_id=context.user_id)
     limit = int(limits.get("server_group_members", -1))
-    group["members_limit"] = limit
     members = len(group.get("members") or [])
     if 0 <= limit < members + count:
         raise exception.OverQuota(
             f"Quota exceeded for server_group_members: Requested {count}, but already "
             f"used {members} of {limit} server_group_members",
             overs=["server_group_members"])
+    return limit
 
 
 def boot_spec(group: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -218,7 +218,7 @@ def boot_spec(group: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def add_members(clients: common.Clients, context: Any, group: dict[str, Any] | None,
-                instances: list[Any]) -> None:
+                instances: list[Any], limit: int | None = None) -> None:
     """Record the booted servers as members of the group (before their build starts).
 
     The members quota is checked again as they are added (a concurrent boot into
@@ -231,7 +231,7 @@ def add_members(clients: common.Clients, context: Any, group: dict[str, Any] | N
     try:
         clients.conductor.instance_group_members_add(
             context, group_uuid=group["uuid"], instance_uuids=[i.uuid for i in instances],
-            limit=group.get("members_limit"))
+            limit=limit)
     except exception.OverQuota:
         for instance in instances:
             clients.conductor.instance_destroy(context, instance_uuid=instance.uuid)

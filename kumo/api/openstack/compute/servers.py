@@ -713,7 +713,8 @@ class ServersController:
 
         min_count = int(server.get("min_count", 1))
         max_count = int(server.get("max_count", min_count))
-        server_groups.check_members_quota(self.clients, context, group, min_count)
+        members_limit = server_groups.check_members_quota(self.clients, context, group,
+                                                          min_count)
         if min_count > max_count:
             raise common.BadRequest(reason="min_count must be <= max_count")
         check_hostname(req, server, max_count)
@@ -798,7 +799,8 @@ class ServersController:
         else:
             instances = conductor.instance_create_within_quota(
                 context, values_list=values_list, min_count=min_count)
-            server_groups.add_members(self.clients, context, group, instances)
+            server_groups.add_members(self.clients, context, group, instances,
+                                      limit=members_limit)
             security_groups.join(self.clients, context, boot_groups, instances)
             if server.get("tags"):
                 # 2.52: before the build starts, so the guest's metadata can carry them.
