@@ -11,9 +11,10 @@ the conductor's reschedules. If any server cannot be placed, the claims made
 for the request are released and NoValidHost explains which filter removed
 how many hosts.
 
-Locking: one lock per scheduler process covers only the in-memory work
-(refresh-if-due, filter, weigh, pick, and reserving the resources on the
-cached host state). The claim's round trip to the conductor runs without it,
+Locking: one lock per scheduler process covers the cache's work (a refresh
+when one is due or after a refused claim, which fetches from the conductor;
+filter, weigh, pick, and reserving the resources on the cached host state).
+The claim's round trip to the conductor runs without it,
 so concurrent decisions overlap their claims; the reservation (recorded as in
 flight in the HostManager, re-applied by any refresh) makes the next decision
 see the room as taken meanwhile. The lock is taken again briefly to settle:

@@ -211,8 +211,8 @@ class HostManager:
         # A claim that already committed is then counted twice until it settles
         # or the node is next fetched: too little room shown, never too much.
         for uuid, reservations in self._in_flight.items():
-            state = states.get(uuid)
-            if uuid in seen and state is not None:
+            if uuid in seen:
+                state = states[uuid]
                 for reservation in reservations:
                     state.consume(reservation.resources)
 
@@ -281,12 +281,10 @@ class HostManager:
         """
         if not self._forget(reservation) or node is None or reservation.overlapped:
             return
+        # Not overlapped: no other reservation of this node is in flight now.
         state = self._states.get(reservation.node_uuid)
-        if state is None:
-            return
-        state.update_from_compute_node(node)
-        for other in self._in_flight.get(reservation.node_uuid, ()):
-            state.consume(other.resources)
+        if state is not None:
+            state.update_from_compute_node(node)
 
     def give_back(self, node_uuid: str, resources: dict[str, int]) -> None:
         """Release a claim in the cache (the conductor is told separately)."""

@@ -4,6 +4,8 @@ The scheduler's lock covers only the in-memory decision; the claim round trip
 runs without it. These tests hold claims inside a conductor double until the
 test lets them go, so they prove decisions overlap there and that the
 reservations made before the claim keep concurrent decisions off the same room.
+The last test does the same against the real kumo-conductor (its guarded
+UPDATE, its answers) on the fake bus over SQLite.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import oslo_messaging as messaging
 import pytest
 
-from kumo import exception
+from kumo import context, exception
+from kumo.conductor import manager as conductor_manager
+from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.scheduler.filter_scheduler import FilterScheduler
 from kumo.scheduler.host_manager import HostManager
 from tests.unit.scheduler.fakes import FakeConductor, make_node, request_spec
@@ -60,10 +65,10 @@ def gated(count: int, memory_mb: int = 4096) -> tuple[FilterScheduler, GatedCond
 
 
 def run(sched: FilterScheduler, spec: dict[str, Any], instance: str,
-        results: dict[str, Any]) -> threading.Thread:
+        results: dict[str, Any], ctxt: Any = None) -> threading.Thread:
     def target() -> None:
         try:
-            results[instance] = sched.select_destinations(None, spec, [instance])
+            results[instance] = sched.select_destinations(ctxt, spec, [instance])
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             results[instance] = exc
 
@@ -190,3 +195,52 @@ def test_a_failed_multi_create_releases_its_earlier_claims(flags: Any) -> None:
     assert len(conductor.method_calls("compute_node_release")) == 2
     assert sched.host_manager.in_flight() == []
     assert set(cache_usage(sched).values()) == {0} == set(db_usage(conductor).values())
+
+
+class MeetingConductor(conductor_rpcapi.ConductorAPI):
+    """The real conductor's client; every claim waits until ``parties`` claims are
+    under way at once (BrokenBarrierError if they never are)."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__(timeout=WAIT)
+        self.meeting = threading.Barrier(parties, timeout=WAIT)
+
+    def compute_node_claim(self, ctxt: Any, **kwargs: Any) -> Any:
+        self.meeting.wait()
+        return super().compute_node_claim(ctxt, **kwargs)
+
+
+def test_concurrent_decisions_against_the_real_conductor(
+        flags: Any, rpc_servers: Callable[[messaging.Target, list[Any]], None],
+        conductor_db: None) -> None:
+    """3 nodes with room for 2 each, 10 concurrent boots: the 6 claims are in flight
+    together, the database holds exactly 6, and the cache agrees with it."""
+    flags(ram_allocation_ratio=1.0)
+    rpc_servers(messaging.Target(topic=conductor_rpcapi.TOPIC, server="conductor-host"),
+                [conductor_manager.ConductorManager(host="conductor-host")])
+    conductor = MeetingConductor(parties=6)
+    ctxt = context.RequestContext(request_id="req-sched", project_id="p1", user_id="u1")
+    for host in ("h0", "h1", "h2"):
+        service = conductor.service_register(ctxt, host, "kumo-compute", "compute", 1)
+        conductor.service_heartbeat(ctxt, service.id)
+        conductor.compute_nodes_report(ctxt, host, service.id, [{
+            "hypervisor_hostname": host, "hypervisor_type": "fake", "hypervisor_version": 1,
+            "vcpus": 8, "memory_mb": 4096, "local_gb": 100}])
+    created = conductor.instance_create(ctxt, [
+        {"project_id": "p1", "user_id": "u1", "memory_mb": 2048, "vcpus": 1, "root_gb": 1,
+         "display_name": f"vm-{n}"} for n in range(10)])
+    sched = FilterScheduler(HostManager(conductor=conductor))
+    results: dict[str, Any] = {}
+    threads = [run(sched, request_spec(memory_mb=2048), instance.uuid, results, ctxt)
+               for instance in created]
+    for thread in threads:
+        thread.join(WAIT * 2)
+    placed = [i for i, r in results.items() if isinstance(r, list)]
+    refused = [r for r in results.values() if not isinstance(r, list)]
+    assert len(placed) == 6 and len(refused) == 4, results
+    assert all(isinstance(r, exception.NoValidHost) for r in refused), refused
+    database = {n.host: n.memory_mb_used for n in conductor.compute_node_get_all(ctxt)}
+    assert database == {"h0": 4096, "h1": 4096, "h2": 4096}
+    assert sched.host_manager.in_flight() == []
+    sched.host_manager.refresh(ctxt, force=True)
+    assert cache_usage(sched) == database
