@@ -25,16 +25,12 @@ _events = models.InstanceActionEvent.__table__
 
 # The request's newest action and its newest unfinished step named ``event`` (None when
 # there is none), in one query built once.
-_OPEN_EVENT = (
-    sa.select(_actions.c.id, sa.select(_events.c.id).where(
+_OPEN_EVENT = instance_actions._NEWEST_ACTION.add_columns(
+    sa.select(_events.c.id).where(
         _events.c.action_id == _actions.c.id,
         _events.c.event == sa.bindparam("event", type_=sa.String),
         _events.c.finish_time.is_(None)).order_by(_events.c.id.desc()).limit(1)
-        .scalar_subquery())
-    .where(_actions.c.instance_uuid == sa.bindparam("instance_uuid", type_=sa.String),
-           _actions.c.request_id == sa.bindparam("request_id", type_=sa.String),
-           _actions.c.deleted == 0)
-    .order_by(_actions.c.id.desc()).limit(1))
+    .scalar_subquery())
 
 
 def _row(db_session: orm.Session, table: sa.Table, row_id: int) -> dict[str, Any]:

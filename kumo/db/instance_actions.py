@@ -42,13 +42,10 @@ _ACTION_CREATE = sa.insert(_actions).from_select(
 # (nothing inserted when the request started no action on the instance).
 _EVENT_START = sa.insert(_events).from_select(
     ["action_id", "event", "host", "start_time", "deleted"],
-    sa.select(_actions.c.id, sa.bindparam("event", type_=sa.String),
-              sa.bindparam("host", type_=sa.String),
-              sa.bindparam("start_time", type_=sa.DateTime), sa.literal_column("0"))
-    .where(_actions.c.instance_uuid == sa.bindparam("instance_uuid", type_=sa.String),
-           _actions.c.request_id == sa.bindparam("request_id", type_=sa.String),
-           _actions.c.deleted == 0)
-    .order_by(_actions.c.id.desc()).limit(1))
+    _NEWEST_ACTION.add_columns(sa.bindparam("event", type_=sa.String),
+                               sa.bindparam("host", type_=sa.String),
+                               sa.bindparam("start_time", type_=sa.DateTime),
+                               sa.literal_column("0")))
 
 
 def _action_id(db_session: orm.Session, instance_uuid: str, request_id: str) -> int | None:

@@ -139,8 +139,9 @@ def members_add(group_uuid: str, instance_uuids: Iterable[str],
     serialised per group: two boots racing into one group cannot both pass.
     Raises OverQuota (nothing added) when the new members do not fit.
     """
+    limited = limit is not None and limit >= 0
     with session() as db_session:
-        if limit is not None and limit >= 0:
+        if limited:
             # Written first, the group row makes concurrent adds take turns (a row
             # lock on PostgreSQL/MySQL, the write lock on SQLite) and each count
             # see the members the others added, as in member_claim_host.
@@ -150,7 +151,7 @@ def members_add(group_uuid: str, instance_uuids: Iterable[str],
         present = set(db_session.scalars(
             sa.select(_members.c.instance_uuid).where(_members.c.group_id == group["id"])))
         wanted = [uuid for uuid in dict.fromkeys(instance_uuids) if uuid not in present]
-        if limit is not None and limit >= 0 and wanted:
+        if limited and wanted:
             live = len(_live_members(db_session, [group["id"]])[group["id"]])
             if live + len(wanted) > limit:
                 raise exception.OverQuota(

@@ -487,16 +487,11 @@ def _update_merging(db_session: orm.Session, instance_uuid: str, guard: list[Any
 def _merge_system_metadata(db_session: orm.Session, instance_uuid: str,
                            changes: Mapping[str, Any]) -> None:
     # Runs after this transaction's UPDATE of the same row, which holds its lock.
-    stored = decode_json(db_session.execute(
+    stored = db_session.execute(
         sa.select(_instances.c.system_metadata).where(_instances.c.uuid == instance_uuid)
-    ).scalar())
-    for key, value in changes.items():
-        if value is None:
-            stored.pop(key, None)
-        else:
-            stored[key] = value
+    ).scalar()
     db_session.execute(sa.update(_instances).where(_instances.c.uuid == instance_uuid)
-                       .values(system_metadata=encode_json(stored)))
+                       .values(system_metadata=encode_json(_merged(stored, changes))))
 
 
 def _raise_guard_failure(db_session: orm.Session, instance_uuid: str,

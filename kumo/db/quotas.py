@@ -107,19 +107,12 @@ def _class_limits(db_session: orm.Session, class_name: str) -> dict[str, int]:
 
 
 def _project_limits(db_session: orm.Session, project_id: str) -> dict[str, int]:
-    limits = _class_limits(db_session, DEFAULT_CLASS)
-    limits.update(_rows(db_session, _quotas, _quotas.c.project_id == project_id))
-    return limits
+    return _scope_limits(db_session, project_id, None)[0]
 
 
-def _user_limits(db_session: orm.Session, project_id: str, user_id: str,
-                 project_limits: Mapping[str, int] | None = None) -> dict[str, int]:
-    """The user's limits over ``project_limits`` (read when not given)."""
-    limits = dict(_project_limits(db_session, project_id) if project_limits is None
-                  else project_limits)
-    limits.update(_rows(db_session, _user_quotas, _user_quotas.c.project_id == project_id,
-                        _user_quotas.c.user_id == user_id))
-    return limits
+def _user_limits(db_session: orm.Session, project_id: str, user_id: str) -> dict[str, int]:
+    """The user's limits over the project's."""
+    return _scope_limits(db_session, project_id, user_id)[1]
 
 
 # --- usage -------------------------------------------------------------------------------
@@ -141,41 +134,11 @@ def _extra_of(current_vcpus: int, current_ram: int, text: str | None) -> tuple[i
     return vcpus, memory_mb
 
 
-def _moving_extra(db_session: orm.Session, where: list[Any]) -> tuple[int, int]:
-    """Extra vCPUs and RAM of the servers ``where`` selects that are in a resize."""
-    vcpus = memory_mb = 0
-    for current_vcpus, current_ram, text in db_session.execute(
-            sa.select(_instances.c.vcpus, _instances.c.memory_mb,
-                      _instances.c.system_metadata)
-            .where(*where, _instances.c.system_metadata.like(f'%"{NEW_FLAVOR}"%'))):
-        extra_vcpus, extra_ram = _extra_of(current_vcpus, current_ram, text)
-        vcpus += extra_vcpus
-        memory_mb += extra_ram
-    return vcpus, memory_mb
-
-
 def _usage(db_session: orm.Session, project_id: str,
            user_id: str | None = None) -> dict[str, int]:
     """Counted usage of the project (or of one user in it)."""
-    where = [_instances.c.deleted == 0, _instances.c.project_id == project_id]
-    group_where = [_groups.c.project_id == project_id]
-    if user_id is not None:
-        where.append(_instances.c.user_id == user_id)
-        group_where.append(_groups.c.user_id == user_id)
-    count, vcpus, memory_mb = db_session.execute(sa.select(
-        sa.func.count(_instances.c.id), sa.func.coalesce(sa.func.sum(_instances.c.vcpus), 0),
-        sa.func.coalesce(sa.func.sum(_instances.c.memory_mb), 0)).where(*where)).one()
-    extra_vcpus, extra_ram = _moving_extra(db_session, where)
-    usage = dict.fromkeys(RESOURCES, 0)
-    usage.update({
-        "instances": int(count), "cores": int(vcpus) + extra_vcpus,
-        "ram": int(memory_mb) + extra_ram,
-        "server_groups": int(db_session.execute(
-            sa.select(sa.func.count(_groups.c.id)).where(*group_where)).scalar()),
-    })
-    if user_id is not None:
-        usage["key_pairs"] = _key_pair_count(db_session, user_id)
-    return usage
+    project, user = _scope_usage(db_session, project_id, user_id, COUNTED)
+    return project if user_id is None else user
 
 
 def _key_pair_count(db_session: orm.Session, user_id: str) -> int:
@@ -222,8 +185,8 @@ _GROUP_USAGE = sa.select(
 
 def _scope_limits(db_session: orm.Session, project_id: str, user_id: str | None
                   ) -> tuple[dict[str, int], dict[str, int]]:
-    """The project's limits and the user's (the project's, when ``user_id`` is None):
-    what :func:`_project_limits` and :func:`_user_limits` answer, in one query."""
+    """The project's limits and the user's (the project's, when ``user_id`` is None),
+    in one query."""
     tiers: list[dict[str, int]] = [{}, {}, {}]
     for tier, resource, limit in db_session.execute(
             _LIMIT_TIERS, {"project_id": project_id, "user_id": user_id}):
@@ -237,8 +200,8 @@ def _scope_limits(db_session: orm.Session, project_id: str, user_id: str | None
 
 def _scope_usage(db_session: orm.Session, project_id: str, user_id: str | None,
                  resources: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
-    """Counted usage of the project and of the user in it (as :func:`_usage`), counting
-    only ``resources`` (the others stay 0)."""
+    """Counted usage of the project and of the user in it, counting only ``resources``
+    (the others stay 0; key pairs are the user's only)."""
     wanted = set(resources)
     params = {"project_id": project_id, "user_id": user_id}
     project = dict.fromkeys(RESOURCES, 0)

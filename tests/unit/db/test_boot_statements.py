@@ -57,10 +57,13 @@ def _nodes() -> list[dict[str, Any]]:
 
 
 def test_the_create_quota_check_is_four_statements(statements: list[str]) -> None:
+    values = _values()
     statements.clear()
-    instances.instance_create_uuids([_values()], min_count=1)
+    created = instances.instance_create_uuids([values], min_count=1)
     # lock, limits, usage, resizing servers; then the insert
     assert len(statements) == 5
+    assert created == [values["uuid"]]
+    assert quotas.usage_get("p1")["instances"] == 1
 
 
 def test_user_limits_and_a_resizing_server_of_another_user_count(db: str) -> None:
@@ -102,10 +105,13 @@ def test_a_claim_reads_the_instance_once(statements: list[str]) -> None:
     node = _nodes()[0]
     instance_uuid = instances.instance_create_uuids([_values()])[0]
     statements.clear()
-    compute_nodes.compute_node_claim(node["uuid"], instance_uuid, RESOURCES, None)
+    claimed = compute_nodes.compute_node_claim(node["uuid"], instance_uuid, RESOURCES, None)
     reads = [s for s in statements if s.lstrip().startswith("SELECT") and "instances" in
              s.split("FROM")[1].split()[0]]
     assert len(reads) == 1
+    assert (claimed["vcpus_used"], claimed["memory_mb_used"]) == (1, 512)
+    system_metadata = instances.instance_get(instance_uuid)["system_metadata"]
+    assert system_metadata[instances.CLAIMED_NODE] == node["uuid"]
 
 
 def test_a_destroy_gives_back_both_claims_in_one_write(statements: list[str]) -> None:
@@ -178,9 +184,14 @@ def test_a_build_take_starts_its_event_in_one_statement(statements: list[str]) -
     instance_uuid = instances.instance_create_uuids([_values()])[0]
     instance_actions.action_event_start(instance_uuid, "create", "req-1", "u1", "p1", "s")
     statements.clear()
-    instance_writes.take_build(instance_uuid, {}, lambda row: "no",
-                               event={"request_id": "req-1", "event": "build", "host": "h"})
+    refused = instance_writes.take_build(
+        instance_uuid, {}, lambda row: "no",
+        event={"request_id": "req-1", "event": "build", "host": "h"})
     assert [s.split()[0] for s in statements] == ["INSERT", "SELECT"]
+    assert refused == "no"
+    events = action_events.action_get_by_request_id(instance_uuid, "req-1")["events"]
+    assert [(e["event"], e["host"], e["finish_time"]) for e in events] == [
+        ("s", None, None), ("build", "h", None)]
 
 
 def test_a_claim_returns_the_node_as_claimed_even_when_it_claimed_there_before(
