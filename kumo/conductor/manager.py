@@ -53,7 +53,7 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, NetworkMixin,
                        QuotasMixin, AdminMixin, LifecycleMixin, TagsMixin, MetadataMixin,
                        BootMixin, ServerViewsMixin, manager.Manager):
-    target = messaging.Target(version="1.11")
+    target = messaging.Target(version="1.12")
 
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:
         super().__init__(host=host, binary=binary)

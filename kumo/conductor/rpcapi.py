@@ -35,6 +35,7 @@ API version history:
 * 1.9 - This session's additions (each mixin's methods say which).
 * 1.10 - Additions of the 2026-11-26 (second) session (each method says which).
 * 1.11 - Additions of the 2026-11-26 (third) session (each method says which).
+* 1.12 - Additions of the 2026-11-26 (fourth) session (each method says which).
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixi
                    ServerViewsAPIMixin, rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
-    VERSION = "1.11"
+    VERSION = "1.12"
     # Re-sent after a conductor that took them died (kumo.rpc): guarded or whole-state
     # writes, which a second run leaves as the first did.
     IDEMPOTENT = frozenset({"instance_update", "instance_destroy", "compute_nodes_report",

@@ -37,7 +37,7 @@ def tiny(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext) -> Any:
 def test_client_and_endpoint_speak_the_same_newest_version() -> None:
     from kumo.conductor import manager
 
-    assert rpcapi.ConductorAPI.VERSION == manager.ConductorManager.target.version == "1.11"
+    assert rpcapi.ConductorAPI.VERSION == manager.ConductorManager.target.version == "1.12"
 
 
 def test_flavors_over_rpc(conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext,
