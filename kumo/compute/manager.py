@@ -35,6 +35,7 @@ from kumo.compute import (
     expiry,
     faults,
     power_state,
+    power_sync,
     resource_tracker,
     task_states,
     vm_states,
@@ -409,12 +410,7 @@ class ComputeManager(PowerActionsMixin, MoveActionsMixin, ConsolesMixin, manager
         update, so an operation in flight always wins. A build whose guest
         runs but whose ACTIVE report was lost is reported again.
         """
-        instances = self.conductor.instance_get_all(context, filters={"host": self.host})
-        for instance in instances:
-            if instance.task_state == task_states.SPAWNING and not _is_deleted(instance):
-                self._finish_lost_build_report(context, instance)
-            else:
-                self._sync_idle_power_state(context, instance)
+        power_sync.sync_power_states(self, context)  # reads 4 columns per server (1.12)
 
     def _sync_idle_power_state(self, context: Any, instance: Any) -> None:
         """Sync the power state of a server no operation owns: one with a task, deleted,

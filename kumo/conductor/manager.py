@@ -21,6 +21,7 @@ from kumo.conductor.lifecycle import LifecycleMixin
 from kumo.conductor.metadata import MetadataMixin
 from kumo.conductor.move_actions import MoveActionsMixin
 from kumo.conductor.network import NetworkMixin
+from kumo.conductor.periodic import PeriodicMixin
 from kumo.conductor.quotas import QuotasMixin
 from kumo.conductor.rpcapi import UNSET
 from kumo.conductor.server_actions import ServerActionsMixin
@@ -52,7 +53,7 @@ _UPDATABLE_SERVICE_FIELDS = frozenset(
 
 class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, NetworkMixin,
                        QuotasMixin, AdminMixin, LifecycleMixin, TagsMixin, MetadataMixin,
-                       BootMixin, ServerViewsMixin, manager.Manager):
+                       BootMixin, ServerViewsMixin, PeriodicMixin, manager.Manager):
     target = messaging.Target(version="1.12")
 
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:

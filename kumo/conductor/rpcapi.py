@@ -49,6 +49,7 @@ from kumo.conductor.rpcapi_groups import GroupsAPIMixin
 from kumo.conductor.rpcapi_lifecycle import LifecycleAPIMixin
 from kumo.conductor.rpcapi_metadata import MetadataAPIMixin
 from kumo.conductor.rpcapi_network import NetworkAPIMixin
+from kumo.conductor.rpcapi_periodic import PeriodicAPIMixin
 from kumo.conductor.rpcapi_quotas import QuotasAPIMixin
 from kumo.conductor.rpcapi_server_views import ServerViewsAPIMixin
 from kumo.conductor.rpcapi_tags import TagsAPIMixin
@@ -80,7 +81,7 @@ UNSET: Any = _Unset()
 
 class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixin,
                    LifecycleAPIMixin, TagsAPIMixin, MetadataAPIMixin, BootAPIMixin,
-                   ServerViewsAPIMixin, rpc.RPCAPIBase):
+                   ServerViewsAPIMixin, PeriodicAPIMixin, rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
     VERSION = "1.12"

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import uuid as uuid_lib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -85,27 +86,40 @@ def compute_node_get_all(changed_since: datetime.datetime | str | None = None
 # --- reports -----------------------------------------------------------------------------
 
 
-def _claims_on(db_session: orm.Session, node_uuid: str) -> list[dict[str, int]]:
-    """The resources claimed on the node by live instances."""
-    # The JSON text is written with predictable separators (instances.encode_json);
-    # LIKE narrows the rows, the decoded value decides.
-    pattern = f'%"{instance_db.CLAIMED_NODE}": "{node_uuid}"%'
-    # A server being resized or migrated also holds a claim on its destination
-    # (kumo.db.migration_claims).
-    migration_pattern = f'%"{_MIGRATION_CLAIM_NODE}": "{node_uuid}"%'
-    claims = []
-    for instance in db_session.execute(
-            sa.select(_instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
-                      _instances.c.ephemeral_gb, _instances.c.system_metadata)
-            .where(_instances.c.deleted == 0,
-                   sa.or_(_instances.c.system_metadata.like(pattern),
-                          _instances.c.system_metadata.like(migration_pattern)))
-    ).mappings():
-        system_metadata = instance_db.decode_json(instance["system_metadata"])
-        if system_metadata.get(instance_db.CLAIMED_NODE) == node_uuid:
-            claims.append(claimed_resources(instance, system_metadata))
-        if system_metadata.get(_MIGRATION_CLAIM_NODE) == node_uuid:
-            claims.append(usage(json.loads(
+# A claim as encode_json writes it: the narrowing of _claims_by_node (the decoded
+# value decides).
+_CLAIM_TEXT = re.compile(
+    f'"(?:{instance_db.CLAIMED_NODE}|{_MIGRATION_CLAIM_NODE})": "([^"]*)"')
+_CLAIMS = sa.select(
+    _instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
+    _instances.c.ephemeral_gb, _instances.c.system_metadata,
+).where(_instances.c.deleted == 0, sa.or_(
+    _instances.c.system_metadata.like(f'%"{instance_db.CLAIMED_NODE}": "%'),
+    _instances.c.system_metadata.like(f'%"{_MIGRATION_CLAIM_NODE}": "%')))
+
+
+def _claims_by_node(db_session: orm.Session, node_uuids: Collection[str]
+                    ) -> dict[str, list[dict[str, int]]]:
+    """The resources claimed on each of the nodes by live instances, in one read.
+
+    A server holds a claim on its node (``claimed_node``) and, while it is resized
+    or migrated, one on its destination (``migration_claim_node``, see
+    kumo.db.migration_claims). The JSON text is written with predictable
+    separators (instances.encode_json): LIKE keeps the rows with a claim, a
+    regular expression those with one on these nodes, and only those are decoded.
+    """
+    claims: dict[str, list[dict[str, int]]] = {node_uuid: [] for node_uuid in node_uuids}
+    for instance in db_session.execute(_CLAIMS).mappings():
+        text = instance["system_metadata"]
+        if not any(node_uuid in claims for node_uuid in _CLAIM_TEXT.findall(text)):
+            continue
+        system_metadata = instance_db.decode_json(text)
+        node_uuid = system_metadata.get(instance_db.CLAIMED_NODE)
+        if node_uuid in claims:
+            claims[node_uuid].append(claimed_resources(instance, system_metadata))
+        node_uuid = system_metadata.get(_MIGRATION_CLAIM_NODE)
+        if node_uuid in claims:
+            claims[node_uuid].append(usage(json.loads(
                 system_metadata.get(_MIGRATION_CLAIM_RESOURCES) or "{}")))
     return claims
 
@@ -131,46 +145,64 @@ def compute_nodes_report(host: str, service_id: int | None,
 
     Usage is never taken from the report: it is the sum of the claims of the
     live instances on the node, so a claim leaked by a crash lasts one report.
+    One transaction for the host's nodes: the claims of all of them are read
+    at once (the read scans every server with a claim; once per report, not
+    once per node).
     """
-    uuids = []
-    for report in nodes:
-        nodename = report["hypervisor_hostname"]
-        inventory = {name: report[name] for name in _INVENTORY if name in report}
-        if isinstance(inventory.get("cpu_info"), (dict, list)):
-            inventory["cpu_info"] = json.dumps(inventory["cpu_info"], sort_keys=True)
-        if isinstance(inventory.get("stats"), dict):
-            inventory["stats"] = json.dumps(inventory["stats"], sort_keys=True)
-        if service_id is not None:
-            inventory["service_id"] = service_id
-        now = utcnow()
-        with session() as db_session:
-            # Writing first takes the node's row lock (the database lock on SQLite),
-            # so no claim can slip in between counting the claims and storing the sum.
-            result = db_session.execute(
-                sa.update(_nodes).where(_nodes.c.host == host,
-                                        _nodes.c.hypervisor_hostname == nodename,
-                                        _nodes.c.deleted == 0)
-                .values(updated_at=now, **inventory))
-            if result.rowcount == 0:
-                inventory.setdefault("hypervisor_version", 0)
-                inventory.setdefault("hypervisor_type", "fake")
-                db_session.execute(sa.insert(_nodes).values(
-                    uuid=report.get("uuid") or str(uuid_lib.uuid4()), host=host,
-                    hypervisor_hostname=nodename, deleted=0, created_at=now, updated_at=now,
-                    **inventory))
-            node = db_session.execute(sa.select(_nodes).where(
-                _nodes.c.host == host, _nodes.c.hypervisor_hostname == nodename,
-                _nodes.c.deleted == 0)).mappings().one()
-            claims = _claims_on(db_session, node["uuid"])
-            used = {name: sum(claim[name] for claim in claims) for name in _USAGE}
-            db_session.execute(sa.update(_nodes).where(_nodes.c.id == node["id"]).values(
-                vcpus_used=used["vcpus"], memory_mb_used=used["memory_mb"],
-                local_gb_used=used["disk_gb"], running_vms=len(claims),
-                free_ram_mb=node["memory_mb"] - used["memory_mb"],
-                free_disk_gb=node["local_gb"] - used["disk_gb"], updated_at=now))
-            uuids.append(node["uuid"])
+    if not nodes:
+        return []
+    names = [report["hypervisor_hostname"] for report in nodes]
+    now = utcnow()
     with session() as db_session:
-        return [_get_by_uuid(db_session, node_uuid) for node_uuid in uuids]
+        # Writing first takes the nodes' row locks (the database lock on SQLite),
+        # so no claim can slip in between counting the claims and storing the sums.
+        for report in nodes:
+            _store_inventory(db_session, host, service_id, report, now)
+        by_name = {row["hypervisor_hostname"]: row for row in db_session.execute(
+            sa.select(_nodes).where(_nodes.c.host == host,
+                                    _nodes.c.hypervisor_hostname.in_(list(dict.fromkeys(names))),
+                                    _nodes.c.deleted == 0)).mappings()}
+        claims = _claims_by_node(db_session, {row["uuid"] for row in by_name.values()})
+        stored: dict[str, dict[str, Any]] = {}
+        for nodename, node in by_name.items():
+            node_claims = claims[node["uuid"]]
+            used = {name: sum(claim[name] for claim in node_claims) for name in _USAGE}
+            values = {"vcpus_used": used["vcpus"], "memory_mb_used": used["memory_mb"],
+                      "local_gb_used": used["disk_gb"], "running_vms": len(node_claims),
+                      "free_ram_mb": node["memory_mb"] - used["memory_mb"],
+                      "free_disk_gb": node["local_gb"] - used["disk_gb"]}
+            # Usage as stored (the usual case) needs no write: the inventory's set
+            # updated_at already.
+            if any(node[column] != value for column, value in values.items()):
+                db_session.execute(sa.update(_nodes).where(_nodes.c.id == node["id"])
+                                   .values(**values))
+            stored[nodename] = _decode({**node, **values})
+    return [stored[name] for name in names]
+
+
+def _store_inventory(db_session: orm.Session, host: str, service_id: int | None,
+                     report: Mapping[str, Any], now: datetime.datetime) -> None:
+    """Update the reported node's inventory, or create the node."""
+    nodename = report["hypervisor_hostname"]
+    inventory = {name: report[name] for name in _INVENTORY if name in report}
+    if isinstance(inventory.get("cpu_info"), (dict, list)):
+        inventory["cpu_info"] = json.dumps(inventory["cpu_info"], sort_keys=True)
+    if isinstance(inventory.get("stats"), dict):
+        inventory["stats"] = json.dumps(inventory["stats"], sort_keys=True)
+    if service_id is not None:
+        inventory["service_id"] = service_id
+    result = db_session.execute(
+        sa.update(_nodes).where(_nodes.c.host == host,
+                                _nodes.c.hypervisor_hostname == nodename,
+                                _nodes.c.deleted == 0)
+        .values(updated_at=now, **inventory))
+    if result.rowcount == 0:
+        inventory.setdefault("hypervisor_version", 0)
+        inventory.setdefault("hypervisor_type", "fake")
+        db_session.execute(sa.insert(_nodes).values(
+            uuid=report.get("uuid") or str(uuid_lib.uuid4()), host=host,
+            hypervisor_hostname=nodename, deleted=0, created_at=now, updated_at=now,
+            **inventory))
 
 
 # --- claims ------------------------------------------------------------------------------
@@ -276,13 +308,7 @@ def release_claim(db_session: orm.Session, instance_uuid: str,
                   node_uuid: str | None = None) -> None:
     """Give back the instance's claim (only the one on ``node_uuid`` if given), in
     the caller's transaction; nothing when it holds none."""
-    instance = db_session.execute(_CLAIM_ROW, {"instance_uuid": instance_uuid}
-                                  ).mappings().one_or_none()
-    if instance is None:
-        return
-    system_metadata = instance_db.decode_json(instance["system_metadata"])
-    if _give_back(db_session, instance, system_metadata, node_uuid):
-        _write_system_metadata(db_session, instance_uuid, system_metadata)
+    _release_in(db_session, instance_uuid, node_uuid=node_uuid)
 
 
 def release_all_in(db_session: orm.Session, instance_uuid: str) -> dict[str, Any] | None:
@@ -290,16 +316,26 @@ def release_all_in(db_session: orm.Session, instance_uuid: str) -> dict[str, Any
     transaction (after an UPDATE of the instance: its lock is held), reading its row
     once and writing its system_metadata at most once; returns that system_metadata
     as it is now (decoded), None when no instance has this uuid."""
-    from kumo.db import migration_claims  # migration_claims imports this module
+    return _release_in(db_session, instance_uuid, migration_claim=True)
 
+
+def _release_in(db_session: orm.Session, instance_uuid: str, node_uuid: str | None = None,
+                migration_claim: bool = False) -> dict[str, Any] | None:
+    """The one way claims are given back: the instance's row read once, its claim
+    (only the one on ``node_uuid`` if given) and, with ``migration_claim``, its
+    migration claim given back, its system_metadata written once if that changed.
+    Returns the system_metadata as it is now, None when no instance has this uuid."""
     instance = db_session.execute(_CLAIM_ROW, {"instance_uuid": instance_uuid}
                                   ).mappings().one_or_none()
     if instance is None:
         return None
     system_metadata = instance_db.decode_json(instance["system_metadata"])
-    changed = _give_back(db_session, instance, system_metadata)
-    if migration_claims.give_back_in(db_session, system_metadata):
-        changed = True
+    changed = _give_back(db_session, instance, system_metadata, node_uuid)
+    if migration_claim:
+        from kumo.db import migration_claims  # migration_claims imports this module
+
+        if migration_claims.give_back_in(db_session, system_metadata):
+            changed = True
     if changed:
         _write_system_metadata(db_session, instance_uuid, system_metadata)
     return system_metadata
