@@ -7,9 +7,12 @@ hands the URL out. Nothing is recorded on the server: asking for a console
 changes no state. kumo-compute only remembers, in memory, which servers it
 handed a console out for, so that deleting one of the many servers that never
 had one sends kumo-consoleauth nothing (a cast, ~3 ms of CPU per delete over
-all daemons). A token this process does not know of (handed out before a
-restart, or by the host a server moved from) is harmless: it expires on its
-own, and kumo-consoleauth's check of it fails once the server is gone.
+all daemons). A server that leaves the host (its move confirmed, a live
+migration's source cleaned up, shelve offloaded) has its tokens dropped too,
+and leaves the set: the guest's display here is gone, and the set keeps only
+servers this host still runs. A token this process does not know of (handed
+out before a restart) is harmless: it expires on its own, and
+kumo-consoleauth's check of it fails once the server is gone.
 """
 
 from __future__ import annotations
@@ -108,7 +111,8 @@ class ConsolesMixin:
         return int(port) in (address["port"], address.get("tls_port"))
 
     def drop_console_tokens(self, context: Any, instance: Any) -> None:
-        """Have kumo-consoleauth forget the server's console tokens (it was deleted).
+        """Have kumo-consoleauth forget the server's console tokens (it was deleted, or
+        left this host: kumo.compute.move_actions calls it then too).
 
         A cast: the delete must not wait on, nor fail for, a consoleauth that is
         away; its tokens then expire on their own and a check of one fails anyway,

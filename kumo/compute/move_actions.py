@@ -197,6 +197,7 @@ class MoveActionsMixin:
     def confirm_resize(self, context: Any, instance: Any) -> None:
         """Source side of a confirmed resize (1.4): drop the disks kept for a revert."""
         self.driver.confirm_migration(context, instance)
+        self.drop_console_tokens(context, instance)  # the server left this host
 
     @recorded
     def revert_resize(self, context: Any, instance: Any) -> None:
@@ -324,6 +325,7 @@ class MoveActionsMixin:
                     values={"task_state": task_states.SHELVING_OFFLOADING},
                     expected_task_state=[None], expected_vm_state=[vm_states.SHELVED])
             self.driver.destroy(context, instance)
+            self.drop_console_tokens(context, instance)  # the server leaves this host
             claimed = _system_metadata(instance).get("claimed_node")
             self.conductor.instance_update(
                 context, instance_uuid=instance.uuid,
@@ -500,6 +502,7 @@ class MoveActionsMixin:
             self.driver.confirm_migration(context, instance)
         except Exception:
             LOG.exception("Could not drop what this host kept of server %s", instance.uuid)
+        self.drop_console_tokens(context, instance)  # the server left this host
 
     def _cleanup_move_source(self, context: Any, instance: Any, source: str | None) -> None:
         """Have ``source`` drop what it kept of the server (a cast; here: a call)."""

@@ -20,6 +20,12 @@ from kumo.db import action_events, instance_actions, instance_groups, instances
 from kumo.db.api import session
 
 _instances = instances._instances
+# What a build take checks, built once (bound at execution).
+_BUILD_STATE = sa.select(
+    _instances.c.task_state, _instances.c.host, _instances.c.node,
+    _instances.c.system_metadata).where(
+        _instances.c.uuid == sa.bindparam("p_uuid", type_=sa.String),
+        _instances.c.deleted == 0)
 
 
 def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
@@ -95,10 +101,7 @@ def take_build(instance_uuid: str, values: Mapping[str, Any],
         if event and event.get("request_id"):
             instance_actions.event_start_in(db_session, instance_uuid, event["request_id"],
                                             event["event"], host=event.get("host"))
-        row = db_session.execute(sa.select(
-            _instances.c.task_state, _instances.c.host, _instances.c.node,
-            _instances.c.system_metadata).where(
-                _instances.c.uuid == instance_uuid, _instances.c.deleted == 0)).first()
+        row = db_session.execute(_BUILD_STATE, {"p_uuid": instance_uuid}).first()
         if row is None:
             return "the server was deleted"
         current = {"deleted": False, "task_state": row.task_state, "host": row.host,
@@ -169,13 +172,8 @@ def start_delete(instance_uuid: str, project_id: str | None, owner: Mapping[str,
         instance = instances._get(db_session, instance_uuid, project_id)  # or 404
         mine = all(instance.get(key) == owner.get(key) for key in ("project_id", "user_id"))
         if mine and (allow_locked or not instance.get("locked")):
-            task_state = instance.get("task_state")
-            if task_state == task_states.DELETING:
-                raise exception.UnexpectedDeletingTaskStateError(
-                    instance_uuid=instance_uuid, expected=expected_task_state,
-                    actual=task_state)
-            if task_state not in instances._one_or_list(expected_task_state):
-                raise exception.UnexpectedTaskStateError(
-                    instance_uuid=instance_uuid, expected=expected_task_state,
-                    actual=task_state)
+            error = instances.task_state_error(instance_uuid, expected_task_state,
+                                               instance.get("task_state"))
+            if error is not None:
+                raise error
         return {"instance": instance, "started": False}

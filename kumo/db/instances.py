@@ -26,7 +26,7 @@ from sqlalchemy import orm
 from kumo import exception
 from kumo.compute import task_states, vm_states
 from kumo.db import models, tags
-from kumo.db.api import key_values, session
+from kumo.db.api import session
 from kumo.db.clock import utcnow
 
 _instances = models.Instance.__table__
@@ -100,36 +100,55 @@ def _decode(row: Mapping[str, Any],
     return instance
 
 
+# The children of instances read (their live metadata; their faults, newest first so
+# the first seen per instance is the one shown), built once, the uuids bound.
+_METADATA_OF = sa.select(_metadata.c.instance_uuid, _metadata.c.key, _metadata.c.value).where(
+    _metadata.c.instance_uuid.in_(sa.bindparam("p_uuids", expanding=True)),
+    _metadata.c.deleted == 0)
+_FAULTS_OF = sa.select(_faults).where(
+    _faults.c.instance_uuid.in_(sa.bindparam("p_uuids", expanding=True)),
+    _faults.c.deleted == 0).order_by(_faults.c.created_at.desc(), _faults.c.id.desc())
+
+
 def _with_children(db_session: orm.Session, rows: Iterable[Mapping[str, Any]],
                    flavors: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     instances = [_decode(row, flavors) for row in rows]
     if not instances:
         return instances
     by_uuid = {instance["uuid"]: instance for instance in instances}
-    metadata = key_values(db_session, by_uuid, _metadata.c.instance_uuid, _metadata.c.key,
-                          _metadata.c.value, _metadata.c.deleted == 0)
     for instance in instances:
-        instance["metadata"] = metadata[instance["uuid"]]
+        instance["metadata"] = {}
         instance["fault"] = None
-    uuids = list(by_uuid)
-    # Newest first, so the first fault seen per instance is the one shown.
-    for fault in db_session.execute(
-            sa.select(_faults).where(_faults.c.instance_uuid.in_(uuids), _faults.c.deleted == 0)
-            .order_by(_faults.c.created_at.desc(), _faults.c.id.desc())).mappings():
+    params = {"p_uuids": list(by_uuid)}
+    for instance_uuid, key, value in db_session.execute(_METADATA_OF, params):
+        by_uuid[instance_uuid]["metadata"][key] = value
+    for fault in db_session.execute(_FAULTS_OF, params).mappings():
         instance = by_uuid[fault["instance_uuid"]]
         if instance["fault"] is None:
             instance["fault"] = dict(fault)
     return instances
 
 
-def _get(db_session: orm.Session, instance_uuid: str, project_id: str | None = None,
-         read_deleted: bool = False) -> dict[str, Any]:
-    statement = sa.select(_instances).where(_instances.c.uuid == instance_uuid)
+def _get_statement(of_project: bool, read_deleted: bool) -> sa.Select:
+    statement = sa.select(_instances).where(
+        _instances.c.uuid == sa.bindparam("p_uuid", type_=sa.String))
     if not read_deleted:
         statement = statement.where(_instances.c.deleted == 0)
-    if project_id is not None:
-        statement = statement.where(_instances.c.project_id == project_id)
-    row = db_session.execute(statement).mappings().one_or_none()
+    if of_project:
+        statement = statement.where(
+            _instances.c.project_id == sa.bindparam("p_project_id", type_=sa.String))
+    return statement
+
+
+# _get's read of one row, built once per shape (of a project?, deleted ones too?).
+_GET = {(of_project, read_deleted): _get_statement(of_project, read_deleted)
+        for of_project in (False, True) for read_deleted in (False, True)}
+
+
+def _get(db_session: orm.Session, instance_uuid: str, project_id: str | None = None,
+         read_deleted: bool = False) -> dict[str, Any]:
+    row = db_session.execute(_GET[project_id is not None, bool(read_deleted)], {
+        "p_uuid": instance_uuid, "p_project_id": project_id}).mappings().one_or_none()
     if row is None:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     return _with_children(db_session, [row])[0]
@@ -176,6 +195,11 @@ def instance_create_uuids(values_list: Sequence[Mapping[str, Any]],
         return _insert(db_session, values_list, min_count)
 
 
+# The INSERT of a new instance, its values bound at execution (the compiled form is
+# cached per set of columns) rather than built into a statement per server.
+_INSERT = sa.insert(_instances)
+
+
 def _insert(db_session: orm.Session, values_list: Sequence[Mapping[str, Any]],
             min_count: int | None) -> list[str]:
     # --- quota (kumo.db.quotas): count and insert under one per-project lock ---
@@ -199,7 +223,7 @@ def _insert(db_session: orm.Session, values_list: Sequence[Mapping[str, Any]],
         values.setdefault("system_metadata", {})
         columns = _columns(values)
         columns["deleted"] = 0
-        db_session.execute(sa.insert(_instances).values(**columns))
+        db_session.execute(_INSERT, columns)
         if metadata:
             # A new uuid has no metadata rows to replace: only inserts.
             _set_metadata(db_session, columns["uuid"], metadata)
@@ -416,22 +440,106 @@ def instance_update_known_in(db_session: orm.Session, instance_uuid: str,
     columns = _columns(values)
     columns["updated_at"] = utcnow()
 
-    guard = [_instances.c.uuid == instance_uuid, _instances.c.deleted == 0]
-    if "expected_task_state" in expected:
-        guard.append(_in(_instances.c.task_state, expected["expected_task_state"]))
-    if "expected_vm_state" in expected:
-        guard.append(_in(_instances.c.vm_state, expected["expected_vm_state"]))
-
+    guard = _Guard(instance_uuid, expected)
     merged = system_metadata is not None and _update_merging(
         db_session, instance_uuid, guard, columns, system_metadata, stored_system_metadata)
     if not merged:
-        result = db_session.execute(sa.update(_instances).where(*guard).values(**columns))
+        result = guard.execute(db_session, columns)
         if result.rowcount == 0:
             _raise_guard_failure(db_session, instance_uuid, expected)
         if system_metadata is not None:
             _merge_system_metadata(db_session, instance_uuid, system_metadata)
     if metadata is not None:
         _set_metadata(db_session, instance_uuid, metadata)
+
+
+# Guarded UPDATE statements, built once per shape (the columns set, the kinds of guard)
+# and reused with bound values: building them per call was a large part of the
+# conductor's CPU in a boot. A few dozen shapes exist; past _MAX_SHAPES they are
+# built per call again rather than cached.
+_UPDATES: dict[tuple[Any, ...], sa.Update] = {}
+_MAX_SHAPES = 256
+
+
+def _in_shape(expected: Any) -> tuple[tuple[Any, ...], bool]:
+    """The values of an ``expected_*`` guard other than None, and whether None is in it."""
+    values = _one_or_list(expected)
+    return tuple(value for value in values if value is not None), None in values
+
+
+def _bound_in(column: sa.Column, name: str, present: bool, none: bool
+              ) -> sa.ColumnElement[bool]:
+    """:func:`_in` with the values bound at execution (``name``, expanding)."""
+    clauses: list[sa.ColumnElement[bool]] = []
+    if present:
+        clauses.append(column.in_(sa.bindparam(name, expanding=True)))
+    if none:
+        clauses.append(column.is_(None))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+class _Guard:
+    """The WHERE clause of a guarded instance UPDATE: the live row ``instance_uuid``,
+    its task_state / vm_state in the ``expected_*`` values when given."""
+
+    def __init__(self, instance_uuid: str, expected: Mapping[str, Any]) -> None:
+        self.instance_uuid = instance_uuid
+        self.params: dict[str, Any] = {"g_uuid": instance_uuid}
+        shape: list[Any] = []
+        for key, name in (("expected_task_state", "g_task"), ("expected_vm_state", "g_vm")):
+            if key in expected:
+                present, none = _in_shape(expected[key])
+                shape.append((bool(present), none))
+                if present:
+                    self.params[name] = list(present)
+            else:
+                shape.append(None)
+        self.shape = tuple(shape)
+
+    def execute(self, db_session: orm.Session, columns: Mapping[str, Any],
+                stored: Any = UNREAD) -> Any:
+        """UPDATE the guarded row to ``columns``; with ``stored`` (the system_metadata
+        text read before, None included) only if the row still holds it."""
+        params = dict(self.params)
+        cas = None
+        if stored is not UNREAD:
+            if stored is None:
+                cas = "null"
+            elif db_session.get_bind().dialect.name == "mysql":
+                # MySQL compares text by its collation (case-blind by default): a
+                # change of case alone would pass for no change and be lost. Bytes.
+                cas, params["g_stored"] = "bytes", stored.encode("utf-8")
+            else:
+                cas, params["g_stored"] = "text", stored
+        names = tuple(sorted(columns))
+        params.update((f"v_{name}", columns[name]) for name in names)
+        return db_session.execute(self._statement(names, cas), params)
+
+    def _statement(self, names: tuple[str, ...], cas: str | None) -> sa.Update:
+        key = (names, self.shape, cas)
+        statement = _UPDATES.get(key)
+        if statement is not None:
+            return statement
+        task, vm = self.shape
+        where = [_instances.c.uuid == sa.bindparam("g_uuid"), _instances.c.deleted == 0]
+        if task is not None:
+            where.append(_bound_in(_instances.c.task_state, "g_task", *task))
+        if vm is not None:
+            where.append(_bound_in(_instances.c.vm_state, "g_vm", *vm))
+        column = _instances.c.system_metadata
+        if cas == "null":
+            where.append(column.is_(None))
+        elif cas == "bytes":
+            where.append(sa.cast(column, sa.LargeBinary)
+                         == sa.bindparam("g_stored", type_=sa.LargeBinary))
+        elif cas == "text":
+            where.append(column == sa.bindparam("g_stored", type_=column.type))
+        statement = sa.update(_instances).where(*where).values({
+            name: sa.bindparam(f"v_{name}", type_=_instances.c[name].type)
+            for name in names})
+        if len(_UPDATES) < _MAX_SHAPES:
+            _UPDATES[key] = statement
+        return statement
 
 
 # The stored system_metadata of a live instance (the read of a compare-and-swap update).
@@ -457,7 +565,7 @@ def _merged(stored: str | None, changes: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _update_merging(db_session: orm.Session, instance_uuid: str, guard: list[Any],
+def _update_merging(db_session: orm.Session, instance_uuid: str, guard: _Guard,
                     columns: dict[str, Any], changes: Mapping[str, Any], stored: Any
                     ) -> bool:
     """The guarded UPDATE and the merge of ``changes`` into the system_metadata as one
@@ -470,17 +578,8 @@ def _update_merging(db_session: orm.Session, instance_uuid: str, guard: list[Any
         stored = read_system_metadata(db_session, instance_uuid)
         if stored is UNREAD:
             return False
-    column = _instances.c.system_metadata
-    if stored is None:
-        unchanged = column.is_(None)
-    elif db_session.get_bind().dialect.name == "mysql":
-        # MySQL compares text by its collation (case-blind by default): a change of
-        # case alone would pass for no change and be lost. Compare the bytes.
-        unchanged = sa.cast(column, sa.LargeBinary) == stored.encode("utf-8")
-    else:
-        unchanged = column == stored
-    result = db_session.execute(sa.update(_instances).where(*guard, unchanged).values(
-        system_metadata=encode_json(_merged(stored, changes)), **columns))
+    result = guard.execute(db_session, {
+        **columns, "system_metadata": encode_json(_merged(stored, changes))}, stored=stored)
     return result.rowcount == 1
 
 
@@ -494,6 +593,19 @@ def _merge_system_metadata(db_session: orm.Session, instance_uuid: str,
                        .values(system_metadata=encode_json(_merged(stored, changes))))
 
 
+def task_state_error(instance_uuid: str, expected: Any, actual: Any
+                     ) -> exception.UnexpectedTaskStateError | None:
+    """Why a guard of ``expected_task_state`` ``expected`` refuses a server whose task is
+    ``actual``: UnexpectedDeletingTaskStateError while it is being deleted (callers
+    treat that as "the delete wins"), else UnexpectedTaskStateError; None when
+    ``actual`` is expected."""
+    if actual in _one_or_list(expected):
+        return None
+    error_class = (exception.UnexpectedDeletingTaskStateError
+                   if actual == task_states.DELETING else exception.UnexpectedTaskStateError)
+    return error_class(instance_uuid=instance_uuid, expected=expected, actual=actual)
+
+
 def _raise_guard_failure(db_session: orm.Session, instance_uuid: str,
                          expected: Mapping[str, Any]) -> None:
     row = db_session.execute(sa.select(_instances.c.task_state, _instances.c.vm_state).where(
@@ -501,13 +613,10 @@ def _raise_guard_failure(db_session: orm.Session, instance_uuid: str,
     if row is None:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     task_state, vm_state = row
-    if "expected_task_state" in expected and task_state not in _one_or_list(
-            expected["expected_task_state"]):
-        error_class = (exception.UnexpectedDeletingTaskStateError
-                       if task_state == task_states.DELETING
-                       else exception.UnexpectedTaskStateError)
-        raise error_class(instance_uuid=instance_uuid,
-                          expected=expected["expected_task_state"], actual=task_state)
+    if "expected_task_state" in expected:
+        error = task_state_error(instance_uuid, expected["expected_task_state"], task_state)
+        if error is not None:
+            raise error
     raise exception.UnexpectedTaskStateError(
         instance_uuid=instance_uuid,
         expected=f"vm_state {expected.get('expected_vm_state')}",

@@ -66,6 +66,11 @@ def _check_resources(values: Iterable[str]) -> None:
 # --- locking -----------------------------------------------------------------------------
 
 
+# A write that changes nothing: SQLite's (and kumo's in-process) write lock, built once.
+_SQLITE_WRITE_LOCK = sa.update(_classes).where(sa.false()).values(
+    hard_limit=_classes.c.hard_limit)
+
+
 def lock(db_session: orm.Session, scope: str) -> None:
     """Serialise quota checks of ``scope`` (``project:<id>`` or ``user:<id>``) until the
     caller's transaction ends. Call it first in the transaction, before any read."""
@@ -73,8 +78,7 @@ def lock(db_session: orm.Session, scope: str) -> None:
     if dialect == "sqlite":
         # SQLite locks the whole database for writing: the first write of the
         # transaction takes it, and the reads after it see every committed row.
-        db_session.execute(sa.update(_classes).where(sa.false())
-                           .values(hard_limit=_classes.c.hard_limit))
+        db_session.execute(_SQLITE_WRITE_LOCK)
     elif dialect == "postgresql":
         key = zlib.crc32(scope.encode()) - 2 ** 31
         db_session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))

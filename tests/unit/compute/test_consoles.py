@@ -90,3 +90,22 @@ def test_console_tokens_are_dropped_only_for_servers_handed_a_console(
     compute.drop_console_tokens(ctxt, running)
     compute.drop_console_tokens(ctxt, running)  # forgotten after the first drop
     assert casts == [running.uuid]
+
+
+def test_a_server_that_leaves_the_host_is_forgotten_with_its_tokens(
+        compute: ComputeManager, ctxt: Any, running: Any) -> None:
+    casts: list[str] = []
+
+    class ConsoleAuth:
+        def delete_tokens_for_instance(self, context: Any, instance_uuid: str) -> None:
+            casts.append(instance_uuid)
+
+    compute.consoleauth = ConsoleAuth()
+    compute.get_vnc_console(ctxt, instance=running, console_type="novnc")
+    assert running.uuid in compute.consoles_handed_out
+    # The source of a finished move drops what it kept, the server's consoles too.
+    compute.cleanup_move_source(ctxt, running)
+    assert running.uuid not in compute.consoles_handed_out
+    assert casts == [running.uuid]
+    compute.drop_console_tokens(ctxt, running)  # a later delete sends nothing more
+    assert casts == [running.uuid]

@@ -207,3 +207,38 @@ def test_a_claim_returns_the_node_as_claimed_even_when_it_claimed_there_before(
     assert compute_nodes.compute_node_get(first["uuid"])["vcpus_used"] == 0
     # What the UPDATE returned is what a read answers.
     assert moved == compute_nodes.compute_node_get(second["uuid"])
+
+
+# --- prebuilt statements -----------------------------------------------------------------
+
+
+def test_guarded_updates_reuse_one_statement_per_shape(db: str) -> None:
+    # Built once per shape (columns, guard kinds), bound at execution: the values and
+    # the expected states vary per call, the statement object does not.
+    first, second = (instances.instance_create([_values()])[0]["uuid"] for _ in range(2))
+    instances._UPDATES.clear()
+    for instance_uuid, expected in ((first, ["scheduling", None]), (second, ["scheduling"])):
+        instances.instance_update(instance_uuid, {"display_name": f"n-{instance_uuid}"},
+                                  expected_task_state=expected)
+    assert len(instances._UPDATES) == 2  # [x, None] and [x] are two shapes
+    instances.instance_update(first, {"display_name": "again"},
+                              expected_task_state=["spawning", "scheduling", None])
+    assert len(instances._UPDATES) == 2
+    assert instances.instance_get(first)["display_name"] == "again"
+    assert instances.instance_get(second)["display_name"] == f"n-{second}"
+    # The guard still refuses, with the same errors.
+    instances.instance_update(second, {"task_state": "deleting"})
+    with pytest.raises(exception.UnexpectedDeletingTaskStateError):
+        instances.instance_update(second, {"display_name": "x"},
+                                  expected_task_state="scheduling")
+    with pytest.raises(exception.UnexpectedTaskStateError):
+        instances.instance_update(first, {"display_name": "x"}, expected_task_state=[],
+                                  expected_vm_state="building")
+
+
+def test_task_state_error_names_a_delete_under_way() -> None:
+    assert instances.task_state_error("u", ["a", None], None) is None
+    assert type(instances.task_state_error("u", "a", "deleting")) is \
+        exception.UnexpectedDeletingTaskStateError
+    error = instances.task_state_error("u", ["a"], "b")
+    assert type(error) is exception.UnexpectedTaskStateError
