@@ -9,6 +9,10 @@ hands an RPC message over before it runs. So every call also asks for the
 server's heartbeats (``[DEFAULT] rpc_call_monitor_timeout``): without them it
 fails fast, and an idempotent call (:meth:`RPCAPIBase.is_idempotent`) is sent
 again, to the restarted server, within the same overall timeout.
+
+On ``rabbit://`` the transport is :mod:`kumo.rpc_transport`'s: calls, replies
+and heartbeats go out without publisher confirms (the timeout and call monitor
+above cover a lost one), casts and notifications with them.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_messaging.rpc import server as rpc_server
 
 from kumo import context as kumo_context
-from kumo import exception
+from kumo import exception, rpc_transport
 from kumo.objects import base as objects_base
 
 LOG = logging.getLogger(__name__)
@@ -46,8 +50,7 @@ def init(conf: cfg.ConfigOpts = CONF, url: str | None = None) -> None:
     global _transport, _notification_transport
     with _lock:
         if _transport is None:
-            _transport = messaging.get_rpc_transport(
-                conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
+            _transport = rpc_transport.get_rpc_transport(conf, url, ALLOWED_EXMODS)
         if _notification_transport is None:
             _notification_transport = messaging.get_notification_transport(
                 conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS
@@ -174,12 +177,18 @@ class CallMonitor:
     itself; one thread per server sleeps here until the oldest call is due
     instead, and a call shorter than its interval costs a dict insert and pop.
 
-    A call's heartbeats stop when it returns (a heartbeat being sent then is
+    A due heartbeat is sent by a short-lived daemon thread of its own (at most
+    :attr:`SENDERS` at once), so one that blocks (its pooled connection is
+    stuck, the broker is away and it waits for it) delays no other call's. A
+    call's heartbeats stop when it returns (a heartbeat being sent then is
     waited for, so none follows the reply), when one fails to send (the broker
-    or the caller is gone), and when the process dies. Heartbeats go out one
-    after the other: while the broker is away a send waits for it, as every
-    per-call thread of oslo.messaging would, and the rest follow once it is back.
+    or the caller is gone), and when the process dies. The thread ends after
+    an idle round (the shortest interval) in which no call came, as after its
+    RPC server stopped, or on :meth:`stop`; the next call starts it again.
     """
+
+    #: Heartbeats sent at the same time, at most; the others wait for a sender.
+    SENDERS = 8
 
     def __init__(self, name: str = "rpc-call-monitor") -> None:
         self._name = name
@@ -188,12 +197,15 @@ class CallMonitor:
         self._sent = threading.Condition(self._lock)  # a returning call waits for its beat
         self._calls: dict[int, _Watched] = {}
         self._next = 0
+        self._senders = 0  # heartbeats being sent
         self._wake_at: float | None = None  # when the thread wakes; None: when notified
         # The shortest interval seen: with no call to watch the thread still wakes
         # this often, so a new call (due an interval from now, not sooner) never
         # has to wake it up, which would cost a thread switch per call.
         self._idle: float | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._watches = 0  # calls watched so far: the thread ends after an idle round
 
     @staticmethod
     def interval(incoming: Any) -> float | None:
@@ -220,11 +232,13 @@ class CallMonitor:
         with self._lock:
             self._next += 1
             token = self._next
+            self._watches += 1
             self._calls[token] = _Watched(incoming, interval, due)
             if self._idle is None or interval < self._idle:
                 self._idle = interval
-            # Not alive: never started, or this is a forked child of the process
-            # that started it (threads do not survive a fork).
+            # Not alive: never started, stopped, or this is a forked child of the
+            # process that started it (threads do not survive a fork).
+            self._stopping = False  # a stop() racing with this call is undone
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name=self._name,
                                                 daemon=True)
@@ -240,43 +254,69 @@ class CallMonitor:
             while call is not None and call.sending:
                 self._sent.wait()
 
+    def stop(self, timeout: float | None = None) -> None:
+        """End the thread (a later :meth:`watch` starts it again); waits at most
+        ``timeout`` seconds for it. Heartbeats being sent finish on their own."""
+        with self._lock:
+            thread = self._thread
+            self._stopping = True
+            self._wake.notify()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
     @property
     def watched(self) -> int:
         with self._lock:
             return len(self._calls)
 
+    @property
+    def running(self) -> bool:
+        """Whether the monitor's thread is alive."""
+        with self._lock:
+            return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
-        while True:
-            with self._lock:
+        watches = -1
+        with self._lock:
+            while not self._stopping:
                 now = time.monotonic()
+                room = self.SENDERS - self._senders
                 due = [(token, call) for token, call in self._calls.items()
-                       if call.due <= now]
-                if not due:
-                    # A call whose heartbeat failed waits (due: inf) only for done().
-                    self._wake_at = min((c.due for c in self._calls.values()
-                                         if c.due != float("inf")), default=None)
-                    if self._wake_at is None and self._idle is not None:
-                        self._wake_at = now + self._idle
-                    self._wake.wait(None if self._wake_at is None else self._wake_at - now)
+                       if not call.sending and call.due <= now][:max(room, 0)]
+                for token, call in due:
+                    call.sending = True
+                    self._senders += 1
+                    threading.Thread(target=self._beat, args=(token, call),
+                                     name=f"{self._name}-beat", daemon=True).start()
+                if due:
                     continue
-            for token, call in due:
-                self._beat(token, call)
+                # A call whose heartbeat failed waits (due: inf) only for done(); one
+                # being sent, or due while every sender is busy, wakes the thread
+                # when its sender ends.
+                self._wake_at = min((c.due for c in self._calls.values()
+                                     if not c.sending and c.due != float("inf")
+                                     and room > 0), default=None)
+                if self._wake_at is None and self._idle is not None:
+                    if not self._calls and not self._senders and watches == self._watches:
+                        break  # a whole idle round without a call: its server has stopped
+                    watches = self._watches
+                    self._wake_at = now + self._idle
+                self._wake.wait(None if self._wake_at is None else self._wake_at - now)
+            self._thread = None
 
     def _beat(self, token: int, call: _Watched) -> None:
-        with self._lock:
-            # Returned while an earlier call's heartbeat was being sent: its reply
-            # may be on its way, and its done() must not wait for the others' sends.
-            if token not in self._calls:
-                return
-            call.sending = True
         failed = True
         try:
-            LOG.debug("Sending call-monitor heartbeat for active call to %(method)s "
-                      "(interval=%(interval)i)",
-                      {"method": call.incoming.message.get("method"),
-                       "interval": call.interval})
-            call.incoming.heartbeat()
-            failed = False
+            with self._lock:
+                # Returned since it was due: its reply may be on its way.
+                returned = token not in self._calls
+            if not returned:
+                LOG.debug("Sending call-monitor heartbeat for active call to %(method)s "
+                          "(interval=%(interval)i)",
+                          {"method": call.incoming.message.get("method"),
+                           "interval": call.interval})
+                call.incoming.heartbeat()
+                failed = False
         except Exception as exc:  # noqa: BLE001 - the broker or the caller is gone
             # The caller's own timeout ends its call; nothing more to send it.
             LOG.debug("Call-monitor heartbeat failed: %(exc)s", {"exc": exc})
@@ -284,8 +324,10 @@ class CallMonitor:
             # Even should this thread die here, the call's done() must not hang.
             with self._lock:
                 call.sending = False
+                self._senders -= 1
                 call.due = float("inf") if failed else time.monotonic() + call.interval
                 self._sent.notify_all()
+                self._wake.notify()
 
 
 class _CountingDispatcher(rpc_dispatcher.RPCDispatcher):

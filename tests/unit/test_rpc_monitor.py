@@ -108,8 +108,9 @@ def test_one_thread_heartbeats_every_running_call(dispatcher: rpc._CountingDispa
     threads = [_in_thread(lambda incoming=incoming: dispatcher.dispatch(incoming))
                for incoming in calls]
     _wait_for(lambda: all(len(incoming.beats) >= 2 for incoming in calls))
-    # 20 handler threads of this test and one monitor, not one watchdog per call.
-    assert threading.active_count() <= before + 21
+    # 20 handler threads of this test, one monitor and its senders (a heartbeat
+    # being sent), not one watchdog per call.
+    assert threading.active_count() <= before + 21 + rpc.CallMonitor.SENDERS
     assert dispatcher.monitor.watched == 20
     endpoint.release.set()
     for thread in threads:
@@ -180,29 +181,50 @@ def test_unknown_methods_and_versions_fail_as_oslo_messaging_does(
     assert dispatcher.in_flight.count == 0
 
 
-def test_a_call_that_returns_while_another_is_heartbeaten_waits_for_no_heartbeat(
+def test_a_blocked_heartbeat_delays_no_other_calls_heartbeats(
         dispatcher: rpc._CountingDispatcher) -> None:
-    """A call due in the same round as a slow heartbeat of another call is skipped
-    once it has returned: it neither gets a heartbeat nor waits for the other's."""
+    """Each heartbeat goes out on its own sender: one that blocks (a stuck
+    connection) holds back neither the monitor nor the other calls' beats, and
+    a call that returns waits only for its own."""
     endpoint = dispatcher.endpoints[0]
     other = threading.Event()
     endpoint.block_other = lambda ctxt: other.wait(10)
-    hold_first, hold_slow = threading.Event(), threading.Event()
-    first = Incoming("block", hold=hold_first)
-    threads = [_in_thread(lambda: dispatcher.dispatch(first))]
-    assert first.sending.wait(5)  # the monitor thread is held in first's heartbeat
-    slow, quick = Incoming("block", hold=hold_slow), Incoming("block_other")
+    hold = threading.Event()
+    stuck = Incoming("block", hold=hold)
+    threads = [_in_thread(lambda: dispatcher.dispatch(stuck))]
+    assert stuck.sending.wait(5)  # stuck's first heartbeat is held
+    fine = Incoming("block_other")
     returned = threading.Event()
-    threads += [_in_thread(lambda: dispatcher.dispatch(slow)),
-                _in_thread(lambda: (dispatcher.dispatch(quick), returned.set()))]
-    time.sleep(1.2)  # slow and quick are both due now
-    hold_first.set()
-    assert slow.sending.wait(5)  # the monitor thread is held in slow's heartbeat
+    threads.append(_in_thread(lambda: (dispatcher.dispatch(fine), returned.set())))
+    _wait_for(lambda: len(fine.beats) >= 2, timeout=5)
+    assert len(stuck.beats) == 1
     other.set()
     assert returned.wait(2)
-    assert quick.beats == []
-    hold_slow.set()
+    hold.set()
     endpoint.release.set()
     for thread in threads:
         thread.join(5)
     assert dispatcher.monitor.watched == 0
+
+
+def test_the_monitor_thread_ends_after_an_idle_round_and_starts_again(
+        dispatcher: rpc._CountingDispatcher) -> None:
+    """Once its server stops (no more calls), the monitor's thread ends within
+    two rounds of the shortest interval; the next call starts it again."""
+    dispatcher.dispatch(Incoming("sleep", {"seconds": 0.1}, client_timeout=2))
+    assert dispatcher.monitor.running
+    _wait_for(lambda: not dispatcher.monitor.running, timeout=5)
+    incoming = Incoming("sleep", {"seconds": 1.3}, client_timeout=2)
+    dispatcher.dispatch(incoming)
+    assert len(incoming.beats) == 1
+    dispatcher.monitor.stop(timeout=5)
+    assert not dispatcher.monitor.running
+
+
+def test_stop_ends_the_thread_at_once(dispatcher: rpc._CountingDispatcher) -> None:
+    dispatcher.dispatch(Incoming("echo", {"value": 1}, client_timeout=60))
+    assert dispatcher.monitor.running
+    started = time.monotonic()
+    dispatcher.monitor.stop(timeout=5)
+    assert not dispatcher.monitor.running
+    assert time.monotonic() - started < 1
