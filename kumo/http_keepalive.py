@@ -30,6 +30,7 @@ import socket
 import time
 from typing import Any
 from wsgiref import simple_server
+from wsgiref.handlers import format_date_time
 
 #: Seconds a connection may stay idle between two requests.
 IDLE_TIMEOUT = 60.0
@@ -93,6 +94,20 @@ def _content_length(values: list[str]) -> int | None:
     return int(length)
 
 
+_date: tuple[int, str] = (0, "")
+
+
+def _http_date() -> str:
+    """wsgiref's Date text for now, formatted once a second."""
+    global _date
+    now = time.time()
+    second, text = _date
+    if int(now) != second:
+        text = format_date_time(now)
+        _date = (int(now), text)
+    return text
+
+
 class _ServerHandler(simple_server.ServerHandler):
     """wsgiref's handler speaking HTTP/1.1; notes whether the exchange was framed."""
 
@@ -133,8 +148,34 @@ class _ServerHandler(simple_server.ServerHandler):
             self.headers["Connection"] = "close"
 
     def finish_response(self) -> None:
-        super().finish_response()
+        result = self.result
+        if (type(result) is list and len(result) == 1 and type(result[0]) is bytes
+                and self.status and not self.headers_sent and self.origin_server
+                and self.client_is_modern()):
+            self._send_whole(result[0])
+        else:
+            super().finish_response()
         self.completed = True
+
+    def _send_whole(self, body: bytes) -> None:
+        """What wsgiref's finish_response sends for a one-piece body (a webob
+        response's), composed at once: the status line, Date and Server unless the
+        application set them, the headers (with the Content-Length of the body), the
+        body. wsgiref gets there through a dozen calls and a scan of the headers for
+        each name it looks up: a tenth of kumo-api's own CPU on a small read."""
+        self.bytes_sent = len(body)
+        self.cleanup_headers()
+        self.headers_sent = True
+        headers = self.headers
+        names = {name.lower() for name in headers.keys()}
+        head = f"HTTP/{self.http_version} {self.status}\r\n"
+        if "date" not in names:
+            head += f"Date: {_http_date()}\r\n"
+        if self.server_software and "server" not in names:
+            head += f"Server: {self.server_software}\r\n"
+        self._write((head + str(headers)).encode("iso-8859-1") + body)
+        self._flush()
+        self.close()
 
 
 class KeepAliveHandler(simple_server.WSGIRequestHandler):

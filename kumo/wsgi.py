@@ -32,7 +32,9 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, simple_server.WSGIServer
 
 class _QuietHandler(http_keepalive.KeepAliveHandler):
     def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("%s %s", self.address_string(), format % args)
+        # Every response is logged here: format nothing when debug logging is off.
+        if LOG.isEnabledFor(logging.DEBUG):
+            LOG.debug("%s %s", self.address_string(), format % args)
 
 
 class Server:

@@ -272,3 +272,14 @@ def test_request_ids_after_a_fork_are_not_the_parents() -> None:
         os.close(reader)
         os.waitpid(pid, 0)
     assert child != ids.next()
+
+
+def test_the_app_answers_a_webob_request_as_it_answers_wsgi(
+        api: compute_app.ComputeAPI) -> None:
+    # Called with a request (as webob's wsgify allowed) or through WSGI: the same answer.
+    direct = api(webob.Request.blank("/v2.1/nothing", base_url="http://api.example.test:8774"))
+    wsgi = _get(api, "/v2.1/nothing")
+    assert direct.status_int == wsgi.status_int == 404
+    assert direct.body == wsgi.body
+    assert [name for name, _ in direct.headerlist] == [name for name, _ in wsgi.headerlist]
+    assert REQUEST_ID.match(direct.headers["x-openstack-request-id"])

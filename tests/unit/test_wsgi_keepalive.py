@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
+from wsgiref import simple_server
 
 import pytest
 
@@ -29,6 +30,13 @@ def app(environ: dict[str, Any], start_response: Any) -> Any:
     if path == "/empty":
         start_response("204 No Content", [])
         return []
+    if path == "/one-piece":  # no Content-Length: the server counts the one block
+        start_response("201 Created", [("Content-Type", "text/plain"), ("X-A", "1")])
+        return [b"abc"]
+    if path == "/dated":  # the application's own Date and Server are kept, not doubled
+        start_response("200 OK", [("date", "Thu, 01 Jan 2026 00:00:00 GMT"),
+                                  ("Server", "mine"), ("Content-Length", "0")])
+        return [b""]
     # Anything else ignores the request body.
     body = b"ok"
     start_response("200 OK", [("Content-Type", "text/plain"),
@@ -189,3 +197,21 @@ def test_an_idle_connection_wakes_for_the_next_request_and_ends_when_closed(
     while len(seen) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert seen == [True, False]
+
+
+def test_a_one_piece_response_is_written_as_wsgiref_writes_it(server: wsgi.Server) -> None:
+    # Status line, Date, Server, then the application's headers in its order, the
+    # Content-Length counted from the one block (kumo.http_keepalive composes it).
+    reply = raw_exchange(server, b"GET /one-piece HTTP/1.1\r\nHost: x\r\n"
+                                 b"Connection: close\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"HTTP/1.1 201 Created" and lines[1].startswith(b"Date: ")
+    assert lines[1].endswith(b" GMT") and len(lines[1]) == len(b"Date: ") + 29
+    assert lines[2:] == [b"Server: " + simple_server.ServerHandler.server_software.encode(),
+                         b"Content-Type: text/plain", b"X-A: 1", b"Content-Length: 3",
+                         b"Connection: close"]
+    assert body == b"abc"
+    reply = raw_exchange(server, b"GET /dated HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert reply == (b"HTTP/1.1 200 OK\r\ndate: Thu, 01 Jan 2026 00:00:00 GMT\r\n"
+                     b"Server: mine\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")

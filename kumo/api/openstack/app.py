@@ -297,8 +297,19 @@ class ComputeAPI:
         self._auth_strategy = auth_strategy
         self._authenticated: Any = None
 
-    @webob.dec.wsgify
-    def __call__(self, req: webob.Request) -> webob.Response:
+    def __call__(self, environ: Any, start_response: Any = None) -> Any:
+        """The WSGI entry point (also callable with a webob request, as wsgify is).
+
+        What ``webob.dec.wsgify`` would do, without its per-request spare
+        ``req.response`` and the cookie merge into it: :meth:`handle` catches every
+        exception and always answers a plain response.
+        """
+        if isinstance(environ, webob.Request):
+            return self.handle(environ)
+        return self.handle(webob.Request(environ))(environ, start_response)
+
+    def handle(self, req: webob.Request) -> webob.Response:
+        """The response to ``req``, with its request id (and version) headers."""
         # Always a fresh id of our own, never the client's header: a chosen id
         # could collide with another request's and mix up their log lines.
         request_id = "req-" + _request_ids.next()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -63,3 +64,18 @@ def test_another_projects_or_a_deleted_server_is_not_found(db: str) -> None:
         instance_views.instance_get(server["uuid"])
     with pytest.raises(exception.InstanceNotFound):
         instance_views.instance_get("00000000-0000-0000-0000-000000000000")
+
+
+def test_the_read_is_compiled_once_and_types_its_columns_as_sqlalchemy_does(db: str) -> None:
+    server = _instance(metadata={"a": "1"})
+    instances.instance_fault_create(server["uuid"], 500, "boom")
+    got = _both(server["uuid"])
+    # The DBAPI's text came back through the columns' result processors.
+    assert isinstance(got["created_at"], datetime.datetime)
+    assert isinstance(got["fault"]["created_at"], datetime.datetime)
+    prepared = dict(instance_views._prepared)
+    _both(server["uuid"], project_id=PROJECT)
+    _both(server["uuid"])
+    # One compiled statement per (dialect, project scoping), kept across reads.
+    assert all(instance_views._prepared[key] is value for key, value in prepared.items())
+    assert len(instance_views._prepared) >= 2

@@ -77,15 +77,22 @@ def _is_admin(req: webob.Request) -> bool:
 _VIEW_VERSIONS = ("2.3", "2.9", "2.16", "2.19", "2.26", "2.47", "2.63", "2.71", "2.73",
                   "2.90", "2.96", "2.98", "2.100")
 _PLAN_CACHE_KEY = "kumo.views.plan"
+# Negotiated microversion -> its plan (read-only, shared by the requests at that
+# version; at most one per microversion kumo serves).
+_PLANS: dict[Any, dict[str, bool]] = {}
 
 
 def _plan(req: webob.Request) -> dict[str, bool]:
-    """{version: the request is at least it} for :data:`_VIEW_VERSIONS`, once a
-    request: a listing would otherwise ask a dozen times per server."""
+    """{version: the request is at least it} for :data:`_VIEW_VERSIONS`, found once a
+    request (a listing asks a few times per server) and worked out once per
+    negotiated microversion (even once a request, a twentieth of a show's calls)."""
     plan = req.environ.get(_PLAN_CACHE_KEY)
     if plan is None:
-        plan = req.environ[_PLAN_CACHE_KEY] = {
-            version: api_version.at_least(req, version) for version in _VIEW_VERSIONS}
+        version = api_version.of(req)
+        plan = _PLANS.get(version)
+        if plan is None:
+            plan = _PLANS[version] = {gate: version >= gate for gate in _VIEW_VERSIONS}
+        req.environ[_PLAN_CACHE_KEY] = plan
     return plan
 
 
