@@ -25,7 +25,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from kumo import context as kumo_context
-from kumo import exception, gc_tuning, process, rpc
+from kumo import exception, gc_tuning, malloc_tuning, process, rpc
 from kumo.conductor import rpcapi as conductor_rpcapi
 from kumo.manager import Manager
 
@@ -259,8 +259,12 @@ def serve(service: Service) -> None:
     LOG.info("%s started in %.2fs", service.binary, time.monotonic() - began)
     # What start-up built lives as long as the process: no collection walks it again.
     gc_tuning.tune()
+    # Start-up's freed memory, and after each burst what it left free, go back
+    # to the system (kumo.malloc_tuning).
+    malloc_tuning.trim()
+    trimmer = malloc_tuning.IdleTrimmer()
     while not stop_requested.wait(0.5):
-        pass
+        trimmer.maybe_trim()
     drained = service.stop()
     if _run_within(rpc.cleanup, RPC_CLEANUP_TIMEOUT, "rpc-cleanup").is_alive():
         LOG.warning("%s: closing the bus connections took over %ss; exiting anyway",

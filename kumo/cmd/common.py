@@ -9,7 +9,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 import kumo
-from kumo import concurrency, exception, launcher, objects, process, service
+from kumo import concurrency, exception, launcher, malloc_tuning, objects, process, service
 from kumo import conf as _conf  # noqa: F401  (registers kumo's options)
 
 CONF = cfg.CONF
@@ -21,6 +21,8 @@ def prepare(binary: str, argv: list[str] | None = None) -> None:
 
     Exits with a message on a configuration the process cannot run with.
     """
+    # Before any thread starts: a thread keeps the malloc arena it got.
+    malloc_tuning.configure()
     logging.register_options(CONF)
     logging.set_defaults(
         default_log_levels=[*logging.get_default_log_levels(), "alembic=WARN"])

@@ -105,6 +105,10 @@ def _is_sqlite_memory(url: URL) -> bool:
 _RPC_EXECUTOR_THREADS = 64
 
 
+# Bytes of heap all SQLite connections of a process should stay under (see the pragma).
+SQLITE_SOFT_HEAP_LIMIT = 24 * 1024 * 1024
+
+
 def _conductor_threads() -> int:
     """The threads of kumo-conductor that may use the database at once: its RPC
     executor's ([DEFAULT] executor_thread_pool_size) and its task pool's
@@ -153,6 +157,9 @@ def _create_sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             # Safe with WAL (a power cut may lose the last commits, never corrupt).
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Process-wide: past it, each connection reuses its page cache instead of
+            # growing it (80 pooled connections x 2 MB held 60-100 MB after a burst).
+            cursor.execute(f"PRAGMA soft_heap_limit={SQLITE_SOFT_HEAP_LIMIT}")
         finally:
             cursor.close()
 

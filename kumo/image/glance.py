@@ -30,6 +30,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from kumo import exception
+from kumo.conf import image as image_conf
 from kumo.image import verify
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class GlanceClient:
         token = getattr(ctxt, "auth_token", None)
         if endpoint and token:
             return ks_session.Session(auth=token_endpoint.Token(endpoint, token))
+        image_conf.register_keystoneauth_opts(CONF)
         auth = ks_loading.load_auth_from_conf_options(CONF, "glance")
         self._session = ks_loading.load_session_from_conf_options(CONF, "glance", auth=auth)
         return self._session
