@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from kumo.db import models
 from kumo.objects import compute_node as compute_node_obj
 from kumo.objects import flavor as flavor_obj
 from kumo.objects import image as image_obj
@@ -72,32 +74,57 @@ VIEW_SYSTEM_METADATA = ("request_spec", "locked_reason")
 _VIEW_UNREAD = ("key_data", "flavor_id", "memory_mb", "vcpus", "root_gb", "ephemeral_gb",
                 "swap", "scheduled_at", "locked_by", "deleted_at", "cleaned",
                 "shutdown_terminate", "ephemeral_key_uuid", "auto_disk_config")
+# The instance columns a server view reads (all but _VIEW_UNREAD), the listing's SELECT.
+VIEW_COLUMNS = tuple(column.name for column in models.Instance.__table__.columns
+                     if column.name not in _VIEW_UNREAD)
 # The datetime columns of an instance row (kumo.db.instances).
 _INSTANCE_DATETIMES = ("created_at", "updated_at", "launched_at", "terminated_at",
                        "deleted_at", "scheduled_at")
 
 
-def instance_view(row: Mapping[str, Any], request_spec: bool = True) -> dict[str, Any]:
+def _view_system_metadata(stored: Any, request_spec: bool) -> dict[str, Any]:
+    """The :data:`VIEW_SYSTEM_METADATA` items of a system_metadata, given decoded or as
+    the stored JSON text. Text is decoded only when a key wanted appears in it: kumo
+    writes it with json.dumps (kumo.db.instances.encode_json), where a top-level key
+    is its name in quotes, and most servers have no locked_reason (a 1,000-server
+    listing decoded 1,000 texts to find none)."""
+    wanted = VIEW_SYSTEM_METADATA if request_spec else _VIEW_SYSTEM_METADATA_BRIEF
+    if not stored:
+        return {}
+    if isinstance(stored, str):
+        if not any(f'"{key}"' in stored for key in wanted):
+            return {}
+        stored = json.loads(stored)
+    return {key: None if stored[key] is None else str(stored[key])
+            for key in wanted if key in stored}
+
+
+_VIEW_SYSTEM_METADATA_BRIEF = tuple(key for key in VIEW_SYSTEM_METADATA
+                                    if key != "request_spec")
+
+
+def instance_view(row: Mapping[str, Any], request_spec: bool = True,
+                  owned: bool = False) -> dict[str, Any]:
     """An instance row as JSON types, for the API's server views: what :func:`instance`
     would carry, without the versioned object (datetimes as ISO 8601 strings), less
     what no view reads (key_data; system_metadata but :data:`VIEW_SYSTEM_METADATA`;
     the recorded request spec, often the biggest part, only with ``request_spec``).
+    The row's system_metadata may be decoded or its stored JSON text; with ``owned``
+    the row (a dict of the caller's) is changed in place rather than copied.
 
     kumo-api prints the date texts as they come, and parses only a form it does not
     expect (:mod:`kumo.api.openstack.compute.server_rows`).
     """
-    values = dict(row)
+    values = row if owned and type(row) is dict else dict(row)
+    pop = values.pop
     for name in _VIEW_UNREAD:
-        values.pop(name, None)
+        pop(name, None)
     for name in _INSTANCE_DATETIMES:
         value = values.get(name)
-        if value is not None:
-            values[name] = _iso(value)
-    system_metadata = values.get("system_metadata") or {}
-    values["system_metadata"] = {
-        key: None if system_metadata[key] is None else str(system_metadata[key])
-        for key in VIEW_SYSTEM_METADATA
-        if key in system_metadata and (request_spec or key != "request_spec")}
+        if isinstance(value, datetime.datetime):
+            values[name] = value.isoformat()
+    values["system_metadata"] = _view_system_metadata(values.get("system_metadata"),
+                                                      request_spec)
     fault_row = values.get("fault")
     if fault_row:
         values["fault"] = {key: _iso(value) for key, value in fault_row.items()}

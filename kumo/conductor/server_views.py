@@ -59,9 +59,14 @@ class ServerViewsMixin:
                                   limit: int | None = None, marker: str | None = None,
                                   extras: list[str] | None = None) -> rpc.Plain:
         spec = "request_spec" in (extras or ())
-        instances = [rows.instance_view(row, spec) for row in instance_db.instance_get_all(
-            filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs, limit=limit,
-            marker=marker, shared_flavors=True)]
+        # Only the columns a view reads; the rows are ours to change in place; their
+        # system_metadata stays JSON text unless a key the views read is in it
+        # (kumo.conductor.rows.instance_view).
+        instances = [rows.instance_view(row, spec, owned=True)
+                     for row in instance_db.instance_get_all(
+                         filters=filters, sort_keys=sort_keys, sort_dirs=sort_dirs,
+                         limit=limit, marker=marker, shared_flavors=True,
+                         system_metadata_text=True, columns=rows.VIEW_COLUMNS)]
         return rpc.Plain({"instances": instances, **_extras(instances, extras or ())})
 
     def instance_get_for_view(self, context: Any, instance_uuid: str,

@@ -62,16 +62,14 @@ def _statement(by_project: bool) -> sa.Select:
 
 _INSTANCE_COLUMNS = tuple(column.name for column in _instances.c)
 _FAULT_COLUMNS = tuple(column.name for column in _faults.c)
-# The selected columns' types, in the statement's order (for their result processors).
-_TYPES = (*[column.type for column in _instances.c], _metadata.c.key.type,
-          _metadata.c.value.type, *[column.type for column in _faults.c])
 
 
 class _Prepared:
     """One statement compiled for one dialect: its SQL text, how to lay out its
     parameters for the DBAPI (a tuple in ``positiontup`` order, or a dict; the
     statement's own literals, such as ``deleted = 0``, are bound parameters too), and
-    the result processor of each selected column (None where the DBAPI's value is kept)."""
+    the result processor of each selected column, by its type (None where the DBAPI's
+    value is kept)."""
 
     def __init__(self, statement: sa.Select, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -80,10 +78,20 @@ class _Prepared:
                          if not bind.required}
         self.positions: Sequence[str] | None = (
             tuple(compiled.positiontup or ()) if dialect.positional else None)
-        processors: list[Callable[[Any], Any] | None] = [
-            type_.dialect_impl(dialect).result_processor(dialect, None) for type_ in _TYPES]
+        self.dialect = dialect
+        self.types = tuple(column.type.dialect_impl(dialect)
+                           for column in statement.selected_columns)
+        # Made on the first read, from the cursor's column type codes (PostgreSQL's
+        # numeric processors depend on them), as SQLAlchemy's result does.
+        self.processed: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
+
+    def _processors(self, description: Sequence[Any]) -> tuple[
+            tuple[int, Callable[[Any], Any]], ...]:
+        processors = [type_.result_processor(self.dialect, column[1])
+                      for type_, column in zip(self.types, description, strict=True)]
         self.processed = tuple((index, processor) for index, processor in
                                enumerate(processors) if processor is not None)
+        return self.processed
 
     def parameters(self, values: dict[str, Any]) -> Any:
         values = {**self.literals, **values}
@@ -91,8 +99,10 @@ class _Prepared:
             return values
         return tuple(values[name] for name in self.positions)
 
-    def rows(self, fetched: list[Any]) -> list[list[Any]]:
+    def rows(self, fetched: list[Any], description: Sequence[Any]) -> list[list[Any]]:
         processed = self.processed
+        if processed is None:
+            processed = self._processors(description)
         rows = []
         for fetched_row in fetched:
             row = list(fetched_row)
@@ -103,35 +113,46 @@ class _Prepared:
 
 
 _STATEMENTS = {False: _statement(by_project=False), True: _statement(by_project=True)}
-_prepared: dict[tuple[Any, bool], _Prepared] = {}
+_prepared: dict[tuple[Any, ...], _Prepared] = {}
 _prepared_lock = threading.Lock()
 
 
-def _prepare(dialect: Dialect, by_project: bool) -> _Prepared:
-    key = (type(dialect), dialect.paramstyle, by_project)
+def prepare(dialect: Dialect, name: Any, statement: Callable[[], sa.Select]) -> _Prepared:
+    """The statement ``name`` (built by ``statement()`` on first use) compiled for
+    ``dialect``, once per process: for other fixed reads (kumo.db.flavors) too."""
+    key = (type(dialect), dialect.paramstyle, name)
     prepared = _prepared.get(key)
     if prepared is None:
         with _prepared_lock:
             prepared = _prepared.get(key)
             if prepared is None:
-                prepared = _prepared[key] = _Prepared(_STATEMENTS[by_project], dialect)
+                prepared = _prepared[key] = _Prepared(statement(), dialect)
     return prepared
 
 
-def _fetch(parameters: dict[str, Any], by_project: bool) -> list[list[Any]]:
+def fetch(name: Any, statement: Callable[[], sa.Select],
+          parameters: dict[str, Any]) -> list[list[Any]]:
+    """The rows of the prepared statement ``name`` (see :func:`prepare`) with these
+    bound values, read on a pooled DBAPI connection, each a list of the selected
+    columns' values as SQLAlchemy's result processors make them."""
     engine = get_engine()
-    prepared = _prepare(engine.dialect, by_project)
+    prepared = prepare(engine.dialect, name, statement)
     connection = engine.raw_connection()  # given back (and rolled back) by close()
     try:
         cursor = connection.cursor()
         try:
             cursor.execute(prepared.sql, prepared.parameters(parameters))
             fetched = cursor.fetchall()
+            description = cursor.description
         finally:
             cursor.close()
     finally:
         connection.close()
-    return prepared.rows(fetched)
+    return prepared.rows(fetched, description)
+
+
+def _fetch(parameters: dict[str, Any], by_project: bool) -> list[list[Any]]:
+    return fetch(("instance_get", by_project), lambda: _STATEMENTS[by_project], parameters)
 
 
 def instance_get(instance_uuid: str, project_id: str | None = None) -> dict[str, Any]:

@@ -83,19 +83,24 @@ def _columns(values: Mapping[str, Any]) -> dict[str, Any]:
     return columns
 
 
-def _decode(row: Mapping[str, Any],
-            flavors: dict[str, Any] | None = None) -> dict[str, Any]:
+def _decode(row: Mapping[str, Any], flavors: dict[str, Any] | None = None,
+            system_metadata_text: bool = False, owned: bool = False) -> dict[str, Any]:
     """A row as a dict with its JSON decoded; with ``flavors`` (JSON text -> decoded),
-    rows of the same flavor share one decoded dict (for read-only callers)."""
-    instance = dict(row)
+    rows of the same flavor share one decoded dict (for read-only callers). With
+    ``system_metadata_text`` the system_metadata stays the stored JSON text (a caller
+    that reads a key or two of it decodes it only when they are there); with
+    ``owned`` the row is a dict of the caller's to change in place rather than copy."""
+    instance = row if owned and type(row) is dict else dict(row)
     text = instance.get("flavor")
     if flavors is None or not text:
         instance["flavor"] = decode_json(text) or None
     else:
-        if text not in flavors:
-            flavors[text] = decode_json(text) or None
-        instance["flavor"] = flavors[text]
-    instance["system_metadata"] = decode_json(instance.get("system_metadata"))
+        flavor = flavors.get(text)
+        if flavor is None:
+            flavor = flavors[text] = decode_json(text) or None
+        instance["flavor"] = flavor
+    if not system_metadata_text:
+        instance["system_metadata"] = decode_json(instance.get("system_metadata"))
     instance["deleted"] = bool(instance.get("deleted"))
     return instance
 
@@ -111,8 +116,10 @@ _FAULTS_OF = sa.select(_faults).where(
 
 
 def _with_children(db_session: orm.Session, rows: Iterable[Mapping[str, Any]],
-                   flavors: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    instances = [_decode(row, flavors) for row in rows]
+                   flavors: dict[str, Any] | None = None,
+                   system_metadata_text: bool = False, owned: bool = False
+                   ) -> list[dict[str, Any]]:
+    instances = [_decode(row, flavors, system_metadata_text, owned) for row in rows]
     if not instances:
         return instances
     by_uuid = {instance["uuid"]: instance for instance in instances}
@@ -328,12 +335,18 @@ def _after_marker(keys: list[tuple[sa.Column, bool]], marker: Mapping[str, Any]
 def instance_get_all(filters: Mapping[str, Any] | None = None,
                      sort_keys: Sequence[str] | None = None,
                      sort_dirs: Sequence[str] | None = None, limit: int | None = None,
-                     marker: str | None = None, shared_flavors: bool = False
-                     ) -> list[dict[str, Any]]:
+                     marker: str | None = None, shared_flavors: bool = False,
+                     system_metadata_text: bool = False,
+                     columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Instances matching ``filters``, sorted (default: newest first), paged.
 
     With ``shared_flavors`` the instances of one flavor share one ``flavor`` dict
-    (decoded once): for callers that only read the rows (the API's views).
+    (decoded once): for callers that only read the rows (the API's views). With
+    ``system_metadata_text`` each row's system_metadata is the stored JSON text, not
+    decoded (a view that reads a key or two decodes it only when they are there).
+    With ``columns`` only those columns are read (they must include ``uuid``; a
+    ``flavor``, ``system_metadata`` or ``deleted`` left out reads as None, {} (None as
+    text) or False).
 
     Filters: project_id, user_id, name (a regex on the display name), vm_state,
     task_state, uuid, image_ref, host, node, reservation_id, availability_zone
@@ -377,12 +390,16 @@ def instance_get_all(filters: Mapping[str, Any] | None = None,
             statement = statement.where(_after_marker(keys, marker_row))
         if limit is not None:
             statement = statement.limit(int(limit))
+        if columns is not None:
+            statement = statement.with_only_columns(
+                *[_instances.c[name] for name in columns], maintain_column_froms=True)
         result = db_session.execute(statement)
         # Plain tuples zipped with the column names once: a RowMapping per row costs
         # more than the rest of the row's decoding (1,000-server listings).
-        columns = list(result.keys())
-        rows = [dict(zip(columns, row, strict=True)) for row in result]
-        return _with_children(db_session, rows, {} if shared_flavors else None)
+        names = list(result.keys())
+        rows = [dict(zip(names, row, strict=True)) for row in result]
+        return _with_children(db_session, rows, {} if shared_flavors else None,
+                              system_metadata_text, owned=True)
 
 
 # --- update and delete -------------------------------------------------------------------

@@ -84,3 +84,28 @@ def test_view_reads_raise_as_the_object_reads_do(
         conductor.instance_get_all_for_view(ctxt, marker="6b8c7f5e-0000-4000-8000-0000000000ff")
     with pytest.raises(exception.Invalid):
         conductor.instance_get_all_for_view(ctxt, extras=["everything"])
+
+
+def test_view_rows_read_system_metadata_text_only_for_the_keys_they_show() -> None:
+    from kumo.conductor import rows
+    from kumo.db import instances as instance_db
+
+    def view(system_metadata: Any, request_spec: bool) -> dict[str, Any]:
+        return rows.instance_view({"uuid": "u", "system_metadata": system_metadata},
+                                  request_spec)["system_metadata"]
+
+    stored = {"locked_reason": "audit", "request_spec": {"a": 1}, "claimed_node": "n1"}
+    for request_spec in (False, True):
+        # The stored text reads as the decoded dict does.
+        assert view(instance_db.encode_json(stored), request_spec) == view(
+            stored, request_spec)
+    assert view(instance_db.encode_json(stored), True) == {
+        "locked_reason": "audit", "request_spec": str({"a": 1})}
+    # A key's name inside a value is not the key.
+    nested = instance_db.encode_json({"alternates": json.dumps({"locked_reason": "no"})})
+    assert view(nested, False) == {} and view(nested, True) == {}
+    assert view(None, True) == {} and view("", False) == {}
+    # Owned rows are changed in place; others are copied.
+    row = {"uuid": "u", "system_metadata": "{}", "key_data": "ssh-rsa"}
+    assert rows.instance_view(row) is not row and "key_data" in row
+    assert rows.instance_view(row, owned=True) is row and "key_data" not in row
