@@ -25,6 +25,8 @@ the server's stop) that long at most.
 
 from __future__ import annotations
 
+import email.parser
+import re
 import selectors
 import socket
 import time
@@ -92,6 +94,33 @@ def _content_length(values: list[str]) -> int | None:
     if not (length.isascii() and length.isdigit()):
         return None
     return int(length)
+
+
+#: A header line the email parser reads as ``name: value`` and nothing else: a name of
+#: the characters its header pattern takes, a value of printable ASCII and tabs (none
+#: of the characters str.splitlines would also split at), CRLF-ended.
+_SIMPLE_HEADER = re.compile(rb"[!-9;-~]+:[\t -~]*\r\n")
+#: The header lines http.client reads at most (its _MAXLINE and _MAXHEADERS).
+_MAX_LINE = 65536
+_MAX_HEADERS = 100
+
+
+def _simple_headers(lines: list[bytes], message_class: Any) -> Any:
+    """``lines`` (ending with the blank line) as the message the standard library's
+    email parser makes of them, when every one is a plain ``name: value`` line;
+    None otherwise (folded, malformed or non-ASCII lines are left to that parser).
+
+    What the parser does with such a line: the name up to the first colon, the
+    value after it with leading spaces and tabs and the line end removed, stored
+    as they are (``set_raw``). Parsing them here costs a tenth of its calls."""
+    message = message_class()
+    match = _SIMPLE_HEADER.fullmatch
+    for line in lines[:-1]:
+        if match(line) is None:
+            return None
+        name, value = line.decode("ascii").split(":", 1)
+        message.set_raw(name, value.lstrip(" \t").rstrip("\r\n"))
+    return message
 
 
 _date: tuple[int, str] = (0, "")
@@ -246,6 +275,53 @@ class KeepAliveHandler(simple_server.WSGIRequestHandler):
             return False  # reset: nothing more will come
         finally:
             self.connection.settimeout(timeout)
+
+    def parse_request(self) -> bool:
+        """BaseHTTPRequestHandler's parse_request, its common case made cheap: a
+        request line of method, target and ``HTTP/1.1`` or ``HTTP/1.0`` and plain
+        header lines are read here, with the same outcome (attributes, headers,
+        the keep-alive decision, ``Expect: 100-continue``); any other request line
+        goes to the standard one whole, other header lines to its email parser.
+        That parser was a tenth of kumo-api's own CPU on a small read."""
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            return super().parse_request()
+        self.requestline = requestline
+        self.command, path, version = words
+        self.request_version = version
+        self.close_connection = version != "HTTP/1.1"
+        if path.startswith("//"):
+            path = "/" + path.lstrip("/")  # as the standard handler: one slash
+        self.path = path
+        lines = []
+        while True:
+            line = self.rfile.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                self.send_error(431, "Line too long",
+                                f"got more than {_MAX_LINE} bytes when reading header line")
+                return False
+            lines.append(line)
+            if len(lines) > _MAX_HEADERS:
+                self.send_error(431, "Too many headers",
+                                f"got more than {_MAX_HEADERS} headers")
+                return False
+            if line in (b"\r\n", b"\n", b""):
+                break
+        headers = _simple_headers(lines, self.MessageClass) if line else None
+        if headers is None:
+            headers = email.parser.Parser(_class=self.MessageClass).parsestr(
+                b"".join(lines).decode("iso-8859-1"))
+        self.headers = headers
+        connection = headers.get("Connection", "").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        if (version == "HTTP/1.1" and headers.get("Expect", "").lower() == "100-continue"
+                and not self.handle_expect_100()):
+            return False
+        return True
 
     def _handle_one(self) -> None:
         """One request and its response (wsgiref's handle(), for a kept connection)."""

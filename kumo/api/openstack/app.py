@@ -343,7 +343,14 @@ class ComputeAPI:
         if route.name.startswith("/v2.1"):
             # Once per request, before authentication and the controller: a bad
             # header is the client's 400/406 whoever asks.
-            req.environ[api_version.ENVIRON_KEY] = api_version.negotiate(req.headers)
+            environ = req.environ
+            if ("HTTP_OPENSTACK_API_VERSION" in environ
+                    or "HTTP_X_OPENSTACK_NOVA_API_VERSION" in environ):
+                environ[api_version.ENVIRON_KEY] = api_version.negotiate(req.headers)
+            else:
+                # No version header (most clients): the minimum, as negotiate() would
+                # answer after two header look-ups through webob (a dozen calls).
+                environ[api_version.ENVIRON_KEY] = api_version.MIN
         if route.name in self._handlers:
             return handler(req)
         req.environ[_ROUTE_KEY] = (handler, dict(match))

@@ -450,8 +450,8 @@ class ServersController:
         if detail:
             statuses = self._found_extras(req, found, instances)
             tags = found.get("tags") or {}
-            shown = [views.server_detail(req, i, statuses, tags.get(i.uuid))
-                     for i in instances]
+            shown = [views.server_detail(req, i, statuses, tags.get(i["uuid"]) if isinstance(
+                i, dict) else tags.get(i.uuid)) for i in instances]
         else:
             shown = [views.server_basic(req, i) for i in instances]
         return common.list_response(req, "servers", shown,

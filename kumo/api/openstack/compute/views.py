@@ -62,7 +62,10 @@ def _links(req: webob.Request, collection: str, item_id: str) -> list[dict[str, 
 def _bookmark_links(req: webob.Request, collection: str,
                     item_id: str) -> list[dict[str, str]]:
     """``common.bookmark_links`` (prefix built once a request, see :func:`_links`)."""
-    return [_links(req, collection, item_id)[1]]
+    cache = req.environ.get(_LINKS_CACHE_KEY)
+    if cache is None or collection not in cache:
+        return [_links(req, collection, item_id)[1]]
+    return [{"rel": "bookmark", "href": cache[collection][1] + item_id}]
 
 
 def _is_admin(req: webob.Request) -> bool:
@@ -175,9 +178,10 @@ def _may_see_extra_specs(context: Any) -> bool:
         return policy.check_is_admin(context)
 
 
-def _flavor_ref(req: webob.Request, instance: Any) -> dict[str, Any]:
+def _flavor_ref(req: webob.Request, instance: Any,
+                at: dict[str, bool] | None = None) -> dict[str, Any]:
     flavor = _get(instance, "flavor")
-    if flavor and _plan(req)["2.47"]:
+    if flavor and (at or _plan(req))["2.47"]:
         return _embedded_flavor(req, flavor)
     flavor_id = _get(flavor, "flavorid") if flavor else None
     if flavor_id is None:
@@ -203,13 +207,14 @@ def pinned_zone(instance: Any) -> str | None:
     return recorded_request_spec(instance).get("availability_zone") or None
 
 
-def _image_ref(req: webob.Request, instance: Any) -> dict[str, Any] | str:
+def _image_ref(req: webob.Request, instance: Any,
+               at: dict[str, bool] | None = None) -> dict[str, Any] | str:
     image_id = _get(instance, "image_ref")
     if not image_id:
         return ""  # booted from a volume
     shown: dict[str, Any] = {"id": image_id,
                              "links": _bookmark_links(req, "images", image_id)}
-    if _plan(req)["2.98"]:
+    if (at or _plan(req))["2.98"]:
         # The properties of the image as the server was placed with it.
         image = recorded_request_spec(instance).get("image") or {}
         properties = image.get("properties") if image.get("id") == image_id else None
@@ -223,9 +228,13 @@ def server_target(instance: Any) -> dict[str, Any]:
     return {"project_id": _get(instance, "project_id"), "user_id": _get(instance, "user_id")}
 
 
-def _extended_attributes(req: webob.Request, instance: Any) -> dict[str, Any]:
-    """OS-EXT-SRV-ATTR:* (for who passes os-extended-server-attributes: admins)."""
-    get = _getter(instance)
+def _extended_attributes(req: webob.Request, instance: Any,
+                         at: dict[str, bool] | None = None, get: Any = None) -> dict[str, Any]:
+    """OS-EXT-SRV-ATTR:* (for who passes os-extended-server-attributes: admins).
+    ``at`` and ``get``: the request's :func:`_plan` and the :func:`_getter` of
+    ``instance``, when the caller has them."""
+    if get is None:
+        get = _getter(instance)
     instance_id = get("id")
     shown: dict[str, Any] = {
         "OS-EXT-SRV-ATTR:host": get("host"),
@@ -233,7 +242,7 @@ def _extended_attributes(req: webob.Request, instance: Any) -> dict[str, Any]:
         "OS-EXT-SRV-ATTR:instance_name": (
             INSTANCE_NAME_TEMPLATE % instance_id if instance_id is not None else ""),
     }
-    if _plan(req)["2.3"]:
+    if (at or _plan(req))["2.3"]:
         shown.update({
             "OS-EXT-SRV-ATTR:reservation_id": get("reservation_id"),
             "OS-EXT-SRV-ATTR:launch_index": get("launch_index"),
@@ -266,7 +275,8 @@ def server_detail(req: webob.Request, instance: Any,
     status = server_status.status_from_state(vm_state, task_state)
     project_id = get("project_id")
     user_id = get("user_id")
-    uuid = instance.uuid
+    # (A row's own item: its attribute is one more Python call, three a server.)
+    uuid = instance["uuid"] if isinstance(instance, dict) else instance.uuid
     created_at = get("created_at")
     server: dict[str, Any] = {
         "id": uuid,
@@ -276,12 +286,12 @@ def server_detail(req: webob.Request, instance: Any,
         "user_id": user_id or "",
         "metadata": dict(get("metadata") or {}),
         "hostId": _host_id(req, project_id, get("host")),
-        "image": _image_ref(req, instance),
-        "flavor": _flavor_ref(req, instance),
+        "image": _image_ref(req, instance, at),
+        "flavor": _flavor_ref(req, instance, at),
         "created": common.isotime(created_at),
         # Never updated: Nova shows some time there, never null; the creation is truest.
         "updated": common.isotime(get("updated_at") or created_at),
-        "addresses": server_addresses.of_instance(req, instance),
+        "addresses": server_addresses.addresses(server_addresses.network_info(req, uuid)),
         "accessIPv4": get("access_ip_v4") or "",
         "accessIPv6": get("access_ip_v6") or "",
         "links": _links(req, "servers", uuid),
@@ -298,7 +308,7 @@ def server_detail(req: webob.Request, instance: Any,
         "security_groups": [{"name": "default"}],
     }
     if _owner_can(req, servers_policies.EXTENDED_ATTRIBUTES, project_id, user_id):
-        server.update(_extended_attributes(req, instance))
+        server.update(_extended_attributes(req, instance, at, get))
     elif at["2.90"]:
         # 2.90: the hostname is the owner's to see (and set) as well.
         server["OS-EXT-SRV-ATTR:hostname"] = get("hostname")
