@@ -13,7 +13,10 @@ opts = [
                     "them), so more than one lets the conductor use more than one "
                     "CPU; with SQLite their writes still go one at a time. 1: a "
                     "single process, no fork. Each worker takes ~75 MB of memory."),
-    cfg.IntOpt("task_workers", default=16, min=1,
+    # 32: a build holds its thread ~0.6 s under a burst of 25 boots/s (most of it
+    # waiting on the scheduler); with 16 the 17th build of a burst waited ~0.6 s in
+    # the pool's queue before it started (bench/README.md, boot timeline).
+    cfg.IntOpt("task_workers", default=32, min=1,
                help="Threads that run long tasks (build, reschedule, resize, unshelve, "
                     "live migration). They are apart from the RPC dispatch threads, so a "
                     "task waiting on the scheduler never starves the database calls the "

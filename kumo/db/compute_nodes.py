@@ -235,35 +235,36 @@ def compute_node_claim(node_uuid: str, instance_uuid: str, resources: Mapping[st
     """
     resources = usage(resources)
     limits = dict(limits or {})
-    guard = [_nodes.c.uuid == node_uuid, _nodes.c.deleted == 0]
-    for name, column in _USAGE.items():
-        if limits.get(name) is not None:
-            guard.append(_nodes.c[column] + resources[name] <= limits[name])
+    checked = tuple(name for name in _USAGE if limits.get(name) is not None)
+    params: dict[str, Any] = {"c_node_uuid": node_uuid, "c_now": utcnow(),
+                              **{f"c_{name}": resources[name] for name in _USAGE},
+                              **{f"c_limit_{name}": limits[name] for name in checked}}
     with session() as db_session:
-        # Rows are locked instance first, node second, here as in release and
-        # destroy, so two of them never wait for each other (PostgreSQL deadlock).
-        _lock_instance(db_session, instance_uuid, live_only=True)
-        statement = sa.update(_nodes).where(*guard).values(
-            updated_at=utcnow(), **_usage_change(resources, +1))
+        dialect = db_session.get_bind().dialect
+        # SQLite has one writer at a time: the node's UPDATE takes the write lock and
+        # the instance read after it sees the row as no one else can change it. Other
+        # backends lock rows: the instance's first, then the node's, here as in release
+        # and destroy, so two of them never wait for each other (PostgreSQL deadlock).
+        lock_first = dialect.name != "sqlite"
+        instance = _claim_row(db_session, instance_uuid, lock=True) if lock_first else None
         # The node as claimed comes back with the UPDATE where the backend can say it
         # (SQLite, PostgreSQL): no read after.
-        returning = db_session.get_bind().dialect.update_returning
-        if returning:
-            claimed = db_session.execute(statement.returning(*_nodes.c)).mappings().first()
-            won = claimed is not None
-        else:
-            won = db_session.execute(statement).rowcount > 0
-        if not won:
+        returning = dialect.update_returning
+        result = db_session.execute(_claim_statement(checked, returning), params)
+        claimed = result.mappings().first() if returning else None
+        if not (claimed is not None if returning else result.rowcount > 0):
+            if instance is None:
+                _claim_row(db_session, instance_uuid)  # raises InstanceNotFound first
             node = _get_by_uuid(db_session, node_uuid)  # raises ComputeNodeNotFound
             raise exception.ComputeResourcesUnavailable(
                 node=node["hypervisor_hostname"],
                 reason=(f"need {resources}, limits {limits}, used vcpus "
                         f"{node['vcpus_used']} memory_mb {node['memory_mb_used']} "
                         f"disk_gb {node['local_gb_used']}"))
+        if instance is None:
+            instance = _claim_row(db_session, instance_uuid)
         # The instance read once: the claim it held given back and the new one
         # recorded in one write of its system_metadata (the row lock is held).
-        instance = db_session.execute(_CLAIM_ROW, {"instance_uuid": instance_uuid}
-                                      ).mappings().one()
         system_metadata = instance_db.decode_json(instance["system_metadata"])
         # A claim given back (on this node perhaps) makes the returned row stale.
         gave_back = _give_back(db_session, instance, system_metadata)
@@ -279,6 +280,51 @@ _CLAIM_ROW = sa.select(
     _instances.c.vcpus, _instances.c.memory_mb, _instances.c.root_gb,
     _instances.c.ephemeral_gb, _instances.c.system_metadata).where(
     _instances.c.uuid == sa.bindparam("instance_uuid", type_=sa.String))
+# The claim's read: live instances only.
+_CLAIM_ROW_LIVE = _CLAIM_ROW.where(_instances.c.deleted == 0)
+_CLAIM_ROW_LOCKED = _CLAIM_ROW_LIVE.with_for_update()
+
+
+def _claim_row(db_session: orm.Session, instance_uuid: str,
+               lock: bool = False) -> Mapping[str, Any]:
+    """The live instance's sizes and system_metadata (``lock``: row-locked for the
+    transaction, FOR UPDATE).
+
+    :raises InstanceNotFound: no live instance has this uuid.
+    """
+    row = db_session.execute(_CLAIM_ROW_LOCKED if lock else _CLAIM_ROW_LIVE,
+                             {"instance_uuid": instance_uuid}).mappings().one_or_none()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return row
+
+
+# The claim's guarded UPDATE, one per set of limits checked and RETURNING or not; built
+# once and bound per call (its construction cost more than its execution).
+_CLAIM_STATEMENTS: dict[tuple[tuple[str, ...], bool], Any] = {}
+
+
+def _claim_statement(checked: tuple[str, ...], returning: bool) -> Any:
+    statement = _CLAIM_STATEMENTS.get((checked, returning))
+    if statement is None:
+        # Bind names prefixed: a column's own name is reserved in an UPDATE's SET.
+        amount = {name: sa.bindparam(f"c_{name}", type_=sa.Integer) for name in _USAGE}
+        guard = [_nodes.c.uuid == sa.bindparam("c_node_uuid", type_=sa.String),
+                 _nodes.c.deleted == 0]
+        guard += [_nodes.c[_USAGE[name]] + amount[name]
+                  <= sa.bindparam(f"c_limit_{name}", type_=sa.Integer) for name in checked]
+        statement = sa.update(_nodes).where(*guard).values(
+            updated_at=sa.bindparam("c_now", type_=_nodes.c.updated_at.type),
+            vcpus_used=_nodes.c.vcpus_used + amount["vcpus"],
+            memory_mb_used=_nodes.c.memory_mb_used + amount["memory_mb"],
+            local_gb_used=_nodes.c.local_gb_used + amount["disk_gb"],
+            free_ram_mb=_nodes.c.memory_mb - _nodes.c.memory_mb_used - amount["memory_mb"],
+            free_disk_gb=_nodes.c.local_gb - _nodes.c.local_gb_used - amount["disk_gb"],
+            running_vms=_nodes.c.running_vms + 1)
+        if returning:
+            statement = statement.returning(*_nodes.c)
+        _CLAIM_STATEMENTS[(checked, returning)] = statement
+    return statement
 
 
 def _give_back(db_session: orm.Session, instance: Mapping[str, Any],
@@ -297,11 +343,18 @@ def _give_back(db_session: orm.Session, instance: Mapping[str, Any],
     return True
 
 
+_WRITE_SYSTEM_METADATA = sa.update(_instances).where(
+    _instances.c.uuid == sa.bindparam("w_uuid", type_=sa.String)).values(
+    system_metadata=sa.bindparam("w_system_metadata", type_=_instances.c.system_metadata.type))
+
+
 def _write_system_metadata(db_session: orm.Session, instance_uuid: str,
                            system_metadata: Mapping[str, Any]) -> None:
-    # The caller holds the row's lock (an UPDATE of it earlier in the transaction).
-    db_session.execute(sa.update(_instances).where(_instances.c.uuid == instance_uuid)
-                       .values(system_metadata=instance_db.encode_json(system_metadata)))
+    # The caller holds the row's lock (an UPDATE or FOR UPDATE read of it earlier in
+    # the transaction, or SQLite's write lock).
+    db_session.execute(_WRITE_SYSTEM_METADATA, {
+        "w_uuid": instance_uuid,
+        "w_system_metadata": instance_db.encode_json(system_metadata)})
 
 
 def release_claim(db_session: orm.Session, instance_uuid: str,

@@ -370,6 +370,27 @@ def test_claim_for_a_missing_instance_is_rolled_back(db: str) -> None:
     assert compute_nodes.compute_node_get(node["uuid"])["vcpus_used"] == 0
 
 
+def test_claim_names_a_missing_instance_before_a_full_node(db: str) -> None:
+    # SQLite runs the node's UPDATE before the instance read: the error stays the same.
+    node = _node()
+    with pytest.raises(exception.InstanceNotFound):
+        compute_nodes.compute_node_claim(node["uuid"], "00000000-0000-0000-0000-000000000000",
+                                         {"vcpus": 1, "memory_mb": 8192, "disk_gb": 1}, LIMITS)
+
+
+def test_claims_with_other_limits_check_only_those(db: str) -> None:
+    node = _node()
+    first, second = _instance(), _instance()
+    # No memory limit: 8 GB on a 4 GB node is allowed (overcommit left to the caller).
+    compute_nodes.compute_node_claim(node["uuid"], first["uuid"],
+                                     {"vcpus": 1, "memory_mb": 8192, "disk_gb": 1},
+                                     {"vcpus": 4, "memory_mb": None})
+    with pytest.raises(exception.ComputeResourcesUnavailable):
+        compute_nodes.compute_node_claim(node["uuid"], second["uuid"], SMALL, LIMITS)
+    used = compute_nodes.compute_node_get(node["uuid"])
+    assert (used["vcpus_used"], used["memory_mb_used"], used["running_vms"]) == (1, 8192, 1)
+
+
 def test_concurrent_claims_never_over_commit(db: str, at_once: Callable[..., None]) -> None:
     node = _node(vcpus=4, memory_mb=4096)
     uuids = [_instance()["uuid"] for _ in range(10)]
