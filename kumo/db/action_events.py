@@ -35,21 +35,11 @@ _OPEN_EVENT = instance_actions._NEWEST_ACTION.add_columns(
 
 # The writes of a step's end, built once: per-call statement building was a large part
 # of the conductor's CPU in a boot (values bound at execution).
-_EVENT_RECORD_ENDED = sa.insert(_events).values(
-    action_id=sa.bindparam("p_action_id"), event=sa.bindparam("p_event", type_=sa.String),
-    host=sa.bindparam("p_host", type_=sa.String),
-    start_time=sa.bindparam("p_start_time", type_=sa.DateTime),
-    finish_time=sa.bindparam("p_now", type_=sa.DateTime),
-    result=sa.bindparam("p_result", type_=sa.String),
-    traceback=sa.bindparam("p_traceback", type_=sa.Text), details=None,
-    updated_at=sa.bindparam("p_now", type_=sa.DateTime), deleted=0)
 _EVENT_END = sa.update(_events).where(_events.c.id == sa.bindparam("p_event_id")).values(
     result=sa.bindparam("p_result", type_=sa.String),
     traceback=sa.bindparam("p_traceback", type_=sa.Text), details=None,
     finish_time=sa.bindparam("p_now", type_=sa.DateTime))
-_ACTION_END = sa.update(_actions).where(_actions.c.id == sa.bindparam("p_action_id")).values(
-    finish_time=sa.bindparam("p_now", type_=sa.DateTime))
-_ACTION_END_IN_ERROR = _ACTION_END.values(message="Error")
+_ACTION_END_IN_ERROR = instance_actions.ACTION_END.values(message="Error")
 
 
 def _row(db_session: orm.Session, table: sa.Table, row_id: int) -> dict[str, Any]:
@@ -124,14 +114,15 @@ def event_finish_in(db_session: orm.Session, instance_uuid: str, request_id: str
         # Never started: recorded started and finished in one INSERT.
         if isinstance(start_time, str):
             start_time = timeutils.normalize_time(timeutils.parse_isotime(start_time))
-        event_id = db_session.execute(_EVENT_RECORD_ENDED, {
+        event_id = db_session.execute(instance_actions.EVENT_ENDED, {
             "p_action_id": action_id, "p_event": event, "p_host": host,
             "p_start_time": start_time or now, "p_now": now, "p_result": result,
-            "p_traceback": traceback}).inserted_primary_key[0]
+            "p_traceback": traceback, "p_details": None}).inserted_primary_key[0]
     else:
         db_session.execute(_EVENT_END, {"p_event_id": event_id, "p_result": result,
                                         "p_traceback": traceback, "p_now": now})
-    db_session.execute(_ACTION_END_IN_ERROR if result.lower() == "error" else _ACTION_END,
+    db_session.execute(_ACTION_END_IN_ERROR if result.lower() == "error"
+                       else instance_actions.ACTION_END,
                        {"p_action_id": action_id, "p_now": now})
     return event_id
 

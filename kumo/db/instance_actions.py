@@ -47,15 +47,20 @@ _EVENT_START = sa.insert(_events).from_select(
                                sa.bindparam("start_time", type_=sa.DateTime),
                                sa.literal_column("0")))
 
-# A step recorded already ended (event_record_in), built once and bound at execution.
-_EVENT_ENDED = sa.insert(_events).values(
+# A step recorded already ended, built once and bound at execution (event_record_in,
+# and action_events.event_finish for a step that never started).
+EVENT_ENDED = sa.insert(_events).values(
     action_id=sa.bindparam("p_action_id"), event=sa.bindparam("p_event", type_=sa.String),
     host=sa.bindparam("p_host", type_=sa.String),
     start_time=sa.bindparam("p_start_time", type_=sa.DateTime),
     finish_time=sa.bindparam("p_now", type_=sa.DateTime),
     result=sa.bindparam("p_result", type_=sa.String),
     traceback=sa.bindparam("p_traceback", type_=sa.Text),
-    details=sa.bindparam("p_details", type_=sa.Text), deleted=0)
+    details=sa.bindparam("p_details", type_=sa.Text),
+    updated_at=sa.bindparam("p_now", type_=sa.DateTime), deleted=0)
+# An action's end.
+ACTION_END = sa.update(_actions).where(_actions.c.id == sa.bindparam("p_action_id")).values(
+    finish_time=sa.bindparam("p_now", type_=sa.DateTime))
 
 
 def _action_id(db_session: orm.Session, instance_uuid: str, request_id: str) -> int | None:
@@ -170,13 +175,12 @@ def event_record_in(db_session: orm.Session, instance_uuid: str, action: str,
         ended = True
     else:
         ended = False
-    event_id = db_session.execute(_EVENT_ENDED, {
+    event_id = db_session.execute(EVENT_ENDED, {
         "p_action_id": action_id, "p_event": event, "p_host": host,
         "p_start_time": start_time, "p_now": now, "p_result": result,
         "p_traceback": traceback, "p_details": details}).inserted_primary_key[0]
     if not ended:
-        db_session.execute(sa.update(_actions).where(_actions.c.id == action_id).values(
-            finish_time=now))
+        db_session.execute(ACTION_END, {"p_action_id": action_id, "p_now": now})
     return event_id
 
 
