@@ -45,6 +45,24 @@ from oslo_messaging._drivers import pool as driver_pool
 RABBIT_SCHEMES = frozenset({"rabbit"})
 
 
+class ReplyConsumer(impl_rabbit.Consumer):
+    """oslo.messaging's consumer of a caller's reply queue, consuming with ``no_ack``.
+
+    oslo acks each reply as its poll thread takes it: a ``basic.ack`` frame
+    written by the caller and handled by RabbitMQ for every reply and every
+    call-monitor heartbeat. A reply is read by the only process that waits for
+    it, on a queue no other process reads, so an ack guards nothing there: a
+    reply unacked when the caller dies is dropped with its queue either way.
+    With ``no_ack`` the broker forgets a reply as it sends it, and kombu skips
+    the ack oslo still asks for. oslo builds the queue again on each
+    (re)declare, so the flag is set after every one.
+    """
+
+    def declare(self, conn: Any) -> None:
+        super().declare(conn)
+        self.queue.no_ack = True
+
+
 class Connection(impl_rabbit.Connection):
     """oslo.messaging's rabbit connection, running a healthy channel's work directly.
 
@@ -77,6 +95,12 @@ class Connection(impl_rabbit.Connection):
         except Exception:  # noqa: BLE001 - oslo's ensure() decides, as it always did
             return super().ensure(method, retry, recoverable_error_callback, error_callback,
                                   timeout_is_error)
+
+    def declare_consumer(self, consumer: Any) -> Any:
+        """Declare ``consumer``; a reply queue's (oslo's only direct consumer) without acks."""
+        if type(consumer) is impl_rabbit.Consumer and consumer.type == "direct":
+            consumer.__class__ = ReplyConsumer
+        return super().declare_consumer(consumer)
 
 
 class UnconfirmedConnection(Connection):

@@ -89,6 +89,33 @@ def test_calls_and_their_replies_go_unconfirmed(served: Endpoint) -> None:
     assert _inspect(pools["confirmed"])[1] is False
 
 
+def test_replies_are_consumed_without_acks(served: Endpoint) -> None:
+    """Pins oslo's reply queue: declared through ``Connection.declare_consumer`` as a
+    direct consumer, whose kombu queue consumes with ``no_ack``."""
+    api = EchoAPI(timeout=20)
+    assert api.call(CTXT, "echo", {"value": "x"}, server="s1") == "x"
+    conn = _driver()._waiter.conn.connection
+    assert isinstance(conn, rpc_transport.Connection)
+    [(consumer, tag)] = conn._consumers.items()
+    assert type(consumer) is rpc_transport.ReplyConsumer
+    assert consumer.queue.no_ack is True
+    assert str(tag) in conn.channel.no_ack_consumers
+    # Replies (and a heartbeat of a slower call) still arrive, and only once.
+    assert [api.call(CTXT, "echo", {"value": i}, server="s1") for i in range(20)] == list(
+        range(20))
+
+
+def test_the_server_runs_handlers_on_kumos_worker_pool(served: Endpoint) -> None:
+    server = rpc.get_server(messaging.Target(topic=TOPIC, server="s2"), [Endpoint()])
+    server.start()
+    try:
+        assert type(server._work_executor) is rpc.WorkerPool
+        assert EchoAPI(timeout=20).call(CTXT, "echo", {"value": 1}, server="s2") == 1
+    finally:
+        server.stop()
+        server.wait()
+
+
 def test_a_cast_goes_confirmed_and_arrives(served: Endpoint) -> None:
     EchoAPI().cast(CTXT, "note", {"value": "cast-1"}, server="s1")
     assert served.cast_came.wait(20)

@@ -105,3 +105,32 @@ def test_the_oslo_interfaces_the_driver_overrides_are_unchanged() -> None:
         amqpdriver.AMQPDriverBase._send)
     assert list(inspect.signature(impl_rabbit.RabbitDriver.__init__).parameters) == [
         "self", "conf", "url", "default_exchange", "allowed_remote_exmods"]
+
+
+def test_oslo_declares_reply_queues_as_direct_consumers_through_declare_consumer() -> None:
+    """ReplyConsumer's hook: oslo's reply waiter declares its queue with
+    ``declare_direct_consumer``, which builds a plain ``Consumer`` of type
+    "direct" and hands it to ``declare_consumer``; ``Consumer.declare`` builds
+    the kombu queue that ``consume`` then consumes from (no ``no_ack`` passed)."""
+    assert "declare_direct_consumer(" in inspect.getsource(amqpdriver.ReplyWaiter.__init__)
+    direct = inspect.getsource(impl_rabbit.Connection.declare_direct_consumer)
+    assert "type='direct'" in direct and "self.declare_consumer(consumer)" in direct
+    for method in ("declare_topic_consumer", "declare_fanout_consumer"):
+        assert "'direct'" not in inspect.getsource(getattr(impl_rabbit.Connection, method))
+    assert "self.queue = kombu.entity.Queue(" in inspect.getsource(impl_rabbit.Consumer.declare)
+    consume = inspect.getsource(impl_rabbit.Consumer.consume)
+    assert "self.queue.consume(" in consume and "no_ack" not in consume
+
+
+def test_only_a_plain_direct_consumer_becomes_a_reply_consumer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(impl_rabbit.Connection, "declare_consumer",
+                        lambda conn, consumer: consumer)
+    conn = _connection()
+    kinds = {}
+    for kind in ("direct", "topic", "fanout"):
+        consumer = object.__new__(impl_rabbit.Consumer)
+        consumer.type = kind
+        kinds[kind] = type(conn.declare_consumer(consumer))
+    assert kinds == {"direct": rpc_transport.ReplyConsumer, "topic": impl_rabbit.Consumer,
+                     "fanout": impl_rabbit.Consumer}
