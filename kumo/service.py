@@ -156,8 +156,10 @@ class Service:
         handler that started during the stop overran ``deadline``."""
         if self._rpc_server is None:
             return True
-        replies = _run_within(self._rpc_server.wait,
-                              min(REPLY_DRAIN_TIMEOUT, max(0.0, deadline - time.monotonic())),
+        # One bound for all the replies: the bus connections still have to close
+        # after them within the stop's bound.
+        replies_by = min(deadline, time.monotonic() + REPLY_DRAIN_TIMEOUT)
+        replies = _run_within(self._rpc_server.wait, max(0.0, replies_by - time.monotonic()),
                               "replies")
         if not replies.is_alive():
             return True
@@ -165,7 +167,7 @@ class Service:
         if not self._in_flight.wait(max(0.0, deadline - time.monotonic())):
             LOG.error("%s: work in flight did not finish in time", self.binary)
             return False
-        replies.join(min(REPLY_DRAIN_TIMEOUT, max(0.0, deadline - time.monotonic())))
+        replies.join(max(0.0, replies_by - time.monotonic()))
         if replies.is_alive():
             LOG.warning("%s: abandoning replies the message bus did not take within %ss "
                         "(their callers time out)", self.binary, REPLY_DRAIN_TIMEOUT)
