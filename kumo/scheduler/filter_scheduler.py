@@ -19,6 +19,15 @@ so concurrent decisions overlap their claims; the reservation (recorded as in
 flight in the HostManager, re-applied by any refresh) makes the next decision
 see the room as taken meanwhile. The lock is taken again briefly to settle:
 keep the reservation, or undo it when the claim failed.
+
+``claim=False`` (RPC 1.2, the conductor's build path): the scheduler only
+takes the resources in its cache and answers each selected node with the
+``resources`` to claim and ``"claimed": False``; the caller claims them in
+its own transaction (no claim round trip back to the conductor). A refused
+claim there means the cache was stale, as above: the caller asks again with
+``claim=True``. Until the node is next fetched the cache counts the taken
+resources whether or not the caller's claim committed: too little room
+shown, never too much; the guarded UPDATE stays the check.
 """
 
 from __future__ import annotations
@@ -56,16 +65,18 @@ class FilterScheduler:
         return self.host_manager.conductor
 
     def select_destinations(self, ctxt: Any, request_spec: dict[str, Any],
-                            instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
-        """One ``[selected, *alternates]`` list per instance; the selected ones are claimed.
+                            instance_uuids: list[str], return_alternates: bool = True,
+                            claim: bool = True) -> list[list[dict[str, Any]]]:
+        """One ``[selected, *alternates]`` list per instance; the selected ones are
+        claimed, or with ``claim=False`` left for the caller to claim (see the module's
+        docstring).
 
         :raises NoValidHost: some instance fits nowhere; nothing stays claimed.
         """
         with self._lock:
             fresh = self.host_manager.refresh(ctxt)
         try:
-            return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
+            return self._decide(ctxt, request_spec, instance_uuids, return_alternates, claim)
         except exception.NoValidHost:
             if fresh or not _uses_aggregates(request_spec):
                 raise
@@ -73,10 +84,10 @@ class FilterScheduler:
         # aggregate set up just before this boot is not in them yet.
         with self._lock:
             self.host_manager.refresh_aggregates(ctxt)
-        return self._decide(ctxt, request_spec, instance_uuids, return_alternates)
+        return self._decide(ctxt, request_spec, instance_uuids, return_alternates, claim)
 
     def _decide(self, ctxt: Any, request_spec: dict[str, Any], instance_uuids: list[str],
-                return_alternates: bool) -> list[list[dict[str, Any]]]:
+                return_alternates: bool, claim: bool = True) -> list[list[dict[str, Any]]]:
         """select_destinations on the cache as it is (takes the lock as needed)."""
         request = SchedulingRequest(request_spec)
         placed: list[tuple[str, HostState]] = []
@@ -85,17 +96,18 @@ class FilterScheduler:
             for index, instance_uuid in enumerate(instance_uuids):
                 chosen, others = self._place_one(
                     ctxt, request, instance_uuid, index, len(instance_uuids),
-                    return_alternates)
+                    return_alternates, claim)
                 placed.append((instance_uuid, chosen))
                 alternates.append(others)
                 request.chosen_hosts.append(chosen.host)
         except Exception:
             # NoValidHost, or an RPC failure half way: give back what this
             # request took, so a failed multi-create leaves nothing claimed.
-            self._release(ctxt, request, placed)
+            self._release(ctxt, request, placed, claimed=claim)
             raise
         self._keep_group_policy(request, placed, alternates)
-        return [[chosen.selection()] + [alt.selection() for alt in others]
+        unclaimed = {} if claim else {"claimed": False, "resources": request.resources}
+        return [[{**chosen.selection(), **unclaimed}] + [alt.selection() for alt in others]
                 for (_, chosen), others in zip(placed, alternates, strict=True)]
 
     @staticmethod
@@ -141,14 +153,14 @@ class FilterScheduler:
         return total, ranked, rejections, ignored
 
     def _place_one(self, ctxt: Any, request: SchedulingRequest, instance_uuid: str,
-                   index: int, count: int, return_alternates: bool
+                   index: int, count: int, return_alternates: bool, claim: bool = True
                    ) -> tuple[HostState, list[HostState]]:
         resources = request.resources
         raced: set[str] = set()
         max_races = CONF.scheduler.max_claim_races
         wanted = CONF.scheduler.max_attempts - 1 if return_alternates else 0
-        claim = (self.conductor.compute_node_claim_migration if request.move
-                 else self.conductor.compute_node_claim)
+        claim_call = (self.conductor.compute_node_claim_migration if request.move
+                      else self.conductor.compute_node_claim)
         host_manager = self.host_manager
         while True:
             with self._lock:
@@ -159,11 +171,16 @@ class FilterScheduler:
                 host = ranked[0]
                 # Only the chosen node changes, so the rest of the ranking still holds.
                 others = ranked[1:1 + wanted]
+                if not claim:
+                    # The caller claims: the cache counts the resources as claimed now.
+                    host.consume(resources)
+                    return host, others
                 limits = host.limits()
                 reservation = host_manager.reserve(host, resources)
             try:
-                node = claim(ctxt, node_uuid=host.node_uuid, instance_uuid=instance_uuid,
-                             resources=resources, limits=limits)
+                node = claim_call(ctxt, node_uuid=host.node_uuid,
+                                  instance_uuid=instance_uuid, resources=resources,
+                                  limits=limits)
             except (exception.ComputeResourcesUnavailable,
                     exception.ComputeNodeNotFound) as exc:
                 LOG.info("Claim of %s on %s failed (stale host state): %s",
@@ -182,13 +199,15 @@ class FilterScheduler:
             return host, others
 
     def _release(self, ctxt: Any, request: SchedulingRequest,
-                 placed: list[tuple[str, HostState]]) -> None:
+                 placed: list[tuple[str, HostState]], claimed: bool = True) -> None:
         resources = request.resources
         # The cache first (under the lock), then the conductor (without it): a
         # refresh in between still sees the claim and shows too little room.
         with self._lock:
             for _, host in placed:
                 self.host_manager.give_back(host.node_uuid, resources)
+        if not claimed:
+            return
         for instance_uuid, host in placed:
             try:
                 self.conductor.compute_node_release(

@@ -11,7 +11,7 @@ from kumo.scheduler import filter_scheduler
 
 
 class SchedulerManager(manager.Manager):
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.2")
 
     def __init__(self, host: str | None = None, binary: str | None = None,
                  scheduler: filter_scheduler.FilterScheduler | None = None) -> None:
@@ -30,8 +30,9 @@ class SchedulerManager(manager.Manager):
         self.scheduler  # noqa: B018 - fail at start on a bad [scheduler] enabled_filters
 
     def select_destinations(self, context: Any, request_spec: dict[str, Any],
-                            instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
+                            instance_uuids: list[str], return_alternates: bool = True,
+                            claim: bool = True) -> list[list[dict[str, Any]]]:
         """See :meth:`kumo.scheduler.rpcapi.SchedulerAPI.select_destinations`."""
         return self.scheduler.select_destinations(
-            context, request_spec, instance_uuids, return_alternates=return_alternates)
+            context, request_spec, instance_uuids, return_alternates=return_alternates,
+            claim=claim)

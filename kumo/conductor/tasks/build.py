@@ -3,7 +3,10 @@
 The path of a server build through the conductor (docs/compute-flow.md):
 
 1. :func:`build_instances` asks kumo-scheduler for one host per instance plus
-   alternates (the selected host is already claimed), stores the alternates
+   alternates and claims the selected host itself (scheduler RPC 1.2: no
+   claim round trip from the scheduler back here; a claim the scheduler's
+   stale view got wrong is asked again the old way, claimed by the
+   scheduler, which then skips the refused node), stores the alternates
    and the attempt in the instance's system_metadata, moves it from
    ``scheduling`` to ``spawning`` with a guarded update, and casts
    ``build_and_run_instance`` to the chosen compute host.
@@ -64,7 +67,7 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
     try:
         selections = common.scheduler().select_destinations(
             ctxt, request_spec=request_spec, instance_uuids=instance_uuids,
-            return_alternates=True)
+            return_alternates=True, claim=False)
     except exception.NoValidHost as error:
         LOG.info("No valid host for %s: %s", instance_uuids, error.message)
         for instance_uuid in instance_uuids:
@@ -92,6 +95,20 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
             _fail(instance_uuid, 500, "No valid host was found.")
             _event_finish(instance_uuid, events[instance_uuid], "No valid host was found.")
             continue
+        try:
+            candidates = _claimed(ctxt, instance_uuid, candidates, request_spec)
+        except exception.InstanceNotFound:
+            _event_finish(instance_uuid, events[instance_uuid],
+                          "deleted while it was scheduled")
+            continue
+        except Exception as error:
+            message = common.error_message(error)
+            if not isinstance(error, exception.NoValidHost):
+                LOG.exception("Scheduling %s again failed", instance_uuid)
+                message = f"Scheduling failed: {message}"
+            _fail(instance_uuid, 500, message)
+            _event_finish(instance_uuid, events[instance_uuid], message)
+            continue
         selected, alternates = candidates[0], list(candidates[1:])
         attempts = [{"host": selected["host"], "node": selected["nodename"]}]
         started = _start(ctxt, instance_uuid, selected, alternates, attempts, request_spec,
@@ -100,6 +117,33 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
         if not started:
             _event_finish(instance_uuid, events[instance_uuid],
                           "deleted while it was scheduled")
+
+
+def _claimed(ctxt: Any, instance_uuid: str, candidates: list[dict[str, Any]],
+             request_spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``candidates`` (``[selected, *alternates]``) with the selected node claimed.
+
+    A selection the scheduler left unclaimed (``"claimed": False``) is claimed
+    here; when its view was stale and the node refuses, the scheduler is asked
+    again for this server, claiming as it goes (it refreshes and skips nodes
+    that refuse), and that answer is used.
+
+    :raises InstanceNotFound: the server was deleted meanwhile (nothing claimed).
+    :raises NoValidHost: asked again, the scheduler found no room.
+    """
+    selected = candidates[0]
+    if selected.get("claimed", True):
+        return candidates
+    try:
+        compute_node_db.compute_node_claim(selected["node_uuid"], instance_uuid,
+                                           selected["resources"], selected.get("limits"))
+        return candidates
+    except (exception.ComputeResourcesUnavailable, exception.ComputeNodeNotFound) as error:
+        LOG.info("Claim of %s on %s refused (the scheduler's view was stale): %s; "
+                 "scheduling it again", instance_uuid, selected["nodename"], error.message)
+    return common.scheduler().select_destinations(
+        ctxt, request_spec={**request_spec, "num_instances": 1},
+        instance_uuids=[instance_uuid], return_alternates=True)[0]
 
 
 def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str, Any],

@@ -37,25 +37,29 @@ REQUEST_SPEC = {"project_id": "p1", "user_id": "u1", "flavor": {"flavorid": "1"}
 
 
 class StubScheduler:
-    """select_destinations over every node in name order; the first one claimed."""
+    """select_destinations over every node in name order; the first one claimed
+    (``claim=False``: left to the caller, as RPC 1.2 says)."""
 
-    target = messaging.Target(version="1.1")
+    target = messaging.Target(version="1.2")
 
     def __init__(self, conductor: conductor_rpcapi.ConductorAPI) -> None:
         self.conductor = conductor
 
     def select_destinations(self, ctxt: Any, request_spec: dict[str, Any],
-                            instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
+                            instance_uuids: list[str], return_alternates: bool = True,
+                            claim: bool = True) -> list[list[dict[str, Any]]]:
         nodes = sorted(self.conductor.compute_node_get_all(ctxt),
                        key=lambda node: node.hypervisor_hostname)
         answers = []
         for instance_uuid in instance_uuids:
             selections = [{"host": node.host, "nodename": node.hypervisor_hostname,
                            "node_uuid": node.uuid, "limits": LIMITS} for node in nodes]
-            self.conductor.compute_node_claim(
-                ctxt, selections[0]["node_uuid"], instance_uuid,
-                {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}, LIMITS)
+            resources = {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}
+            if claim:
+                self.conductor.compute_node_claim(
+                    ctxt, selections[0]["node_uuid"], instance_uuid, resources, LIMITS)
+            else:
+                selections[0].update(claimed=False, resources=resources)
             answers.append(selections[:CONF.scheduler.max_attempts])
         return answers
 

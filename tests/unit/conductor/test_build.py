@@ -26,17 +26,26 @@ REQUEST_SPEC = {"project_id": "p1", "user_id": "u1", "flavor": {"flavorid": "1"}
                 "scheduler_hints": {}, "ignore_hosts": [], "instance_group": None}
 
 
+RESOURCES = {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}
+
+
 class FakeScheduler:
-    """select_destinations that claims like the real one, or raises NoValidHost."""
+    """select_destinations that claims like the real one (or, with ``claim=False``,
+    leaves the claim to the caller as the real one does since 1.2), or raises
+    NoValidHost. ``stale_limits``: the limits an unclaimed selection offers, as a
+    scheduler whose view of the node is out of date would."""
 
     def __init__(self, conductor: rpcapi.ConductorAPI, nodes: list[Any]) -> None:
         self.conductor = conductor
         self.nodes = nodes
         self.error: Exception | None = None
+        self.stale_limits: dict[str, int] | None = None
+        self.calls: list[bool] = []  # the claim argument of each call
 
     def select_destinations(self, ctxt: Any, request_spec: dict[str, Any],
-                            instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
+                            instance_uuids: list[str], return_alternates: bool = True,
+                            claim: bool = True) -> list[list[dict[str, Any]]]:
+        self.calls.append(claim)
         if self.error is not None:
             raise self.error
         answers = []
@@ -44,9 +53,12 @@ class FakeScheduler:
             selections = [{"host": n.host, "nodename": n.hypervisor_hostname,
                            "node_uuid": n.uuid, "limits": LIMITS} for n in self.nodes]
             first = selections[0]
-            self.conductor.compute_node_claim(ctxt, first["node_uuid"], instance_uuid,
-                                              {"vcpus": 1, "memory_mb": 512, "disk_gb": 1},
-                                              first["limits"])
+            if claim:
+                self.conductor.compute_node_claim(ctxt, first["node_uuid"], instance_uuid,
+                                                  RESOURCES, first["limits"])
+            else:
+                first.update(claimed=False, resources=RESOURCES,
+                             limits=self.stale_limits or LIMITS)
             answers.append(selections[:CONF.scheduler.max_attempts])
         return answers
 
@@ -124,6 +136,58 @@ def test_build_casts_to_the_selected_host_and_stores_alternates(
     assert [(a["action"], a["request_id"]) for a in actions] == [("create", "req-conductor")]
     assert [(e["event"], e["result"]) for e in actions[0]["events"]] == [
         ("conductor_schedule_and_build_instances", "Success")]
+
+
+def test_the_conductor_claims_what_the_scheduler_left_unclaimed(
+        conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext,
+        scheduler: FakeScheduler, compute: FakeCompute) -> None:
+    uuid = _boot(conductor, ctxt)[0]
+
+    build.build_instances(ctxt, [uuid], REQUEST_SPEC)
+
+    # One decision, no claim by the scheduler: the conductor's claim is the only one.
+    assert scheduler.calls == [False]
+    assert _used(conductor, ctxt) == {"node1": 1, "node2": 0, "node3": 0, "node4": 0}
+    instance = conductor.instance_get(ctxt, uuid)
+    assert instance.system_metadata["claimed_node"] == scheduler.nodes[0].uuid
+    assert [b["node"] for b in compute.builds] == ["node1"]
+
+
+def test_a_claim_refused_after_a_stale_decision_is_scheduled_again_with_claims(
+        conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext,
+        scheduler: FakeScheduler, compute: FakeCompute) -> None:
+    # The scheduler's view had room the node no longer has: its guarded UPDATE refuses.
+    scheduler.stale_limits = {"vcpus": 0}
+    uuid = _boot(conductor, ctxt)[0]
+
+    build.build_instances(ctxt, [uuid], REQUEST_SPEC)
+
+    assert scheduler.calls == [False, True]
+    assert _used(conductor, ctxt)["node1"] == 1  # claimed once, by the second decision
+    assert [b["node"] for b in compute.builds] == ["node1"]
+    assert conductor.instance_get(ctxt, uuid).task_state == task_states.SPAWNING
+
+
+def test_no_host_left_when_scheduled_again_is_a_fault(
+        conductor: rpcapi.ConductorAPI, ctxt: context.RequestContext,
+        scheduler: FakeScheduler, compute: FakeCompute) -> None:
+    scheduler.stale_limits = {"vcpus": 0}
+    select = scheduler.select_destinations
+
+    def then_full(*args: Any, **kwargs: Any) -> Any:
+        if scheduler.calls:
+            scheduler.error = exception.NoValidHost(reason="4 hosts: claims failed on 4")
+        return select(*args, **kwargs)
+
+    scheduler.select_destinations = then_full  # type: ignore[method-assign]
+    uuid = _boot(conductor, ctxt)[0]
+
+    build.build_instances(ctxt, [uuid], REQUEST_SPEC)
+
+    instance = conductor.instance_get(ctxt, uuid)
+    assert instance.vm_state == vm_states.ERROR
+    assert "claims failed on 4" in instance.fault.message
+    assert compute.builds == [] and _used(conductor, ctxt)["node1"] == 0
 
 
 def test_no_valid_host_puts_every_instance_in_error_with_the_reason(

@@ -40,8 +40,9 @@ class FakeScheduler:
         self.error: Exception | None = None
 
     def select_destinations(self, ctxt: Any, request_spec: dict[str, Any],
-                            instance_uuids: list[str], return_alternates: bool = True
-                            ) -> list[list[dict[str, Any]]]:
+                            instance_uuids: list[str], return_alternates: bool = True,
+                            claim: bool = True) -> list[list[dict[str, Any]]]:
+        assert claim, "moves are claimed by the scheduler"
         self.specs.append(request_spec)
         if self.error is not None:
             raise self.error

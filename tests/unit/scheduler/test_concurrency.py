@@ -4,8 +4,9 @@ The scheduler's lock covers only the in-memory decision; the claim round trip
 runs without it. These tests hold claims inside a conductor double until the
 test lets them go, so they prove decisions overlap there and that the
 reservations made before the claim keep concurrent decisions off the same room.
-The last test does the same against the real kumo-conductor (its guarded
-UPDATE, its answers) on the fake bus over SQLite.
+The last tests do the same against the real kumo-conductor (its guarded
+UPDATE, its answers) on the fake bus over SQLite, the very last with the
+conductor's own claims of unclaimed selections (RPC 1.2) from two schedulers.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pytest
 from kumo import context, exception
 from kumo.conductor import manager as conductor_manager
 from kumo.conductor import rpcapi as conductor_rpcapi
+from kumo.conductor.tasks import build, common
 from kumo.scheduler.filter_scheduler import FilterScheduler
 from kumo.scheduler.host_manager import HostManager
 from tests.unit.scheduler.fakes import FakeConductor, make_node, request_spec
@@ -244,3 +246,62 @@ def test_concurrent_decisions_against_the_real_conductor(
     assert sched.host_manager.in_flight() == []
     sched.host_manager.refresh(ctxt, force=True)
     assert cache_usage(sched) == database
+
+
+def test_two_schedulers_leaving_the_claims_to_the_conductor_never_over_commit(
+        flags: Any, rpc_servers: Callable[[messaging.Target, list[Any]], None],
+        conductor_db: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """3 nodes with room for 2 each, 10 concurrent builds decided by two schedulers
+    (two caches, each sure it has room for 6) with ``claim=False``, claimed by the
+    conductor's build path: exactly 6 placed, the refused claims scheduled again
+    with claims, the rest NoValidHost, no node over its room."""
+    flags(ram_allocation_ratio=1.0, max_claim_races=10)
+    rpc_servers(messaging.Target(topic=conductor_rpcapi.TOPIC, server="conductor-host"),
+                [conductor_manager.ConductorManager(host="conductor-host")])
+    conductor = conductor_rpcapi.ConductorAPI(timeout=WAIT)
+    ctxt = context.RequestContext(request_id="req-sched", project_id="p1", user_id="u1")
+    for host in ("h0", "h1", "h2"):
+        service = conductor.service_register(ctxt, host, "kumo-compute", "compute", 1)
+        conductor.service_heartbeat(ctxt, service.id)
+        conductor.compute_nodes_report(ctxt, host, service.id, [{
+            "hypervisor_hostname": host, "hypervisor_type": "fake", "hypervisor_version": 1,
+            "vcpus": 8, "memory_mb": 4096, "local_gb": 100}])
+    created = conductor.instance_create(ctxt, [
+        {"project_id": "p1", "user_id": "u1", "memory_mb": 2048, "vcpus": 1, "root_gb": 1,
+         "display_name": f"vm-{n}"} for n in range(10)])
+    schedulers = [FilterScheduler(HostManager(conductor=conductor)) for _ in range(2)]
+    for sched in schedulers:
+        sched.host_manager.refresh(ctxt)
+    mine = threading.local()
+    monkeypatch.setattr(common, "scheduler", lambda: mine.scheduler)
+    spec = request_spec(memory_mb=2048)
+    start = threading.Barrier(10, timeout=WAIT)
+    results: dict[str, Any] = {}
+
+    def build_one(index: int, instance_uuid: str) -> None:
+        mine.scheduler = schedulers[index % 2]
+        start.wait()
+        try:
+            [candidates] = mine.scheduler.select_destinations(ctxt, spec, [instance_uuid],
+                                                              claim=False)
+            results[instance_uuid] = build._claimed(ctxt, instance_uuid, candidates, spec)
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            results[instance_uuid] = exc
+
+    threads = [threading.Thread(target=build_one, args=(n, instance.uuid), daemon=True)
+               for n, instance in enumerate(created)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT * 2)
+    placed = {i: r[0]["host"] for i, r in results.items() if isinstance(r, list)}
+    refused = [r for r in results.values() if not isinstance(r, list)]
+    assert len(placed) == 6 and len(refused) == 4, results
+    assert all(isinstance(r, exception.NoValidHost) for r in refused), refused
+    database = {n.host: n.memory_mb_used for n in conductor.compute_node_get_all(ctxt)}
+    assert database == {"h0": 4096, "h1": 4096, "h2": 4096}
+    # Each placed server holds the claim on the node it was answered.
+    for instance_uuid, host in placed.items():
+        claimed = conductor.instance_get(ctxt, instance_uuid).system_metadata["claimed_node"]
+        assert claimed == next(n.uuid for n in conductor.compute_node_get_all(ctxt)
+                               if n.host == host)

@@ -248,3 +248,28 @@ def test_a_move_avoids_ignored_nodes_and_makes_a_migration_claim(
     assert chosen["nodename"] == "c"
     assert migration_claims == [(chosen["node_uuid"], uuids(1)[0])]
     assert conductor.method_calls("compute_node_claim") == []
+
+
+def test_unclaimed_selections_leave_the_claim_to_the_caller(flags: Any) -> None:
+    flags(ram_allocation_ratio=1.0, host_state_refresh_interval=3600)
+    sched, conductor = scheduler_over([make_node("only", memory_mb=4096)])
+    [selections] = sched.select_destinations(None, request_spec(memory_mb=3072), uuids(1),
+                                             claim=False)
+    assert selections[0]["claimed"] is False
+    assert selections[0]["resources"] == {"vcpus": 1, "memory_mb": 3072, "disk_gb": 1}
+    assert selections[0]["limits"]["memory_mb"] == 4096
+    assert conductor.method_calls("compute_node_claim") == [] and conductor.claims == {}
+    # The cache counts it as claimed: the next decision sees the room taken.
+    with pytest.raises(exception.NoValidHost, match="need 3072 MB, best has 1024 MB"):
+        sched.select_destinations(None, request_spec(memory_mb=3072), uuids(2)[1:],
+                                  claim=False)
+
+
+def test_an_unplaced_unclaimed_multi_create_gives_back_the_cache_only(flags: Any) -> None:
+    flags(ram_allocation_ratio=1.0, host_state_refresh_interval=3600)
+    sched, conductor = scheduler_over([make_node("only", memory_mb=4096)])
+    with pytest.raises(exception.NoValidHost, match="placing server 2 of 2"):
+        sched.select_destinations(None, request_spec(memory_mb=3072, num_instances=2),
+                                  uuids(2), claim=False)
+    assert conductor.method_calls("compute_node_release") == []
+    assert sched.host_manager.get_all_host_states()[0].memory_mb_used == 0

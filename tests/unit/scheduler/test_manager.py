@@ -10,6 +10,7 @@ import pytest
 
 from kumo import context, exception
 from kumo.conductor import rpcapi as conductor_rpcapi
+from kumo.conf import CONF
 from kumo.scheduler import manager as scheduler_manager
 from kumo.scheduler import rpcapi as scheduler_rpcapi
 from tests.unit.scheduler.fakes import FakeConductor, make_node, request_spec
@@ -30,7 +31,7 @@ def conductor(rpc_servers: Callable[..., None]) -> ConductorEndpoint:
     for topic, served in ((conductor_rpcapi.TOPIC, endpoint),
                           (scheduler_rpcapi.TOPIC,
                            scheduler_manager.SchedulerManager(host="unit"))):
-        rpc_servers(messaging.Target(topic=topic, server="unit", version="1.1"), [served])
+        rpc_servers(messaging.Target(topic=topic, server="unit", version="1.2"), [served])
     return endpoint
 
 
@@ -77,3 +78,36 @@ def test_client_waits_the_generous_select_destinations_timeout(flags: Any) -> No
     assert seen == {"method": "select_destinations", "version": "1.1", "timeout": 240.0,
                     "args": {"request_spec": {"num_instances": 1}, "instance_uuids": ["u"],
                              "return_alternates": False}}
+
+
+def test_unclaimed_selections_cross_the_bus_at_1_2(
+        conductor: ConductorEndpoint, ctxt: context.RequestContext) -> None:
+    client = scheduler_rpcapi.SchedulerAPI()
+    [selections] = client.select_destinations(ctxt, request_spec(memory_mb=3072),
+                                              ["3" * 32], claim=False)
+    assert selections[0]["claimed"] is False
+    assert selections[0]["resources"] == {"vcpus": 1, "memory_mb": 3072, "disk_gb": 1}
+    assert conductor.claims == {}
+
+
+def test_a_scheduler_pinned_below_1_2_is_asked_to_claim() -> None:
+    seen: dict[str, Any] = {}
+
+    def call(ctxt: Any, method: str, args: dict[str, Any], **kwargs: Any) -> list[Any]:
+        seen.update(version=kwargs["version"], args=args)
+        return []
+
+    CONF.set_override("scheduler", "1.1", group="upgrade_levels")
+    try:
+        client = scheduler_rpcapi.SchedulerAPI()
+        client.call = call  # type: ignore[method-assign]
+        client.select_destinations(None, {"num_instances": 1}, ["u"], claim=False)
+    finally:
+        CONF.clear_override("scheduler", group="upgrade_levels")
+    assert seen["version"] == "1.1" and "claim" not in seen["args"]
+    client = scheduler_rpcapi.SchedulerAPI()
+    client.call = call  # type: ignore[method-assign]
+    client.select_destinations(None, {"num_instances": 1}, ["u"], claim=False)
+    assert seen == {"version": "1.2", "args": {"request_spec": {"num_instances": 1},
+                                                "instance_uuids": ["u"],
+                                                "return_alternates": True, "claim": False}}
