@@ -81,6 +81,13 @@ _FLAVOR_NAMES = tuple(column.name for column in _flavors.c)
 _ID = _FLAVOR_NAMES.index("id")
 
 
+def _granted_or_public() -> sa.ColumnElement[bool]:
+    """:func:`_visible_to` with the project bound (``project_id``) for a prepared read."""
+    granted = sa.select(_projects.c.flavor_id).where(
+        _projects.c.project_id == sa.bindparam("project_id", type_=sa.String))
+    return sa.or_(_flavors.c.is_public == sa.true(), _flavors.c.id.in_(granted))
+
+
 def _listing(is_public: bool | None, min_memory_mb: bool, min_disk: bool,
              by_project: bool) -> sa.Select:
     """The listing's one statement for one shape of filters (their values bound): the
@@ -89,9 +96,7 @@ def _listing(is_public: bool | None, min_memory_mb: bool, min_disk: bool,
     written (the id order the separate read of the specs had on SQLite)."""
     where: list[sa.ColumnElement[bool]] = []
     if by_project:
-        granted = sa.select(_projects.c.flavor_id).where(
-            _projects.c.project_id == sa.bindparam("project_id"))
-        where.append(sa.or_(_flavors.c.is_public == sa.true(), _flavors.c.id.in_(granted)))
+        where.append(_granted_or_public())
     if is_public is not None:
         where.append(_flavors.c.is_public == is_public)
     if min_memory_mb:
@@ -122,8 +127,12 @@ def flavor_get_all(is_public: bool | None = None, min_memory_mb: int | None = No
         parameters["min_disk"] = int(min_disk)
     if project_id is not None:
         parameters["project_id"] = project_id
-    fetched = instance_views.fetch(("flavor_get_all", shape), lambda: _listing(*shape),
-                                   parameters)
+    return _assembled(instance_views.fetch(("flavor_get_all", shape),
+                                           lambda: _listing(*shape), parameters))
+
+
+def _assembled(fetched: list[list[Any]]) -> list[dict[str, Any]]:
+    """The flavors of rows of flavor columns + (key, value) of one extra spec each."""
     width = len(_FLAVOR_NAMES)
     flavors: dict[Any, dict[str, Any]] = {}
     for row in fetched:
@@ -136,18 +145,33 @@ def flavor_get_all(is_public: bool | None = None, min_memory_mb: int | None = No
     return list(flavors.values())
 
 
+def _by_flavorid(by_project: bool) -> sa.Select:
+    """One flavor by its API id with its extra specs joined (as :func:`_listing`)."""
+    where = [_flavors.c.flavorid == sa.bindparam("flavorid", type_=sa.String)]
+    if by_project:
+        where.append(_granted_or_public())
+    return sa.select(_flavors, _extra_specs.c.key, _extra_specs.c.value).select_from(
+        _flavors.outerjoin(_extra_specs, _extra_specs.c.flavor_id == _flavors.c.id),
+    ).where(*where).order_by(_extra_specs.c.id)
+
+
 def flavor_get_by_flavor_id(flavor_id: str, project_id: str | None = None) -> dict[str, Any]:
     """The flavor whose API id is ``flavor_id``.
 
+    One prepared statement on the pool's DBAPI connection, as :func:`flavor_get_all`
+    (every boot reads its flavor).
+
     :raises FlavorNotFound: there is none, or it is private and the project has no access.
     """
-    statement = sa.select(_flavors).where(
-        _flavors.c.flavorid == str(flavor_id), _visible_to(project_id))
-    with session() as db_session:
-        row = db_session.execute(statement).mappings().one_or_none()
-        if row is None:
-            raise exception.FlavorNotFound(flavor_id=flavor_id)
-        return _with_extra_specs(db_session, [row])[0]
+    by_project = project_id is not None
+    parameters = {"flavorid": str(flavor_id)}
+    if by_project:
+        parameters["project_id"] = str(project_id)
+    flavors = _assembled(instance_views.fetch(("flavor_get_by_flavor_id", by_project),
+                                              lambda: _by_flavorid(by_project), parameters))
+    if not flavors:
+        raise exception.FlavorNotFound(flavor_id=flavor_id)
+    return flavors[0]
 
 
 def flavor_access_add(flavor_id: str, project_id: str) -> None:

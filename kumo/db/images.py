@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
 from kumo import exception
-from kumo.db import models
+from kumo.db import instance_views, models
 from kumo.db.api import is_duplicate_entry, session, with_key_values
 from kumo.db.clock import utcnow
 
@@ -119,13 +119,44 @@ def image_delete(image_id: str) -> None:
         db_session.execute(sa.delete(_images).where(_images.c.id == image_id))
 
 
+_IMAGE_NAMES = tuple(column.name for column in _images.c)
+
+
+def _by_id(by_project: bool) -> sa.Select:
+    """One image with its properties joined, one row per property (one with NULLs
+    when it has none), in the order they were written; ``project_id`` bound."""
+    where = [_images.c.id == sa.bindparam("image_id", type_=sa.String)]
+    if by_project:
+        # _visible_to without an IN list, which a prepared statement cannot expand.
+        where.append(sa.or_(_images.c.visibility == "public",
+                            _images.c.visibility == "community",
+                            _images.c.owner == sa.bindparam("project_id", type_=sa.String)))
+    return sa.select(_images, _properties.c.name, _properties.c.value).select_from(
+        _images.outerjoin(_properties, _properties.c.image_id == _images.c.id),
+    ).where(*where).order_by(_properties.c.id)
+
+
 def image_get(image_id: str, project_id: str | None = None) -> dict[str, Any]:
     """The image, if ``project_id`` may see it.
 
+    One prepared statement on the pool's DBAPI connection
+    (:func:`kumo.db.instance_views.fetch`): every boot reads its image.
+
     :raises ImageNotFound: there is none, or it is private to another project.
     """
-    with session() as db_session:
-        return _get(db_session, image_id, project_id)
+    by_project = project_id is not None
+    parameters = {"image_id": str(image_id)}
+    if by_project:
+        parameters["project_id"] = str(project_id)
+    rows = instance_views.fetch(("image_get", by_project), lambda: _by_id(by_project),
+                                parameters)
+    if not rows:
+        raise exception.ImageNotFound(image_id=image_id)
+    width = len(_IMAGE_NAMES)
+    image = dict(zip(_IMAGE_NAMES, rows[0][:width], strict=True))
+    image["properties"] = {row[width]: row[width + 1] for row in rows
+                           if row[width] is not None}
+    return image
 
 
 def image_get_all(project_id: str | None = None, filters: Mapping[str, Any] | None = None

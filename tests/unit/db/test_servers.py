@@ -70,6 +70,20 @@ def test_private_flavors_are_visible_only_to_projects_with_access(db: str) -> No
     assert flavors.flavor_get_by_flavor_id("10", project_id="p2")["name"] == "secret"
 
 
+def test_flavor_get_by_flavor_id_answers_as_the_listing_does(db: str) -> None:
+    _flavor("m1.tiny", "1", memory_mb=512)
+    specs = {"hw:cpu_policy": "dedicated", "quota:cpu_shares": "512", "aggregate:ssd": "true"}
+    _flavor("fancy", "7", extra_specs=specs)
+
+    fancy = flavors.flavor_get_by_flavor_id("7")
+    assert fancy == next(f for f in flavors.flavor_get_all() if f["flavorid"] == "7")
+    assert list(fancy["extra_specs"].items()) == list(specs.items())  # in written order
+    assert isinstance(fancy["is_public"], bool) and fancy["created_at"] is not None
+    assert flavors.flavor_get_by_flavor_id("1", project_id=PROJECT)["extra_specs"] == {}
+    with pytest.raises(exception.FlavorNotFound):
+        flavors.flavor_get_by_flavor_id("nope")
+
+
 def test_flavor_get_all_filters_by_minimum_sizes(db: str) -> None:
     _flavor("m1.tiny", "1", memory_mb=512, root_gb=1)
     _flavor("m1.small", "2", memory_mb=2048, root_gb=20)
@@ -95,6 +109,20 @@ def test_images_are_visible_when_public_or_owned(db: str) -> None:
     assert [i["name"] for i in images.image_get_all(project_id=PROJECT)] == ["cirros"]
     assert len(images.image_get_all()) == 2
     assert [i["name"] for i in images.image_get_all(filters={"name": "mine"})] == ["mine"]
+
+
+def test_image_get_answers_every_property_and_type_as_the_listing_does(db: str) -> None:
+    properties = {"hw_disk_bus": "virtio", "os_distro": None, "hw_qemu_guest_agent": "yes"}
+    image = images.image_create({"name": "c", "visibility": "community", "owner": "p2",
+                                 "min_ram": 64, "protected": True, "properties": properties})
+    bare = images.image_create({"name": "bare", "owner": PROJECT})
+
+    got = images.image_get(image["id"], project_id=PROJECT)  # community: seen by all
+    assert got == next(i for i in images.image_get_all() if i["id"] == image["id"])
+    assert got["properties"] == properties and got["protected"] is True
+    assert images.image_get(bare["id"], project_id=PROJECT)["properties"] == {}
+    with pytest.raises(exception.ImageNotFound):
+        images.image_get(bare["id"], project_id="p2")
 
 
 def test_image_update_and_delete(db: str) -> None:
