@@ -2,9 +2,9 @@
 per delete, in-process on a temporary file SQLite (no RPC, no daemons).
 
 Runs the conductor's DB functions of one boot in the order the services call
-them (the quota-checked insert, the scheduler's claim, the build's schedule
-write with its event, kumo-compute's build take, the ACTIVE write finishing its
-event) and of one delete (the destroy finishing its event), and prints one JSON
+them (the flavor and image reads, the quota-checked insert, the claim in the
+build's schedule write with its event, kumo-compute's build take, the ACTIVE
+write finishing its event) and of one delete (the destroy finishing its event), and prints one JSON
 line: statements and CPU ms (this process's utime+stime) per boot and per delete.
 Needs kumo importable (the repo's .venv). Figures only, no assertions.
 """
@@ -27,6 +27,7 @@ from kumo import process  # noqa: E402
 from kumo.conf import CONF  # noqa: E402
 
 NODES = 20
+IMAGE = "6a1c5c1e-7e43-4e4b-9d7b-3f1c2b4d5e6f"
 FLAVOR = {"flavorid": "1", "name": "m1.tiny", "vcpus": 1, "memory_mb": 512, "root_gb": 1,
           "ephemeral_gb": 0, "swap": 0}
 
@@ -38,9 +39,12 @@ def _setup(directory: str) -> list[dict[str, Any]]:
     for resource in ("instances", "cores", "ram"):
         CONF.set_override(resource, 10 ** 9, group="quota")
     CONF.set_override("connection", f"sqlite:///{directory}/kumo.sqlite", group="database")
-    from kumo.db import compute_nodes, migration
+    from kumo.db import compute_nodes, flavors, images, migration
 
     migration.db_sync()
+    flavors.flavor_create({**FLAVOR, "extra_specs": {"hw:cpu_policy": "shared"}})
+    images.image_create({"id": IMAGE, "name": "cirros", "visibility": "public",
+                         "status": "active", "properties": {"hw_disk_bus": "virtio"}})
     return compute_nodes.compute_nodes_report("bench", None, [
         {"hypervisor_hostname": f"node{i}", "vcpus": 10 ** 6, "memory_mb": 10 ** 9,
          "local_gb": 10 ** 7} for i in range(NODES)])
@@ -48,20 +52,22 @@ def _setup(directory: str) -> list[dict[str, Any]]:
 
 def _boot(index: int, node: dict[str, Any], request_id: str) -> str:
     from kumo.compute import build_guard, task_states, vm_states
-    from kumo.db import compute_nodes, instance_writes, instances
+    from kumo.db import flavors, images, instance_writes, instances
 
+    # The API's first call: the flavor and the image the boot names (boot_sources).
+    flavors.flavor_get_by_flavor_id(FLAVOR["flavorid"], project_id="bench")
+    images.image_get(IMAGE, project_id="bench")
     values = {"project_id": "bench", "user_id": "bench", "vcpus": 1, "memory_mb": 512,
               "root_gb": 1, "ephemeral_gb": 0, "flavor": FLAVOR, "image_ref": "image",
               "display_name": f"bench-{index}", "metadata": {}}
     instance_uuid = instances.instance_create_uuids([values], min_count=1)[0]
-    compute_nodes.compute_node_claim(node["uuid"], instance_uuid,
-                                     {"vcpus": 1, "memory_mb": 512, "disk_gb": 1},
-                                     {"vcpus": 10 ** 6})
     event = {"action": "create", "request_id": request_id, "user_id": "bench",
              "project_id": "bench", "event": "conductor_schedule_and_build_instances",
              "host": "conductor", "start_time": None, "result": "Success",
              "traceback": None, "details": None}
-    instance_writes.update_recording_event(
+    # The conductor claims the scheduler's pick in the move to spawning (one commit).
+    instance_writes.claim_and_update(
+        node["uuid"], {"vcpus": 1, "memory_mb": 512, "disk_gb": 1}, {"vcpus": 10 ** 6},
         instance_uuid, {"host": "bench", "node": node["hypervisor_hostname"],
                         "task_state": task_states.SPAWNING,
                         "system_metadata": {"alternates": "[]",

@@ -233,47 +233,55 @@ def compute_node_claim(node_uuid: str, instance_uuid: str, resources: Mapping[st
     :raises ComputeNodeNotFound: no live node has this uuid.
     :raises InstanceNotFound: no live instance has this uuid.
     """
+    with session() as db_session:
+        return compute_node_claim_in(db_session, node_uuid, instance_uuid, resources, limits)
+
+
+def compute_node_claim_in(db_session: orm.Session, node_uuid: str, instance_uuid: str,
+                          resources: Mapping[str, Any], limits: Mapping[str, Any] | None
+                          ) -> dict[str, Any]:
+    """:func:`compute_node_claim` in the caller's transaction (the first write of it:
+    on other backends than SQLite it locks the instance's row, then the node's)."""
     resources = usage(resources)
     limits = dict(limits or {})
     checked = tuple(name for name in _USAGE if limits.get(name) is not None)
     params: dict[str, Any] = {"c_node_uuid": node_uuid, "c_now": utcnow(),
                               **{f"c_{name}": resources[name] for name in _USAGE},
                               **{f"c_limit_{name}": limits[name] for name in checked}}
-    with session() as db_session:
-        dialect = db_session.get_bind().dialect
-        # SQLite has one writer at a time: the node's UPDATE takes the write lock and
-        # the instance read after it sees the row as no one else can change it. Other
-        # backends lock rows: the instance's first, then the node's, here as in release
-        # and destroy, so two of them never wait for each other (PostgreSQL deadlock).
-        lock_first = dialect.name != "sqlite"
-        instance = _claim_row(db_session, instance_uuid, lock=True) if lock_first else None
-        # The node as claimed comes back with the UPDATE where the backend can say it
-        # (SQLite, PostgreSQL): no read after.
-        returning = dialect.update_returning
-        result = db_session.execute(_claim_statement(checked, returning), params)
-        claimed = result.mappings().first() if returning else None
-        if not (claimed is not None if returning else result.rowcount > 0):
-            if instance is None:
-                _claim_row(db_session, instance_uuid)  # raises InstanceNotFound first
-            node = _get_by_uuid(db_session, node_uuid)  # raises ComputeNodeNotFound
-            raise exception.ComputeResourcesUnavailable(
-                node=node["hypervisor_hostname"],
-                reason=(f"need {resources}, limits {limits}, used vcpus "
-                        f"{node['vcpus_used']} memory_mb {node['memory_mb_used']} "
-                        f"disk_gb {node['local_gb_used']}"))
+    dialect = db_session.get_bind().dialect
+    # SQLite has one writer at a time: the node's UPDATE takes the write lock and
+    # the instance read after it sees the row as no one else can change it. Other
+    # backends lock rows: the instance's first, then the node's, here as in release
+    # and destroy, so two of them never wait for each other (PostgreSQL deadlock).
+    lock_first = dialect.name != "sqlite"
+    instance = _claim_row(db_session, instance_uuid, lock=True) if lock_first else None
+    # The node as claimed comes back with the UPDATE where the backend can say it
+    # (SQLite, PostgreSQL): no read after.
+    returning = dialect.update_returning
+    result = db_session.execute(_claim_statement(checked, returning), params)
+    claimed = result.mappings().first() if returning else None
+    if not (claimed is not None if returning else result.rowcount > 0):
         if instance is None:
-            instance = _claim_row(db_session, instance_uuid)
-        # The instance read once: the claim it held given back and the new one
-        # recorded in one write of its system_metadata (the row lock is held).
-        system_metadata = instance_db.decode_json(instance["system_metadata"])
-        # A claim given back (on this node perhaps) makes the returned row stale.
-        gave_back = _give_back(db_session, instance, system_metadata)
-        system_metadata[instance_db.CLAIMED_NODE] = node_uuid
-        system_metadata[instance_db.CLAIMED_RESOURCES] = json.dumps(resources, sort_keys=True)
-        _write_system_metadata(db_session, instance_uuid, system_metadata)
-        if returning and not gave_back:
-            return _decode(claimed)
-        return _get_by_uuid(db_session, node_uuid)
+            _claim_row(db_session, instance_uuid)  # raises InstanceNotFound first
+        node = _get_by_uuid(db_session, node_uuid)  # raises ComputeNodeNotFound
+        raise exception.ComputeResourcesUnavailable(
+            node=node["hypervisor_hostname"],
+            reason=(f"need {resources}, limits {limits}, used vcpus "
+                    f"{node['vcpus_used']} memory_mb {node['memory_mb_used']} "
+                    f"disk_gb {node['local_gb_used']}"))
+    if instance is None:
+        instance = _claim_row(db_session, instance_uuid)
+    # The instance read once: the claim it held given back and the new one
+    # recorded in one write of its system_metadata (the row lock is held).
+    system_metadata = instance_db.decode_json(instance["system_metadata"])
+    # A claim given back (on this node perhaps) makes the returned row stale.
+    gave_back = _give_back(db_session, instance, system_metadata)
+    system_metadata[instance_db.CLAIMED_NODE] = node_uuid
+    system_metadata[instance_db.CLAIMED_RESOURCES] = json.dumps(resources, sort_keys=True)
+    _write_system_metadata(db_session, instance_uuid, system_metadata)
+    if returning and not gave_back:
+        return _decode(claimed)
+    return _get_by_uuid(db_session, node_uuid)
 
 
 _CLAIM_ROW = sa.select(

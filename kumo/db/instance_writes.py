@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from kumo import exception
 from kumo.compute import task_states
-from kumo.db import action_events, instance_actions, instance_groups, instances
+from kumo.db import action_events, compute_nodes, instance_actions, instance_groups, instances
 from kumo.db.api import session
 
 _instances = instances._instances
@@ -57,6 +57,26 @@ def update_recording_event(instance_uuid: str, values: Mapping[str, Any],
     with session() as db_session:
         instances.instance_update_in(db_session, instance_uuid, values, **expected)
         instance_actions.event_record_in(db_session, instance_uuid, **event)
+        return instances._get(db_session, instance_uuid)
+
+
+def claim_and_update(node_uuid: str, resources: Mapping[str, Any],
+                     limits: Mapping[str, Any] | None, instance_uuid: str,
+                     values: Mapping[str, Any], event: Mapping[str, Any] | None,
+                     **expected: Any) -> dict[str, Any]:
+    """:func:`kumo.db.compute_nodes.compute_node_claim` of the node for the instance,
+    then :func:`update_recording_event` (``event`` None: no event), in one
+    transaction: a guard that refuses the update leaves nothing claimed.
+
+    :raises ComputeResourcesUnavailable, ComputeNodeNotFound: as the claim does.
+    :raises InstanceNotFound, UnexpectedTaskStateError: as the update does.
+    """
+    with session() as db_session:
+        compute_nodes.compute_node_claim_in(db_session, node_uuid, instance_uuid,
+                                            resources, limits)
+        instances.instance_update_in(db_session, instance_uuid, values, **expected)
+        if event is not None:
+            instance_actions.event_record_in(db_session, instance_uuid, **event)
         return instances._get(db_session, instance_uuid)
 
 

@@ -95,55 +95,56 @@ def build_instances(ctxt: Any, instance_uuids: list[str],
             _fail(instance_uuid, 500, "No valid host was found.")
             _event_finish(instance_uuid, events[instance_uuid], "No valid host was found.")
             continue
+        event = events[instance_uuid]
         try:
-            candidates = _claimed(ctxt, instance_uuid, candidates, request_spec)
-        except exception.InstanceNotFound:
-            _event_finish(instance_uuid, events[instance_uuid],
-                          "deleted while it was scheduled")
-            continue
+            started = _start_claimed(ctxt, instance_uuid, candidates, request_spec, zones,
+                                     event)
         except Exception as error:
             message = common.error_message(error)
             if not isinstance(error, exception.NoValidHost):
-                LOG.exception("Scheduling %s again failed", instance_uuid)
+                LOG.exception("Starting the build of %s failed", instance_uuid)
                 message = f"Scheduling failed: {message}"
             _fail(instance_uuid, 500, message)
-            _event_finish(instance_uuid, events[instance_uuid], message)
+            _event_finish(instance_uuid, event, message)
             continue
-        selected, alternates = candidates[0], list(candidates[1:])
-        attempts = [{"host": selected["host"], "node": selected["nodename"]}]
-        started = _start(ctxt, instance_uuid, selected, alternates, attempts, request_spec,
-                         expected_task_state=task_states.SCHEDULING, zones=zones,
-                         event=events[instance_uuid])
         if not started:
             _event_finish(instance_uuid, events[instance_uuid],
                           "deleted while it was scheduled")
 
 
-def _claimed(ctxt: Any, instance_uuid: str, candidates: list[dict[str, Any]],
-             request_spec: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``candidates`` (``[selected, *alternates]``) with the selected node claimed.
+def _start_claimed(ctxt: Any, instance_uuid: str, candidates: list[dict[str, Any]],
+                   request_spec: Mapping[str, Any], zones: dict[str, str],
+                   event: dict[str, Any] | None) -> bool:
+    """:func:`_start` on ``candidates`` (``[selected, *alternates]``), claiming the
+    selected node first when the scheduler left it unclaimed (``"claimed": False``).
 
-    A selection the scheduler left unclaimed (``"claimed": False``) is claimed
-    here; when its view was stale and the node refuses, the scheduler is asked
-    again for this server, claiming as it goes (it refreshes and skips nodes
-    that refuse), and that answer is used.
+    That claim is made in the transaction of the move to ``spawning``. When the
+    scheduler's view was stale and the node refuses, the scheduler is asked again
+    for this server, claiming as it goes (it refreshes and skips nodes that
+    refuse), and its answer is started.
 
-    :raises InstanceNotFound: the server was deleted meanwhile (nothing claimed).
     :raises NoValidHost: asked again, the scheduler found no room.
     """
     selected = candidates[0]
-    if selected.get("claimed", True):
-        return candidates
-    try:
-        compute_node_db.compute_node_claim(selected["node_uuid"], instance_uuid,
-                                           selected["resources"], selected.get("limits"))
-        return candidates
-    except (exception.ComputeResourcesUnavailable, exception.ComputeNodeNotFound) as error:
-        LOG.info("Claim of %s on %s refused (the scheduler's view was stale): %s; "
-                 "scheduling it again", instance_uuid, selected["nodename"], error.message)
-    return common.scheduler().select_destinations(
-        ctxt, request_spec={**request_spec, "num_instances": 1},
-        instance_uuids=[instance_uuid], return_alternates=True)[0]
+    claim = not selected.get("claimed", True)
+    if claim:
+        try:
+            return _start(ctxt, instance_uuid, selected, list(candidates[1:]),
+                          [{"host": selected["host"], "node": selected["nodename"]}],
+                          request_spec, expected_task_state=task_states.SCHEDULING,
+                          zones=zones, event=event, claim=True)
+        except (exception.ComputeResourcesUnavailable,
+                exception.ComputeNodeNotFound) as error:
+            LOG.info("Claim of %s on %s refused (the scheduler's view was stale): %s; "
+                     "scheduling it again", instance_uuid, selected["nodename"],
+                     error.message)
+        candidates = common.scheduler().select_destinations(
+            ctxt, request_spec={**request_spec, "num_instances": 1},
+            instance_uuids=[instance_uuid], return_alternates=True)[0]
+        selected = candidates[0]
+    return _start(ctxt, instance_uuid, selected, list(candidates[1:]),
+                  [{"host": selected["host"], "node": selected["nodename"]}], request_spec,
+                  expected_task_state=task_states.SCHEDULING, zones=zones, event=event)
 
 
 def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str, Any],
@@ -193,8 +194,12 @@ def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str
 def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
            alternates: list[Any], attempts: list[Any], request_spec: Any,
            expected_task_state: Any, zones: dict[str, str] | None = None,
-           event: dict[str, Any] | None = None) -> bool:
+           event: dict[str, Any] | None = None, claim: bool = False) -> bool:
     """Move the (already claimed) instance to ``selection`` and cast the build there.
+
+    ``claim``: the node is not claimed yet; it is, with its ``resources`` and
+    ``limits``, in the transaction of the move (raising ComputeResourcesUnavailable
+    or ComputeNodeNotFound as the claim does, nothing written).
 
     ``zones`` caches each host's availability zone across the instances of one request.
     ``event`` (of :func:`_event_start`) is recorded as a success with the move, in one
@@ -213,7 +218,12 @@ def _start(ctxt: Any, instance_uuid: str, selection: Mapping[str, Any],
                   ALTERNATES: json.dumps(alternates), ATTEMPTS: json.dumps(attempts),
                   REQUEST_SPEC: json.dumps(rows.plain(request_spec), default=str)}}
     try:
-        if event is None:
+        if claim:
+            instance = instance_writes.claim_and_update(
+                selection["node_uuid"], selection["resources"], selection.get("limits"),
+                instance_uuid, values, None if event is None else _ended(event, None),
+                expected_task_state=expected_task_state)
+        elif event is None:
             instance = instance_db.instance_update(instance_uuid, values,
                                                    expected_task_state=expected_task_state)
         else:

@@ -242,3 +242,27 @@ def test_task_state_error_names_a_delete_under_way() -> None:
         exception.UnexpectedDeletingTaskStateError
     error = instances.task_state_error("u", ["a"], "b")
     assert type(error) is exception.UnexpectedTaskStateError
+
+
+def test_a_claim_and_its_schedule_write_are_one_transaction(db: str) -> None:
+    node = _nodes()[0]
+    kept, refused = instances.instance_create_uuids([_values(), _values()])
+    instances.instance_update(refused, {"task_state": "deleting"})
+    values = {"host": "h1", "node": "n0", "task_state": "spawning"}
+
+    instance = instance_writes.claim_and_update(
+        node["uuid"], RESOURCES, {"vcpus": 8}, kept, values, None,
+        expected_task_state="scheduling")
+    assert (instance["task_state"], instance["system_metadata"]["claimed_node"]) == (
+        "spawning", node["uuid"])
+    # A guard that refuses the move leaves no claim behind: one rollback for both.
+    with pytest.raises(exception.UnexpectedTaskStateError):
+        instance_writes.claim_and_update(node["uuid"], RESOURCES, {"vcpus": 8}, refused,
+                                         values, None, expected_task_state="scheduling")
+    assert "claimed_node" not in instances.instance_get(refused)["system_metadata"]
+    # A node with no room refuses before anything is written.
+    with pytest.raises(exception.ComputeResourcesUnavailable):
+        instance_writes.claim_and_update(node["uuid"], RESOURCES, {"vcpus": 1}, refused,
+                                         values, None, expected_task_state="deleting")
+    assert instances.instance_get(refused)["task_state"] == "deleting"
+    assert compute_nodes.compute_node_get_all()[0]["vcpus_used"] == 1

@@ -274,6 +274,14 @@ def test_two_schedulers_leaving_the_claims_to_the_conductor_never_over_commit(
         sched.host_manager.refresh(ctxt)
     mine = threading.local()
     monkeypatch.setattr(common, "scheduler", lambda: mine.scheduler)
+    cast: dict[str, str] = {}
+
+    class Compute:
+        def build_and_run_instance(self, ctxt: Any, instance: Any, host: str,
+                                   **kwargs: Any) -> None:
+            cast[instance.uuid] = host
+
+    monkeypatch.setattr(common, "compute", Compute)
     spec = request_spec(memory_mb=2048)
     start = threading.Barrier(10, timeout=WAIT)
     results: dict[str, Any] = {}
@@ -284,7 +292,8 @@ def test_two_schedulers_leaving_the_claims_to_the_conductor_never_over_commit(
         try:
             [candidates] = mine.scheduler.select_destinations(ctxt, spec, [instance_uuid],
                                                               claim=False)
-            results[instance_uuid] = build._claimed(ctxt, instance_uuid, candidates, spec)
+            results[instance_uuid] = build._start_claimed(ctxt, instance_uuid, candidates,
+                                                          spec, {}, None)
         except Exception as exc:  # noqa: BLE001 - the test inspects it
             results[instance_uuid] = exc
 
@@ -294,14 +303,14 @@ def test_two_schedulers_leaving_the_claims_to_the_conductor_never_over_commit(
         thread.start()
     for thread in threads:
         thread.join(WAIT * 2)
-    placed = {i: r[0]["host"] for i, r in results.items() if isinstance(r, list)}
-    refused = [r for r in results.values() if not isinstance(r, list)]
-    assert len(placed) == 6 and len(refused) == 4, results
+    refused = [r for r in results.values() if r is not True]
+    assert len(cast) == 6 and len(refused) == 4, results
     assert all(isinstance(r, exception.NoValidHost) for r in refused), refused
-    database = {n.host: n.memory_mb_used for n in conductor.compute_node_get_all(ctxt)}
-    assert database == {"h0": 4096, "h1": 4096, "h2": 4096}
-    # Each placed server holds the claim on the node it was answered.
-    for instance_uuid, host in placed.items():
-        claimed = conductor.instance_get(ctxt, instance_uuid).system_metadata["claimed_node"]
-        assert claimed == next(n.uuid for n in conductor.compute_node_get_all(ctxt)
-                               if n.host == host)
+    nodes = conductor.compute_node_get_all(ctxt)
+    assert {n.host: n.memory_mb_used for n in nodes} == {"h0": 4096, "h1": 4096, "h2": 4096}
+    # Each started server holds the claim on the node its build was cast to.
+    for instance_uuid, host in cast.items():
+        instance = conductor.instance_get(ctxt, instance_uuid)
+        assert instance.host == host
+        assert instance.system_metadata["claimed_node"] == next(
+            n.uuid for n in nodes if n.host == host)
