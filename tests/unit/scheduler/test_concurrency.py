@@ -212,6 +212,20 @@ class MeetingConductor(conductor_rpcapi.ConductorAPI):
         return super().compute_node_claim(ctxt, **kwargs)
 
 
+def _three_nodes_and_ten_servers(conductor: conductor_rpcapi.ConductorAPI,
+                                 ctxt: context.RequestContext) -> list[Any]:
+    """Through the real conductor: h0..h2 (up, 4096 MB each) and ten 2048 MB servers."""
+    for host in ("h0", "h1", "h2"):
+        service = conductor.service_register(ctxt, host, "kumo-compute", "compute", 1)
+        conductor.service_heartbeat(ctxt, service.id)
+        conductor.compute_nodes_report(ctxt, host, service.id, [{
+            "hypervisor_hostname": host, "hypervisor_type": "fake", "hypervisor_version": 1,
+            "vcpus": 8, "memory_mb": 4096, "local_gb": 100}])
+    return conductor.instance_create(ctxt, [
+        {"project_id": "p1", "user_id": "u1", "memory_mb": 2048, "vcpus": 1, "root_gb": 1,
+         "display_name": f"vm-{n}"} for n in range(10)])
+
+
 def test_concurrent_decisions_against_the_real_conductor(
         flags: Any, rpc_servers: Callable[[messaging.Target, list[Any]], None],
         conductor_db: None) -> None:
@@ -222,15 +236,7 @@ def test_concurrent_decisions_against_the_real_conductor(
                 [conductor_manager.ConductorManager(host="conductor-host")])
     conductor = MeetingConductor(parties=6)
     ctxt = context.RequestContext(request_id="req-sched", project_id="p1", user_id="u1")
-    for host in ("h0", "h1", "h2"):
-        service = conductor.service_register(ctxt, host, "kumo-compute", "compute", 1)
-        conductor.service_heartbeat(ctxt, service.id)
-        conductor.compute_nodes_report(ctxt, host, service.id, [{
-            "hypervisor_hostname": host, "hypervisor_type": "fake", "hypervisor_version": 1,
-            "vcpus": 8, "memory_mb": 4096, "local_gb": 100}])
-    created = conductor.instance_create(ctxt, [
-        {"project_id": "p1", "user_id": "u1", "memory_mb": 2048, "vcpus": 1, "root_gb": 1,
-         "display_name": f"vm-{n}"} for n in range(10)])
+    created = _three_nodes_and_ten_servers(conductor, ctxt)
     sched = FilterScheduler(HostManager(conductor=conductor))
     results: dict[str, Any] = {}
     threads = [run(sched, request_spec(memory_mb=2048), instance.uuid, results, ctxt)
@@ -260,15 +266,7 @@ def test_two_schedulers_leaving_the_claims_to_the_conductor_never_over_commit(
                 [conductor_manager.ConductorManager(host="conductor-host")])
     conductor = conductor_rpcapi.ConductorAPI(timeout=WAIT)
     ctxt = context.RequestContext(request_id="req-sched", project_id="p1", user_id="u1")
-    for host in ("h0", "h1", "h2"):
-        service = conductor.service_register(ctxt, host, "kumo-compute", "compute", 1)
-        conductor.service_heartbeat(ctxt, service.id)
-        conductor.compute_nodes_report(ctxt, host, service.id, [{
-            "hypervisor_hostname": host, "hypervisor_type": "fake", "hypervisor_version": 1,
-            "vcpus": 8, "memory_mb": 4096, "local_gb": 100}])
-    created = conductor.instance_create(ctxt, [
-        {"project_id": "p1", "user_id": "u1", "memory_mb": 2048, "vcpus": 1, "root_gb": 1,
-         "display_name": f"vm-{n}"} for n in range(10)])
+    created = _three_nodes_and_ten_servers(conductor, ctxt)
     schedulers = [FilterScheduler(HostManager(conductor=conductor)) for _ in range(2)]
     for sched in schedulers:
         sched.host_manager.refresh(ctxt)
