@@ -4,8 +4,9 @@ per delete, in-process on a temporary file SQLite (no RPC, no daemons).
 Runs the conductor's DB functions of one boot in the order the services call
 them (the flavor and image reads, the quota-checked insert, the claim in the
 build's schedule write with its event, kumo-compute's build take, the ACTIVE
-write finishing its event) and of one delete (the destroy finishing its event), and prints one JSON
-line: statements and CPU ms (this process's utime+stime) per boot and per delete.
+write finishing its event) and of one delete (the destroy finishing its event),
+and prints one JSON line: statements and CPU ms (this process's utime+stime) per
+boot and per delete.
 Needs kumo importable (the repo's .venv). Figures only, no assertions.
 """
 

@@ -29,11 +29,11 @@ def _with_extra_specs(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
                            _extra_specs.c.key, _extra_specs.c.value)
 
 
-def _visible_to(project_id: str | None) -> sa.ColumnElement[bool]:
-    """Public flavors, and private ones the project was given access to."""
-    if project_id is None:
-        return sa.true()
-    granted = sa.select(_projects.c.flavor_id).where(_projects.c.project_id == project_id)
+def _visible_to_project() -> sa.ColumnElement[bool]:
+    """Public flavors, and private ones the project was given access to: the project
+    bound at execution (``project_id``, kumo.db.instance_views.fetch)."""
+    granted = sa.select(_projects.c.flavor_id).where(
+        _projects.c.project_id == sa.bindparam("project_id", type_=sa.String))
     return sa.or_(_flavors.c.is_public == sa.true(), _flavors.c.id.in_(granted))
 
 
@@ -81,13 +81,6 @@ _FLAVOR_NAMES = tuple(column.name for column in _flavors.c)
 _ID = _FLAVOR_NAMES.index("id")
 
 
-def _granted_or_public() -> sa.ColumnElement[bool]:
-    """:func:`_visible_to` with the project bound (``project_id``) for a prepared read."""
-    granted = sa.select(_projects.c.flavor_id).where(
-        _projects.c.project_id == sa.bindparam("project_id", type_=sa.String))
-    return sa.or_(_flavors.c.is_public == sa.true(), _flavors.c.id.in_(granted))
-
-
 def _listing(is_public: bool | None, min_memory_mb: bool, min_disk: bool,
              by_project: bool) -> sa.Select:
     """The listing's one statement for one shape of filters (their values bound): the
@@ -96,7 +89,7 @@ def _listing(is_public: bool | None, min_memory_mb: bool, min_disk: bool,
     written (the id order the separate read of the specs had on SQLite)."""
     where: list[sa.ColumnElement[bool]] = []
     if by_project:
-        where.append(_granted_or_public())
+        where.append(_visible_to_project())
     if is_public is not None:
         where.append(_flavors.c.is_public == is_public)
     if min_memory_mb:
@@ -149,7 +142,7 @@ def _by_flavorid(by_project: bool) -> sa.Select:
     """One flavor by its API id with its extra specs joined (as :func:`_listing`)."""
     where = [_flavors.c.flavorid == sa.bindparam("flavorid", type_=sa.String)]
     if by_project:
-        where.append(_granted_or_public())
+        where.append(_visible_to_project())
     return sa.select(_flavors, _extra_specs.c.key, _extra_specs.c.value).select_from(
         _flavors.outerjoin(_extra_specs, _extra_specs.c.flavor_id == _flavors.c.id),
     ).where(*where).order_by(_extra_specs.c.id)

@@ -32,11 +32,14 @@ def _with_properties(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
                            _properties.c.name, _properties.c.value)
 
 
-def _visible_to(project_id: str | None) -> sa.ColumnElement[bool]:
-    if project_id is None:
+def _visible_to(project: str | sa.BindParameter[str] | None) -> sa.ColumnElement[bool]:
+    """Public and community images, and the project's own (``project``: an id, or a
+    bound parameter for a prepared read); every image for None."""
+    if project is None:
         return sa.true()
-    return sa.or_(_images.c.visibility.in_(("public", "community")),
-                  _images.c.owner == project_id)
+    # Equalities, not an IN list: a prepared statement cannot expand one.
+    return sa.or_(_images.c.visibility == "public", _images.c.visibility == "community",
+                  _images.c.owner == project)
 
 
 def _get(db_session: orm.Session, image_id: str, project_id: str | None = None
@@ -127,10 +130,7 @@ def _by_id(by_project: bool) -> sa.Select:
     when it has none), in the order they were written; ``project_id`` bound."""
     where = [_images.c.id == sa.bindparam("image_id", type_=sa.String)]
     if by_project:
-        # _visible_to without an IN list, which a prepared statement cannot expand.
-        where.append(sa.or_(_images.c.visibility == "public",
-                            _images.c.visibility == "community",
-                            _images.c.owner == sa.bindparam("project_id", type_=sa.String)))
+        where.append(_visible_to(sa.bindparam("project_id", type_=sa.String)))
     return sa.select(_images, _properties.c.name, _properties.c.value).select_from(
         _images.outerjoin(_properties, _properties.c.image_id == _images.c.id),
     ).where(*where).order_by(_properties.c.id)

@@ -125,26 +125,24 @@ def _start_claimed(ctxt: Any, instance_uuid: str, candidates: list[dict[str, Any
 
     :raises NoValidHost: asked again, the scheduler found no room.
     """
-    selected = candidates[0]
-    claim = not selected.get("claimed", True)
-    if claim:
-        try:
-            return _start(ctxt, instance_uuid, selected, list(candidates[1:]),
-                          [{"host": selected["host"], "node": selected["nodename"]}],
-                          request_spec, expected_task_state=task_states.SCHEDULING,
-                          zones=zones, event=event, claim=True)
-        except (exception.ComputeResourcesUnavailable,
-                exception.ComputeNodeNotFound) as error:
-            LOG.info("Claim of %s on %s refused (the scheduler's view was stale): %s; "
-                     "scheduling it again", instance_uuid, selected["nodename"],
-                     error.message)
-        candidates = common.scheduler().select_destinations(
-            ctxt, request_spec={**request_spec, "num_instances": 1},
-            instance_uuids=[instance_uuid], return_alternates=True)[0]
+    def start(candidates: list[dict[str, Any]], claim: bool = False) -> bool:
         selected = candidates[0]
-    return _start(ctxt, instance_uuid, selected, list(candidates[1:]),
-                  [{"host": selected["host"], "node": selected["nodename"]}], request_spec,
-                  expected_task_state=task_states.SCHEDULING, zones=zones, event=event)
+        return _start(ctxt, instance_uuid, selected, list(candidates[1:]),
+                      [{"host": selected["host"], "node": selected["nodename"]}],
+                      request_spec, expected_task_state=task_states.SCHEDULING,
+                      zones=zones, event=event, claim=claim)
+
+    if candidates[0].get("claimed", True):
+        return start(candidates)
+    try:
+        return start(candidates, claim=True)
+    except (exception.ComputeResourcesUnavailable, exception.ComputeNodeNotFound) as error:
+        LOG.info("Claim of %s on %s refused (the scheduler's view was stale): %s; "
+                 "scheduling it again", instance_uuid, candidates[0]["nodename"],
+                 error.message)
+    return start(common.scheduler().select_destinations(
+        ctxt, request_spec={**request_spec, "num_instances": 1},
+        instance_uuids=[instance_uuid], return_alternates=True)[0])
 
 
 def _build_group_member(ctxt: Any, instance_uuid: str, request_spec: Mapping[str, Any],
