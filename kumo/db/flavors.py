@@ -29,12 +29,17 @@ def _with_extra_specs(db_session: orm.Session, rows: Iterable[Mapping[str, Any]]
                            _extra_specs.c.key, _extra_specs.c.value)
 
 
-def _visible_to_project() -> sa.ColumnElement[bool]:
-    """Public flavors, and private ones the project was given access to: the project
-    bound at execution (``project_id``, kumo.db.instance_views.fetch)."""
-    granted = sa.select(_projects.c.flavor_id).where(
-        _projects.c.project_id == sa.bindparam("project_id", type_=sa.String))
+def _visible_to(project: str | sa.BindParameter[str] | None) -> sa.ColumnElement[bool]:
+    """Public flavors, and private ones the project (an id, or :data:`_PROJECT` for a
+    prepared read) was given access to; every flavor for None."""
+    if project is None:
+        return sa.true()
+    granted = sa.select(_projects.c.flavor_id).where(_projects.c.project_id == project)
     return sa.or_(_flavors.c.is_public == sa.true(), _flavors.c.id.in_(granted))
+
+
+# The project of a prepared read, bound at execution (kumo.db.instance_views.fetch).
+_PROJECT = sa.bindparam("project_id", type_=sa.String)
 
 
 def flavor_create(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -89,7 +94,7 @@ def _listing(is_public: bool | None, min_memory_mb: bool, min_disk: bool,
     written (the id order the separate read of the specs had on SQLite)."""
     where: list[sa.ColumnElement[bool]] = []
     if by_project:
-        where.append(_visible_to_project())
+        where.append(_visible_to(_PROJECT))
     if is_public is not None:
         where.append(_flavors.c.is_public == is_public)
     if min_memory_mb:
@@ -142,7 +147,7 @@ def _by_flavorid(by_project: bool) -> sa.Select:
     """One flavor by its API id with its extra specs joined (as :func:`_listing`)."""
     where = [_flavors.c.flavorid == sa.bindparam("flavorid", type_=sa.String)]
     if by_project:
-        where.append(_visible_to_project())
+        where.append(_visible_to(_PROJECT))
     return sa.select(_flavors, _extra_specs.c.key, _extra_specs.c.value).select_from(
         _flavors.outerjoin(_extra_specs, _extra_specs.c.flavor_id == _flavors.c.id),
     ).where(*where).order_by(_extra_specs.c.id)
