@@ -14,6 +14,8 @@ On ``rabbit://`` the transport is :mod:`kumo.rpc_transport`'s: calls, replies
 and heartbeats go out without publisher confirms (the timeout and call monitor
 above cover a lost one), casts and notifications with them, and replies are
 consumed without acks. A server runs its handlers on a :class:`WorkerPool`.
+The reads a client lists in :attr:`RPCAPIBase.DIRECT` try RabbitMQ's direct
+reply-to first (:mod:`kumo.rpc_direct`, served by :func:`get_direct_server`).
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_messaging._drivers import common as driver_common
 from oslo_messaging.rpc import dispatcher as rpc_dispatcher
 from oslo_messaging.rpc import server as rpc_server
 
 from kumo import context as kumo_context
-from kumo import exception, rpc_transport
+from kumo import exception, rpc_direct, rpc_transport
 from kumo.objects import base as objects_base
 
 LOG = logging.getLogger(__name__)
@@ -503,6 +506,40 @@ def get_server(target: messaging.Target, endpoints: list[Any],
     return _RPCServer(get_transport(), target, dispatcher, executor)
 
 
+def get_direct_server(topic: str, endpoints: list[Any], methods: frozenset[str],
+                      in_flight: InFlight) -> rpc_direct.DirectServer | None:
+    """The server of ``topic``'s direct reads ``methods`` (:mod:`kumo.rpc_direct`),
+    dispatching to ``endpoints`` as :func:`get_server` does; None when the direct
+    path is off or there is nothing to serve."""
+    url = direct_url()
+    if url is None or not methods or CONF.rpc_direct_threads < 1:
+        return None
+    dispatcher = _CountingDispatcher(
+        endpoints, RequestContextSerializer(), messaging.DefaultRPCAccessPolicy,
+        in_flight=in_flight)
+    return rpc_direct.DirectServer(url, topic, dispatcher, methods,
+                                   CONF.rpc_direct_threads)
+
+
+def direct_url() -> messaging.TransportURL | None:
+    """The broker of this process's transport when calls may take the direct path
+    (:mod:`kumo.rpc_direct`): ``[DEFAULT] rpc_direct_calls`` is on and the transport
+    is kumo's RabbitMQ driver without TLS (the direct connections do not speak it)."""
+    if not CONF.rpc_direct_calls:
+        return None
+    driver = getattr(get_transport(), "_driver", None)
+    if not isinstance(driver, rpc_transport.RabbitDriver):
+        return None
+    if driver.options.ssl:
+        return None
+    return driver.url
+
+
+def _remote_exception(failure: str) -> BaseException:
+    """The exception a direct call's server raised, rebuilt as oslo.messaging does."""
+    return driver_common.deserialize_remote_exception(failure, ALLOWED_EXMODS)
+
+
 def get_notifier(publisher_id: str) -> messaging.Notifier:
     if _notification_transport is None:
         init()
@@ -541,6 +578,9 @@ class RPCAPIBase:
     #: Methods besides the reads (see :meth:`is_idempotent`) that may run twice
     #: with the effect of once: a call of one that got no sign of life is re-sent.
     IDEMPOTENT: frozenset[str] = frozenset()
+    #: Reads sent over the direct path first (kumo.rpc_direct), when it is on and
+    #: the call goes to no given server; the server's manager serves the same names.
+    DIRECT: frozenset[str] = frozenset()
 
     def __init__(self, timeout: float | None = None, retry: int | None = None,
                  resend: bool = True) -> None:
@@ -563,6 +603,7 @@ class RPCAPIBase:
         self.timeout = timeout if timeout is not None else CONF.rpc_response_timeout
         self.retry = retry
         self.resend = resend
+        self._direct: Any = None  # the direct path's broker, once asked (direct_url)
 
     def _prepare(self, timeout: float | None = None, **kwargs: Any) -> messaging.RPCClient:
         options = {name: value for name, value in kwargs.items() if value is not None}
@@ -589,6 +630,11 @@ class RPCAPIBase:
         """
         total = timeout if timeout is not None else self.timeout
         deadline = time.monotonic() + total
+        if method in self.DIRECT and server is None and self._direct_enabled():
+            try:
+                return self._direct_call(ctxt, method, args, version, namespace, total)
+            except rpc_direct.Unavailable as why:
+                LOG.debug("%s goes the usual way: %s", method, why)
         monitor = CONF.rpc_call_monitor_timeout
         resend = self.resend and self.is_idempotent(method)
         while True:
@@ -612,6 +658,29 @@ class RPCAPIBase:
                     timeout=round(total - max(left, 0), 1)) from exc
             except messaging.MessageDeliveryFailure as exc:
                 raise exception.BusUnavailable(method=method, reason=str(exc)) from exc
+
+    def _direct_enabled(self) -> bool:
+        if self._direct is None:
+            self._direct = direct_url()
+        return self._direct is not None
+
+    def _direct_call(self, ctxt: Any, method: str, args: dict[str, Any] | None,
+                     version: str | None, namespace: str | None, total: float) -> Any:
+        """``method`` over :mod:`kumo.rpc_direct`, serialized as oslo.messaging would.
+
+        :raises Unavailable: the version is above this client's cap (the usual way
+            refuses it as it always did), or the direct path cannot answer.
+        """
+        if version is not None and not self.client.can_send_version(version):
+            raise rpc_direct.Unavailable(f"version {version} is above the cap")
+        serializer = self.client.serializer
+        request = {"method": method, "version": version or "1.0", "namespace": namespace,
+                   "context": serializer.serialize_context(ctxt),
+                   "args": {name: serializer.serialize_entity(ctxt, value)
+                            for name, value in (args or {}).items()}}
+        result = rpc_direct.call(self._direct, self.TOPIC, request,
+                                 rpc_direct.wait_bound(total), _remote_exception)
+        return serializer.deserialize_entity(ctxt, result)
 
     def cast(self, ctxt: Any, method: str, args: dict[str, Any] | None = None, *,
              server: str | None = None, version: str | None = None,

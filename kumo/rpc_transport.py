@@ -145,7 +145,7 @@ class RabbitDriver(impl_rabbit.RabbitDriver):
                  allowed_remote_exmods: list[str] | None = None) -> None:
         super().__init__(conf, url, default_exchange, allowed_remote_exmods)
         proxied = rpc_conf(conf, url)
-        options = proxied.oslo_messaging_rabbit
+        options = self._options = proxied.oslo_messaging_rabbit
 
         def pool(connection_cls: type[Connection]) -> driver_pool.ConnectionPool:
             return driver_pool.ConnectionPool(
@@ -166,6 +166,17 @@ class RabbitDriver(impl_rabbit.RabbitDriver):
             yield
         finally:
             self._confirm.on = outer
+
+    @property
+    def url(self) -> messaging.TransportURL:
+        """The broker(s) this driver connects to."""
+        return self._url
+
+    @property
+    def options(self) -> Any:
+        """``[oslo_messaging_rabbit]`` as this driver's connections read it (with the
+        URL's query parameters)."""
+        return self._options
 
     @property
     def pools(self) -> dict[str, driver_pool.ConnectionPool]:

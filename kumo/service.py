@@ -76,6 +76,7 @@ class Service:
         self.service_ref: Any = None
         self._stopping = threading.Event()
         self._rpc_server: messaging.MessageHandlingServer | None = None
+        self._direct: Any = None  # the direct reads' server (kumo.rpc_direct), if any
         self._in_flight = rpc.InFlight()
         self._context = kumo_context.get_admin_context()
         self._conductor: conductor_rpcapi.ConductorAPI | None = None
@@ -98,6 +99,11 @@ class Service:
             endpoints = [self.manager, rpc.BaseEndpoint(self.binary, self.host)]
             self._rpc_server = rpc.get_server(target, endpoints, in_flight=self._in_flight)
             self._rpc_server.start()
+            self._direct = rpc.get_direct_server(
+                self.topic, endpoints, getattr(self.manager, "DIRECT_CALLS", frozenset()),
+                self._in_flight)
+            if self._direct is not None:
+                self._direct.start()
         self.manager.post_start_hook()
         for listener in self.listeners:
             listener.start()
@@ -123,6 +129,8 @@ class Service:
         self._stopping.set()
         if self._rpc_server is not None:
             self._rpc_server.stop()
+        if self._direct is not None:
+            self._direct.stop()
         for listener in self.listeners:
             listener.stop()
         drain = _run_within(self._drain_requests, timeout, "drain")
@@ -148,6 +156,8 @@ class Service:
     def _drain_requests(self) -> None:
         # The handlers only: a reply the broker cannot take is not work in flight.
         self._in_flight.wait()
+        if self._direct is not None:
+            self._direct.wait()  # its answers go out on its own connections
         for listener in self.listeners:
             listener.wait()
 

@@ -23,7 +23,7 @@ from kumo.conductor.move_actions import MoveActionsMixin
 from kumo.conductor.network import NetworkMixin
 from kumo.conductor.periodic import PeriodicMixin
 from kumo.conductor.quotas import QuotasMixin
-from kumo.conductor.rpcapi import UNSET
+from kumo.conductor.rpcapi import DIRECT_CALLS, UNSET
 from kumo.conductor.server_actions import ServerActionsMixin
 from kumo.conductor.server_views import ServerViewsMixin
 from kumo.conductor.tags import TagsMixin
@@ -55,6 +55,8 @@ class ConductorManager(ServerActionsMixin, MoveActionsMixin, GroupsMixin, Networ
                        QuotasMixin, AdminMixin, LifecycleMixin, TagsMixin, MetadataMixin,
                        BootMixin, ServerViewsMixin, PeriodicMixin, manager.Manager):
     target = messaging.Target(version="1.12")
+    #: Served over the direct path too (kumo.service, kumo.rpc_direct).
+    DIRECT_CALLS = DIRECT_CALLS
 
     def __init__(self, host: str | None = None, binary: str | None = None) -> None:
         super().__init__(host=host, binary=binary)

@@ -56,6 +56,12 @@ from kumo.conductor.rpcapi_tags import TagsAPIMixin
 
 TOPIC = "conductor"
 
+#: The reads kumo-api makes most, sent over RabbitMQ's direct reply-to first
+#: (kumo.rpc_direct; the conductor serves the same names there).
+DIRECT_CALLS = frozenset({"instance_get", "instance_get_for_view",
+                          "instance_get_all_for_view", "flavor_get_all",
+                          "flavor_get_by_flavor_id"})
+
 
 class _Unset:
     """The type of :data:`UNSET`."""
@@ -89,6 +95,7 @@ class ConductorAPI(GroupsAPIMixin, NetworkAPIMixin, QuotasAPIMixin, AdminAPIMixi
     # writes, which a second run leaves as the first did.
     IDEMPOTENT = frozenset({"instance_update", "instance_destroy", "compute_nodes_report",
                             "service_heartbeat", "boot_sources"})
+    DIRECT = DIRECT_CALLS
 
     def service_register(self, ctxt: Any, host: str, binary: str, topic: str | None,
                          service_version: int) -> Any:

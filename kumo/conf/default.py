@@ -59,6 +59,23 @@ opts = [
         "that waits this long in a busy server's queue fails too: keep it well "
         "above the server's normal queueing delay. 0: off.",
     ),
+    cfg.BoolOpt(
+        "rpc_direct_calls",
+        default=True,
+        help="Send the reads kumo-api makes most (a server, the server list, "
+        "flavors) over RabbitMQ's direct reply-to, one publish and one delivery "
+        "per call, served by a few threads of each kumo-conductor worker "
+        "(kumo/rpc_direct.py); a call the direct path cannot answer goes the "
+        "usual oslo.messaging way. Off: every call goes that way. Needs a "
+        "rabbit:// transport_url without TLS.",
+    ),
+    cfg.IntOpt(
+        "rpc_direct_threads",
+        default=4,
+        min=0,
+        help="Threads (each with its own broker connection) a kumo-conductor "
+        "worker serves the direct reads with. 0: none.",
+    ),
     cfg.IntOpt(
         "periodic_interval",
         default=10,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from tests.functional.harness import SERVER_BINARIES, Cloud, wait_for
+from kumo import rpc_direct
+from tests.functional.harness import SERVER_BINARIES, Cloud, RabbitMQ, wait_for
 from tests.functional.servers import (
     ACTIVE_BOUND,
     SMALL,
@@ -113,3 +114,22 @@ def test_bad_boot_requests_answer_400_with_the_reason(cloud: Cloud) -> None:
         status, body = cloud.api("POST", "/servers", {"server": server})
         assert status == 400, (server, body)
         assert reason in body["badRequest"]["message"], (server, body)
+
+
+def test_the_conductor_serves_the_api_reads_over_direct_reply_to(
+        cloud: Cloud, rabbitmq: RabbitMQ) -> None:
+    vhost = cloud.transport_url.rsplit("/", 1)[1]
+    queues = dict(line.split("\t") for line in rabbitmq.ctl(
+        "list_queues", "-p", vhost, "--no-table-headers", "name", "consumers").splitlines()
+        if "\t" in line)
+    # Each thread of kumo-conductor's direct server consumes ([DEFAULT] rpc_direct_threads).
+    assert queues.get(rpc_direct.queue_name("conductor")) == "4", queues
+
+    server_id = boot(cloud, "direct")["server"]["id"]
+    wait_status(cloud, server_id, "ACTIVE")
+    status, body = cloud.api("GET", f"/servers/{server_id}")
+    assert status == 200 and body["server"]["id"] == server_id, body
+    status, body = cloud.api("GET", "/servers/00000000-0000-0000-0000-000000000000")
+    assert status == 404 and body["itemNotFound"]["code"] == 404, body
+    delete_server(cloud, server_id)
+    wait_gone(cloud, server_id)

@@ -1,0 +1,179 @@
+"""Direct reads over a real RabbitMQ (kumo/rpc_direct.py): a client's DIRECT calls go
+over direct reply-to when a server serves them, and the usual oslo.messaging way
+whenever the direct path cannot answer (no direct server, a server that does not
+serve the method, a broker that just restarted)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import oslo_messaging as messaging
+import pytest
+
+from kumo import context, exception, rpc, rpc_direct
+from kumo.conf import CONF
+from tests.functional import harness
+
+TOPIC = "rpc-direct-test"
+CTXT = context.RequestContext(user_id="u", project_id="p", request_id="req-direct-1")
+
+
+class Endpoint:
+    target = messaging.Target(version="1.3")
+
+    def __init__(self) -> None:
+        self.threads: list[str] = []
+        self.contexts: list[Any] = []
+
+    def _note(self, ctxt: Any) -> None:
+        self.threads.append(threading.current_thread().name)
+        self.contexts.append(ctxt)
+
+    def thing_get(self, ctxt: Any, value: Any) -> Any:
+        self._note(ctxt)
+        return {"value": value, "project": ctxt.project_id}
+
+    def thing_get_missing(self, ctxt: Any, instance_uuid: str) -> Any:
+        self._note(ctxt)
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+
+    def thing_get_unserved(self, ctxt: Any) -> str:
+        self._note(ctxt)
+        return "usual way"
+
+
+class ThingAPI(rpc.RPCAPIBase):
+    TOPIC = TOPIC
+    SERVICE = "conductor"
+    VERSION = "1.3"
+    DIRECT = frozenset({"thing_get", "thing_get_missing", "thing_get_unserved"})
+
+    def get(self, value: Any) -> Any:
+        return self.call(CTXT, "thing_get", {"value": value}, version="1.2")
+
+
+SERVED = frozenset({"thing_get", "thing_get_missing"})  # not thing_get_unserved
+
+
+@pytest.fixture(scope="module")
+def bus(rabbitmq: harness.RabbitMQ) -> Iterator[harness.RabbitMQ]:
+    url = rabbitmq.add_vhost("rpc-direct")
+    rpc.cleanup()
+    rpc_direct.reset()
+    rpc.init(url=url)
+    yield rabbitmq
+    rpc_direct.reset()
+    rpc.cleanup()
+
+
+class Served:
+    """The topic served the usual way and (``direct``) the direct way too."""
+
+    def __init__(self, direct: bool = True) -> None:
+        self.endpoint = Endpoint()
+        self.in_flight = rpc.InFlight()
+        self.server = rpc.get_server(messaging.Target(topic=TOPIC, server="s1"),
+                                     [self.endpoint], in_flight=self.in_flight)
+        self.direct = (rpc.get_direct_server(TOPIC, [self.endpoint], SERVED, self.in_flight)
+                       if direct else None)
+
+    def __enter__(self) -> Served:
+        self.server.start()
+        if self.direct is not None:
+            self.direct.start()
+            assert self.direct.wait_ready(10)
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.direct is not None:
+            self.direct.stop()
+            self.direct.wait(10)
+        self.server.stop()
+        self.server.wait()
+
+
+def _direct_threads(endpoint: Endpoint) -> list[bool]:
+    return [name.startswith("rpc-direct-") for name in endpoint.threads]
+
+
+def test_a_direct_read_is_answered_over_direct_reply_to(bus: harness.RabbitMQ) -> None:
+    api = ThingAPI(timeout=10)
+    with Served() as served:
+        assert api.get({"a": [1, 2]}) == {"value": {"a": [1, 2]}, "project": "p"}
+        assert api.get("again") == {"value": "again", "project": "p"}
+    assert _direct_threads(served.endpoint) == [True, True]
+    # The context crossed as oslo.messaging carries it.
+    assert served.endpoint.contexts[0].request_id == "req-direct-1"
+    assert served.endpoint.contexts[0].user_id == "u"
+
+
+def test_a_remote_error_comes_back_as_its_own_class(bus: harness.RabbitMQ) -> None:
+    api = ThingAPI(timeout=10)
+    with Served() as served:
+        with pytest.raises(exception.InstanceNotFound) as raised:
+            api.call(CTXT, "thing_get_missing", {"instance_uuid": "abc"})
+    assert "abc" in str(raised.value)
+    assert raised.value.code == 404
+    assert _direct_threads(served.endpoint) == [True]
+
+
+def test_a_method_the_server_does_not_serve_directly_goes_the_usual_way(
+        bus: harness.RabbitMQ) -> None:
+    api = ThingAPI(timeout=10)
+    with Served() as served:
+        assert api.call(CTXT, "thing_get_unserved") == "usual way"
+    assert _direct_threads(served.endpoint) == [False]
+
+
+def test_without_a_direct_server_a_read_goes_the_usual_way_at_once(
+        bus: harness.RabbitMQ) -> None:
+    api = ThingAPI(timeout=10)
+    with Served(direct=False) as served:
+        started = time.monotonic()
+        assert api.get(7) == {"value": 7, "project": "p"}
+        # The broker returned the direct request at once: no wait for an answer.
+        assert time.monotonic() - started < 2.0
+    assert _direct_threads(served.endpoint) == [False]
+
+
+def test_a_version_above_the_cap_is_refused_as_before(bus: harness.RabbitMQ) -> None:
+    CONF.set_override("conductor", "1.1", group="upgrade_levels")
+    try:
+        api = ThingAPI(timeout=10)
+        with Served() as served:
+            with pytest.raises(messaging.RPCVersionCapError):
+                api.get(1)
+    finally:
+        CONF.clear_override("conductor", group="upgrade_levels")
+    assert served.endpoint.threads == []
+
+
+def test_the_option_off_sends_every_call_the_usual_way(bus: harness.RabbitMQ) -> None:
+    CONF.set_override("rpc_direct_calls", False)
+    try:
+        assert rpc.direct_url() is None
+        api = ThingAPI(timeout=10)
+        with Served(direct=False) as served:
+            assert api.get(3)["value"] == 3
+    finally:
+        CONF.clear_override("rpc_direct_calls")
+    assert _direct_threads(served.endpoint) == [False]
+
+
+def test_reads_survive_a_broker_restart_and_go_direct_again(bus: harness.RabbitMQ) -> None:
+    api = ThingAPI(timeout=30)
+    with Served() as served:
+        assert api.get("before")["value"] == "before"
+        bus.stop()
+        bus.start()
+        # The pooled direct connection died with the broker: the read still answers
+        # (the usual way, which reconnects) while the direct server comes back.
+        assert api.get("after")["value"] == "after"
+        assert served.direct is not None
+        assert served.direct.wait_ready(30)
+        assert api.get("direct again")["value"] == "direct again"
+    assert _direct_threads(served.endpoint)[0] is True
+    assert _direct_threads(served.endpoint)[-1] is True
