@@ -12,7 +12,10 @@ caller (this process), the server process and the broker (from /proc, as
 :func:`common.process_cpu_s` counts them), and the p50/p95 latency.
 
 ``--url rabbit://...`` uses an existing broker instead (your own vhost): its
-CPU figure then includes whatever else that broker serves.
+CPU figure then includes whatever else that broker serves. ``--direct``
+measures the direct path of kumo's reads instead (:mod:`kumo.rpc_direct`: the
+server also runs :func:`kumo.rpc.get_direct_server`, and the calls name no
+server, as the API's reads).
 """
 
 from __future__ import annotations
@@ -71,9 +74,16 @@ def serve(url: str) -> None:
 
     server = rpc.get_server(messaging.Target(topic=TOPIC, server=SERVER), [Endpoint()])
     server.start()
+    direct = rpc.get_direct_server(TOPIC, [Endpoint()], frozenset({"echo"}), rpc.InFlight())
+    if direct is not None:
+        direct.start()
+        direct.wait_ready(30)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     sys.stdin.read()
+    if direct is not None:
+        direct.stop()
+        direct.wait(10)
     server.stop()
     server.wait()
     rpc.cleanup()
@@ -85,7 +95,8 @@ def _cpu_sample(server: int, broker: list[int]) -> tuple[float, float, float]:
             sum(map(common.process_cpu_s, broker)))
 
 
-def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[str, Any]:
+def measure(url: str, calls: int, warmup: int, marker_dir: str | None,
+            direct: bool = False) -> dict[str, Any]:
     from kumo import context, rpc
     from kumo.conf import CONF
 
@@ -95,6 +106,9 @@ def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[s
     class BenchAPI(rpc.RPCAPIBase):
         TOPIC = TOPIC
         SERVICE = "conductor"
+        DIRECT = frozenset({"echo"})
+
+    target = None if direct else SERVER  # a call to a given server never goes direct
 
     server = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", url],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -105,14 +119,14 @@ def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[s
         api = BenchAPI()
         ctxt = context.RequestContext(user_id="u", project_id="p", roles=["member", "reader"])
         for _ in range(warmup):
-            api.call(ctxt, "echo", {"value": "x"}, server=SERVER)
+            api.call(ctxt, "echo", {"value": "x"}, server=target)
         broker = _broker_pids(marker_dir)
         before = _cpu_sample(server.pid, broker)
         latencies = []
         started = time.monotonic()
         for _ in range(calls):
             t0 = time.perf_counter()
-            api.call(ctxt, "echo", {"value": "x"}, server=SERVER)
+            api.call(ctxt, "echo", {"value": "x"}, server=target)
             latencies.append(time.perf_counter() - t0)
         wall = time.monotonic() - started
         after = _cpu_sample(server.pid, broker)
@@ -127,6 +141,7 @@ def measure(url: str, calls: int, warmup: int, marker_dir: str | None) -> dict[s
     per_call = [(b - a) * 1000.0 / calls for a, b in zip(before, after, strict=True)]
     return {
         "bench": "rpc",
+        "path": "direct" if direct else "oslo.messaging",
         "calls": calls,
         "cpu_ms_per_call": {
             "caller": common.rnd(per_call[0]),
@@ -149,13 +164,16 @@ def main() -> int:
                         "a private RabbitMQ node; needs root)")
     parser.add_argument("--broker-marker", help="with --url: count only the broker processes "
                         "whose environment holds this string (a private node's data dir)")
+    parser.add_argument("--direct", action="store_true",
+                        help="measure the direct path of reads (kumo.rpc_direct)")
     parser.add_argument("--serve", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.serve)
         return 0
     if args.url:
-        common.emit(measure(args.url, args.calls, args.warmup, args.broker_marker))
+        common.emit(measure(args.url, args.calls, args.warmup, args.broker_marker,
+                            args.direct))
         return 0
     from tests.functional import harness
 
@@ -167,7 +185,7 @@ def main() -> int:
         common.log(f"starting {broker!r}")
         broker.start()
         url = broker.add_vhost("bench")
-        common.emit(measure(url, args.calls, args.warmup, str(broker.dir)))
+        common.emit(measure(url, args.calls, args.warmup, str(broker.dir), args.direct))
     finally:
         broker.destroy()
     return 0
