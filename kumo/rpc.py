@@ -633,6 +633,14 @@ class RPCAPIBase:
         if method in self.DIRECT and server is None and self._direct_enabled():
             try:
                 return self._direct_call(ctxt, method, args, version, namespace, total)
+            except rpc_direct.NoAnswer as why:
+                if not self.resend:  # it may have run: never sent twice by this caller
+                    raise exception.ServiceUnavailable(
+                        service=f"kumo-{self.SERVICE}", method=method,
+                        timeout=round(total - max(deadline - time.monotonic(), 0), 1),
+                    ) from why
+                LOG.warning("%s got no direct answer (%s); sending it the usual way",
+                            method, why)
             except rpc_direct.Unavailable as why:
                 LOG.debug("%s goes the usual way: %s", method, why)
         monitor = CONF.rpc_call_monitor_timeout

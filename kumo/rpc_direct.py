@@ -30,16 +30,21 @@ here first:
 
 Nothing here replaces oslo.messaging: whenever the direct path cannot answer
 — no server consumes the queue (an older or stopped daemon, the broker just
-restarted: the broker returns the request at once), the connection fails, or
-no answer came within :func:`wait_bound` — the caller raises
-:class:`Unavailable` and :meth:`kumo.rpc.RPCAPIBase.call` sends the call the
-usual way. Only idempotent reads are served, since a request that timed out
-here may still run. ``[DEFAULT] rpc_direct_calls`` turns the path off.
+restarted: the broker returns the request at once), the publish fails, the
+server does not serve the method directly (another release) — the caller
+raises :class:`Unavailable` and :meth:`kumo.rpc.RPCAPIBase.call` sends the
+call the usual way. When the request went out but no answer came within
+:func:`wait_bound` or the connection failed meanwhile (:class:`NoAnswer`: it
+may have run), a read is sent again the usual way, as after oslo.messaging's
+call monitor, except by a caller that never sends a call twice (kumo-api),
+which fails it. Only idempotent reads are served. ``[DEFAULT] rpc_direct_calls``
+turns the path off.
 """
 
 from __future__ import annotations
 
 import os
+import select
 import sys
 import threading
 import time
@@ -75,9 +80,6 @@ _CONNECT_TIMEOUT = 2.0
 _POOL_SIZE = 16
 #: Seconds between two attempts of a server thread to reach the broker.
 _RECONNECT_MIN, _RECONNECT_MAX = 1.0, 10.0
-#: The longest a caller waits for a direct answer before it asks the usual way.
-_WAIT_MAX = 10.0
-
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError, amqp.exceptions.AMQPError, amqp.exceptions.RecoverableConnectionError,
     amqp.exceptions.IrrecoverableConnectionError)
@@ -88,7 +90,14 @@ _NOT_SERVED_HERE = frozenset({"NoSuchMethod", "UnsupportedVersion"})
 
 
 class Unavailable(Exception):
-    """The direct path cannot answer this call; send it the usual way."""
+    """The direct path cannot answer this call, which did not run; send it the
+    usual way."""
+
+
+class NoAnswer(Unavailable):
+    """The request went out but no answer came (none within the bound, or the
+    connection failed after the publish): it may have run. A read may be sent
+    again the usual way; a caller that never sends a call twice fails it."""
 
 
 def queue_name(topic: str) -> str:
@@ -97,10 +106,11 @@ def queue_name(topic: str) -> str:
 
 def wait_bound(timeout: float) -> float:
     """Seconds a caller waits for a direct answer within a call of ``timeout``: the
-    call monitor's bound (a read that takes longer is lost or stuck), at most
-    :data:`_WAIT_MAX`; the rest of ``timeout`` is left for the usual path."""
-    monitor = CONF.rpc_call_monitor_timeout or _WAIT_MAX
-    return max(0.1, min(timeout, monitor, _WAIT_MAX))
+    call monitor's bound (``rpc_call_monitor_timeout``), as long as a usual call
+    waits without a sign of life of its server; the rest of ``timeout`` is left for
+    the usual path."""
+    monitor = CONF.rpc_call_monitor_timeout or timeout
+    return max(0.1, min(timeout, monitor))
 
 
 def _connect(url: messaging.TransportURL, heartbeat: int = 0) -> amqp.Connection:
@@ -159,18 +169,35 @@ class _Link:
                    message: amqp.Message) -> None:
         self.returned.add(message.properties.get("correlation_id", ""))
 
+    def alive(self) -> bool:
+        """Whether the idle connection is still usable: nothing is to be read on it
+        (no heartbeats, no late answers: what comes is the broker closing it, as
+        at a restart, or the end of the stream)."""
+        sock = getattr(self.connection.transport, "sock", None)
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
+
     def call(self, queue: str, body: str, wait: float) -> bytes:
         """Publish ``body`` to ``queue`` and return the answer's body.
 
-        :raises Unavailable: returned by the broker (no consumer), or no answer
-            within ``wait`` seconds.
-        :raises OSError, AMQPError: the connection failed.
+        :raises Unavailable: the publish failed, or the broker returned the
+            request (nothing consumes ``queue``).
+        :raises NoAnswer: no answer within ``wait`` seconds, or the connection
+            failed while waiting.
         """
         correlation = uuid.uuid4().hex
-        self.channel.basic_publish(
-            amqp.Message(body, content_type=_JSON, correlation_id=correlation,
-                         reply_to=REPLY_TO, expiration=str(max(1, int(wait * 1000)))),
-            exchange="", routing_key=queue, mandatory=True)
+        try:
+            self.channel.basic_publish(
+                amqp.Message(body, content_type=_JSON, correlation_id=correlation,
+                             reply_to=REPLY_TO, expiration=str(max(1, int(wait * 1000)))),
+                exchange="", routing_key=queue, mandatory=True)
+        except _CONNECTION_ERRORS as exc:
+            raise Unavailable(f"the publish failed: {exc}") from exc
         deadline = time.monotonic() + wait
         while True:
             answer = self.answers.pop(correlation, None)
@@ -180,11 +207,13 @@ class _Link:
                 raise Unavailable(f"nothing consumes {queue}")
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Unavailable(f"no answer on {queue} within {wait:.1f}s")
+                raise NoAnswer(f"no answer on {queue} within {wait:.1f}s")
             try:
                 self.connection.drain_events(timeout=left)
             except TimeoutError:
                 continue
+            except _CONNECTION_ERRORS as exc:
+                raise NoAnswer(f"the connection failed: {exc}") from exc
 
 
 class DirectClient:
@@ -205,16 +234,18 @@ class DirectClient:
         except Unavailable:
             _close(link.connection)  # an answer may still come: not for the next caller
             raise
-        except _CONNECTION_ERRORS as exc:
-            _close(link.connection)
-            raise Unavailable(f"the connection failed: {exc}") from exc
         self._checkin(link)
         return jsonutils.loads(answer)
 
     def _checkout(self) -> _Link:
-        with self._lock:
-            if self._idle:
-                return self._idle.pop()
+        while True:
+            with self._lock:
+                link = self._idle.pop() if self._idle else None
+            if link is None:
+                break
+            if link.alive():
+                return link
+            _close(link.connection)  # the broker closed it (a restart): try the next
         connection = _connect(self.url)
         try:
             return _Link(connection)

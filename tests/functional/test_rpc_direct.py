@@ -44,18 +44,27 @@ class Endpoint:
         self._note(ctxt)
         return "usual way"
 
+    def thing_get_slowly(self, ctxt: Any, seconds: float) -> str:
+        """Slow on the direct path only."""
+        self._note(ctxt)
+        if threading.current_thread().name.startswith("rpc-direct-"):
+            time.sleep(seconds)
+        return "done"
+
 
 class ThingAPI(rpc.RPCAPIBase):
     TOPIC = TOPIC
     SERVICE = "conductor"
     VERSION = "1.3"
-    DIRECT = frozenset({"thing_get", "thing_get_missing", "thing_get_unserved"})
+    DIRECT = frozenset({"thing_get", "thing_get_missing", "thing_get_unserved",
+                        "thing_get_slowly"})
 
     def get(self, value: Any) -> Any:
         return self.call(CTXT, "thing_get", {"value": value}, version="1.2")
 
 
-SERVED = frozenset({"thing_get", "thing_get_missing"})  # not thing_get_unserved
+# Not thing_get_unserved.
+SERVED = frozenset({"thing_get", "thing_get_missing", "thing_get_slowly"})
 
 
 @pytest.fixture(scope="module")
@@ -163,17 +172,46 @@ def test_the_option_off_sends_every_call_the_usual_way(bus: harness.RabbitMQ) ->
     assert _direct_threads(served.endpoint) == [False]
 
 
-def test_reads_survive_a_broker_restart_and_go_direct_again(bus: harness.RabbitMQ) -> None:
+@pytest.fixture
+def monitor_2s() -> Iterator[None]:
+    CONF.set_override("rpc_call_monitor_timeout", 2)
+    yield
+    CONF.clear_override("rpc_call_monitor_timeout")
+
+
+def test_a_read_without_a_direct_answer_is_sent_again_the_usual_way(
+        bus: harness.RabbitMQ, monitor_2s: None) -> None:
     api = ThingAPI(timeout=30)
     with Served() as served:
-        assert api.get("before")["value"] == "before"
+        started = time.monotonic()
+        assert api.call(CTXT, "thing_get_slowly", {"seconds": 3}) == "done"
+        waited = time.monotonic() - started
+    # The direct answer was waited for as long as the call monitor (2 s), no longer.
+    assert 2.0 <= waited < 3.0, waited
+    assert _direct_threads(served.endpoint) == [True, False]
+
+
+def test_a_caller_that_never_resends_fails_a_read_without_a_direct_answer(
+        bus: harness.RabbitMQ, monitor_2s: None) -> None:
+    api = ThingAPI(timeout=30, resend=False)
+    with Served() as served:
+        with pytest.raises(exception.ServiceUnavailable):
+            api.call(CTXT, "thing_get_slowly", {"seconds": 3})
+        time.sleep(1.5)  # the direct handler ends
+    assert _direct_threads(served.endpoint) == [True]
+
+
+def test_after_a_broker_restart_reads_go_direct_again(bus: harness.RabbitMQ) -> None:
+    # A caller that never resends (kumo-api): the pooled connection the restart
+    # closed must be thrown away before use, not fail the read it would be sent on.
+    api_once = ThingAPI(timeout=30, resend=False)
+    with Served() as served:
+        assert api_once.get("before")["value"] == "before"
         bus.stop()
         bus.start()
-        # The pooled direct connection died with the broker: the read still answers
-        # (the usual way, which reconnects) while the direct server comes back.
-        assert api.get("after")["value"] == "after"
         assert served.direct is not None
-        assert served.direct.wait_ready(30)
-        assert api.get("direct again")["value"] == "direct again"
-    assert _direct_threads(served.endpoint)[0] is True
-    assert _direct_threads(served.endpoint)[-1] is True
+        assert served.direct.wait_ready(30)  # the server threads reconnected
+        del served.endpoint.threads[:]
+        assert api_once.get("direct again")["value"] == "direct again"
+        assert api_once.get("and again")["value"] == "and again"
+    assert _direct_threads(served.endpoint) == [True, True]
