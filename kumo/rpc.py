@@ -14,7 +14,7 @@ On ``rabbit://`` the transport is :mod:`kumo.rpc_transport`'s: calls, replies
 and heartbeats go out without publisher confirms (the timeout and call monitor
 above cover a lost one), casts and notifications with them, and replies are
 consumed without acks. A server runs its handlers on a :class:`WorkerPool`.
-The reads a client lists in :attr:`RPCAPIBase.DIRECT` try RabbitMQ's direct
+The calls a client lists in :attr:`RPCAPIBase.DIRECT` try RabbitMQ's direct
 reply-to first (:mod:`kumo.rpc_direct`, served by :func:`get_direct_server`).
 """
 
@@ -578,8 +578,9 @@ class RPCAPIBase:
     #: Methods besides the reads (see :meth:`is_idempotent`) that may run twice
     #: with the effect of once: a call of one that got no sign of life is re-sent.
     IDEMPOTENT: frozenset[str] = frozenset()
-    #: Reads sent over the direct path first (kumo.rpc_direct), when it is on and
+    #: Calls sent over the direct path first (kumo.rpc_direct), when it is on and
     #: the call goes to no given server; the server's manager serves the same names.
+    #: One that is not idempotent is never sent twice on its way.
     DIRECT: frozenset[str] = frozenset()
 
     def __init__(self, timeout: float | None = None, retry: int | None = None,
@@ -634,7 +635,7 @@ class RPCAPIBase:
             try:
                 return self._direct_call(ctxt, method, args, version, namespace, total)
             except rpc_direct.NoAnswer as why:
-                if not self.resend:  # it may have run: never sent twice by this caller
+                if not (self.resend and self.is_idempotent(method)):  # it may have run
                     raise exception.ServiceUnavailable(
                         service=f"kumo-{self.SERVICE}", method=method,
                         timeout=round(total - max(deadline - time.monotonic(), 0), 1),
@@ -683,6 +684,7 @@ class RPCAPIBase:
             raise rpc_direct.Unavailable(f"version {version} is above the cap")
         serializer = self.client.serializer
         request = {"method": method, "version": version or "1.0", "namespace": namespace,
+                   "once": not self.is_idempotent(method),
                    "context": serializer.serialize_context(ctxt),
                    "args": {name: serializer.serialize_entity(ctxt, value)
                             for name, value in (args or {}).items()}}

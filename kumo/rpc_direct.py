@@ -1,4 +1,4 @@
-"""Reads over RabbitMQ's direct reply-to: one publish and one delivery per call.
+"""Hot calls over RabbitMQ's direct reply-to: one publish and one delivery per call.
 
 An oslo.messaging call crosses four threads and two pooled connections on
 its way (the caller, its connection's reply poller, the server's listener and
@@ -11,9 +11,9 @@ per side with direct reply-to cost 1.1 ms, 0.36 ms and 0.31 ms. For
 ``GET /servers/{id}`` that transport was most of the request (bench/README.md,
 "Direct reads").
 
-So the reads kumo-api makes most (a client's :attr:`RPCAPIBase.DIRECT
-<kumo.rpc.RPCAPIBase.DIRECT>`, served by a manager's ``DIRECT_CALLS``) go
-here first:
+So the calls made most (a client's :attr:`RPCAPIBase.DIRECT
+<kumo.rpc.RPCAPIBase.DIRECT>`, served by a manager's ``DIRECT_CALLS``: the
+API's reads, the boot's and the delete's writes) go here first:
 
 * :class:`DirectServer` (in every worker of the serving daemon) runs a few
   threads, each with its own connection and channel, consuming the topic's
@@ -37,8 +37,9 @@ call the usual way. When the request went out but no answer came within
 :func:`wait_bound` or the connection failed meanwhile (:class:`NoAnswer`: it
 may have run), a read is sent again the usual way, as after oslo.messaging's
 call monitor, except by a caller that never sends a call twice (kumo-api),
-which fails it. Only idempotent reads are served. ``[DEFAULT] rpc_direct_calls``
-turns the path off.
+which fails it; so does a write that is not idempotent (``"once"`` in the
+request), which a server also never runs twice (:meth:`DirectServer.answer`).
+``[DEFAULT] rpc_direct_calls`` turns the path off.
 """
 
 from __future__ import annotations
@@ -357,7 +358,7 @@ class DirectServer:
             try:
                 connection = _connect(self._url, heartbeat=_HEARTBEAT)
             except Unavailable as exc:
-                LOG.warning("Direct reads on %s: %s; retrying in %.0fs", self.queue, exc,
+                LOG.warning("Direct calls on %s: %s; retrying in %.0fs", self.queue, exc,
                             delay)
                 self._stopping.wait(delay)
                 delay = min(delay * 2, _RECONNECT_MAX)
@@ -367,7 +368,7 @@ class DirectServer:
                 self._consume(connection)
             except _CONNECTION_ERRORS as exc:
                 if not self._stopping.is_set():
-                    LOG.warning("Direct reads on %s lost the broker (%s); reconnecting",
+                    LOG.warning("Direct calls on %s lost the broker (%s); reconnecting",
                                 self.queue, exc)
             finally:
                 if self._stopping.is_set():
@@ -393,7 +394,8 @@ class DirectServer:
 
     def _handle(self, channel: Any, message: amqp.Message) -> None:
         properties = message.properties
-        answer = self.answer(message.body)
+        answer = self.answer(message.body,
+                             redelivered=bool(message.delivery_info.get("redelivered")))
         reply_to = properties.get("reply_to")
         if reply_to:
             channel.basic_publish(
@@ -402,14 +404,24 @@ class DirectServer:
                 exchange="", routing_key=reply_to)
         channel.basic_ack(message.delivery_tag)
 
-    def answer(self, body: bytes | str) -> str:
+    def answer(self, body: bytes | str, redelivered: bool = False) -> str:
         """The answer (JSON) to one request's body: ``{"result": ...}``, or
-        ``{"failure": ...}`` as oslo.messaging serializes a remote exception."""
+        ``{"failure": ...}`` as oslo.messaging serializes a remote exception.
+
+        A request that must run at most once (``"once"``: a write that is not
+        idempotent) and comes again (``redelivered``: the broker gave it to a thread
+        whose connection failed before its ack) may have run: it is answered
+        ``{"lost": true}`` without running.
+        """
         try:
             request = jsonutils.loads(body)
             method = request["method"]
             if method not in self._methods:
                 raise rpc_dispatcher.NoSuchMethod(method)
+            if redelivered and request.get("once"):
+                LOG.warning("A direct %s came again and may have run; not run twice",
+                            method)
+                return jsonutils.dumps({"lost": True})
             return jsonutils.dumps({"result": self._dispatcher.dispatch(_Incoming(request))})
         except rpc_dispatcher.ExpectedException as expected:
             LOG.debug("Expected exception during direct call handling (%s)", expected)
@@ -435,6 +447,8 @@ def call(url: messaging.TransportURL, topic: str, request: dict[str, Any], wait:
     :raises Unavailable: ask the usual way instead.
     """
     answer = client(url).call(topic, request, wait)
+    if answer.get("lost"):
+        raise NoAnswer(f"{request['method']} may have run before a connection failed")
     if "failure" in answer:
         failure = answer["failure"]
         if jsonutils.loads(failure).get("class") in _NOT_SERVED_HERE:

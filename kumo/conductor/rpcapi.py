@@ -56,11 +56,14 @@ from kumo.conductor.rpcapi_tags import TagsAPIMixin
 
 TOPIC = "conductor"
 
-#: The reads kumo-api makes most, sent over RabbitMQ's direct reply-to first
-#: (kumo.rpc_direct; the conductor serves the same names there).
-DIRECT_CALLS = frozenset({"instance_get", "instance_get_for_view",
-                          "instance_get_all_for_view", "flavor_get_all",
-                          "flavor_get_by_flavor_id"})
+#: The calls made most, sent over RabbitMQ's direct reply-to first (kumo.rpc_direct;
+#: the conductor serves the same names there): kumo-api's reads, and the writes of
+#: a boot and a delete (kumo-api's and kumo-compute's), each one short transaction.
+DIRECT_CALLS = frozenset({
+    "instance_get", "instance_get_for_view", "instance_get_all_for_view",
+    "flavor_get_all", "flavor_get_by_flavor_id",
+    "instance_create_and_build", "instance_build_take", "instance_update_finishing_event",
+    "instance_start_delete", "instance_destroy_finishing_event"})
 
 
 class _Unset:

@@ -62,19 +62,19 @@ opts = [
     cfg.BoolOpt(
         "rpc_direct_calls",
         default=True,
-        help="Send the reads kumo-api makes most (a server, the server list, "
-        "flavors) over RabbitMQ's direct reply-to, one publish and one delivery "
-        "per call, served by a few threads of each kumo-conductor worker "
-        "(kumo/rpc_direct.py); a call the direct path cannot answer goes the "
-        "usual oslo.messaging way. Off: every call goes that way. Needs a "
-        "rabbit:// transport_url without TLS.",
+        help="Send the conductor calls made most (kumo-api's reads of servers "
+        "and flavors, the writes of a boot and a delete) over RabbitMQ's direct "
+        "reply-to, one publish and one delivery per call, served by a few "
+        "threads of each kumo-conductor worker (kumo/rpc_direct.py); a call the "
+        "direct path cannot take goes the usual oslo.messaging way. Off: every "
+        "call goes that way. Needs a rabbit:// transport_url without TLS.",
     ),
     cfg.IntOpt(
         "rpc_direct_threads",
         default=4,
         min=0,
         help="Threads (each with its own broker connection) a kumo-conductor "
-        "worker serves the direct reads with. 0: none.",
+        "worker serves the direct calls with. 0: none.",
     ),
     cfg.IntOpt(
         "periodic_interval",

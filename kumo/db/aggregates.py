@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc, orm
 
 from kumo import exception
-from kumo.db import models
+from kumo.db import instance_views, models
 from kumo.db.api import is_duplicate_entry, key_values, session
 from kumo.db.clock import utcnow
 
@@ -237,11 +237,20 @@ def aggregate_metadata_set(aggregate_id: int, metadata: Mapping[str, Any]) -> di
         return _get(db_session, aggregate_id)
 
 
-def host_availability_zone(host: str) -> str | None:
-    """The zone of ``host``'s aggregates, or None when none of them makes a zone."""
-    with session() as db_session:
-        return db_session.scalars(
-            sa.select(_metadata.c.value)
+def _zone_of_host() -> sa.Select:
+    return (sa.select(_metadata.c.value)
             .join(_hosts, _hosts.c.aggregate_id == _metadata.c.aggregate_id)
-            .where(_hosts.c.host == host, _metadata.c.key == AZ_KEY)
-            .order_by(_metadata.c.aggregate_id)).first()
+            .where(_hosts.c.host == sa.bindparam("host"), _metadata.c.key == AZ_KEY)
+            .order_by(_metadata.c.aggregate_id)
+            .limit(1))
+
+
+def host_availability_zone(host: str) -> str | None:
+    """The zone of ``host``'s aggregates, or None when none of them makes a zone.
+
+    Every build reads it (for the zone it records), so it is a prepared statement on
+    the pool's DBAPI connection (:func:`kumo.db.instance_views.fetch`): in an ORM
+    session it was 6% of kumo-conductor's GIL time in a boot burst.
+    """
+    rows = instance_views.fetch("host_availability_zone", _zone_of_host, {"host": host})
+    return rows[0][0] if rows else None

@@ -44,6 +44,13 @@ class Endpoint:
         self._note(ctxt)
         return "usual way"
 
+    def thing_create(self, ctxt: Any, seconds: float = 0) -> int:
+        """A write that is not idempotent; slow on the direct path when asked."""
+        self._note(ctxt)
+        if threading.current_thread().name.startswith("rpc-direct-"):
+            time.sleep(seconds)
+        return len(self.threads)
+
     def thing_get_slowly(self, ctxt: Any, seconds: float) -> str:
         """Slow on the direct path only."""
         self._note(ctxt)
@@ -57,14 +64,14 @@ class ThingAPI(rpc.RPCAPIBase):
     SERVICE = "conductor"
     VERSION = "1.3"
     DIRECT = frozenset({"thing_get", "thing_get_missing", "thing_get_unserved",
-                        "thing_get_slowly"})
+                        "thing_get_slowly", "thing_create"})
 
     def get(self, value: Any) -> Any:
         return self.call(CTXT, "thing_get", {"value": value}, version="1.2")
 
 
 # Not thing_get_unserved.
-SERVED = frozenset({"thing_get", "thing_get_missing", "thing_get_slowly"})
+SERVED = frozenset({"thing_get", "thing_get_missing", "thing_get_slowly", "thing_create"})
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +222,22 @@ def test_after_a_broker_restart_reads_go_direct_again(bus: harness.RabbitMQ) -> 
         assert api_once.get("direct again")["value"] == "direct again"
         assert api_once.get("and again")["value"] == "and again"
     assert _direct_threads(served.endpoint) == [True, True]
+
+
+def test_a_write_goes_direct_and_runs_once(bus: harness.RabbitMQ) -> None:
+    api = ThingAPI(timeout=10)
+    with Served() as served:
+        assert api.call(CTXT, "thing_create") == 1
+        assert api.call(CTXT, "thing_create") == 2
+    assert _direct_threads(served.endpoint) == [True, True]
+
+
+def test_a_write_without_a_direct_answer_fails_and_is_not_sent_again(
+        bus: harness.RabbitMQ, monitor_2s: None) -> None:
+    # Even a caller that resends reads: the write may have run.
+    api = ThingAPI(timeout=30)
+    with Served() as served:
+        with pytest.raises(exception.ServiceUnavailable):
+            api.call(CTXT, "thing_create", {"seconds": 3})
+        time.sleep(1.5)  # the direct handler ends
+    assert _direct_threads(served.endpoint) == [True]
