@@ -9,7 +9,7 @@ an echo of a server-sized dict cost 5.2 ms of wall time, 1.8 ms of the
 caller's CPU and 2.1 ms of the server's; the same exchange over one channel
 per side with direct reply-to cost 1.1 ms, 0.36 ms and 0.31 ms. For
 ``GET /servers/{id}`` that transport was most of the request (bench/README.md,
-"Direct reads").
+"Direct calls").
 
 So the calls made most (a client's :attr:`RPCAPIBase.DIRECT
 <kumo.rpc.RPCAPIBase.DIRECT>`, served by a manager's ``DIRECT_CALLS``: the
