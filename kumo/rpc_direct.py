@@ -177,11 +177,12 @@ class _Link:
         sock = getattr(self.connection.transport, "sock", None)
         if sock is None:
             return False
+        poller = select.poll()  # not select(): no limit on the descriptor's number
         try:
-            readable, _, _ = select.select([sock], [], [], 0)
+            poller.register(sock, select.POLLIN)
+            return not poller.poll(0)
         except (OSError, ValueError):
             return False
-        return not readable
 
     def call(self, queue: str, body: str, wait: float) -> bytes:
         """Publish ``body`` to ``queue`` and return the answer's body.

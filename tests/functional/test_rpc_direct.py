@@ -119,7 +119,10 @@ def test_a_direct_read_is_answered_over_direct_reply_to(bus: harness.RabbitMQ) -
     api = ThingAPI(timeout=10)
     with Served() as served:
         assert api.get({"a": [1, 2]}) == {"value": {"a": [1, 2]}, "project": "p"}
+        pooled = list(rpc_direct.client(rpc.direct_url())._idle)
         assert api.get("again") == {"value": "again", "project": "p"}
+        # The healthy connection was taken again, not thrown away.
+        assert rpc_direct.client(rpc.direct_url())._idle == pooled
     assert _direct_threads(served.endpoint) == [True, True]
     # The context crossed as oslo.messaging carries it.
     assert served.endpoint.contexts[0].request_id == "req-direct-1"
