@@ -535,6 +535,10 @@ def direct_url() -> messaging.TransportURL | None:
     return driver.url
 
 
+#: A client's direct_url before it was asked.
+_UNASKED = object()
+
+
 def _remote_exception(failure: str) -> BaseException:
     """The exception a direct call's server raised, rebuilt as oslo.messaging does."""
     return driver_common.deserialize_remote_exception(failure, ALLOWED_EXMODS)
@@ -604,7 +608,7 @@ class RPCAPIBase:
         self.timeout = timeout if timeout is not None else CONF.rpc_response_timeout
         self.retry = retry
         self.resend = resend
-        self._direct: Any = None  # the direct path's broker, once asked (direct_url)
+        self._direct: Any = _UNASKED  # the direct path's broker (direct_url), once asked
 
     def _prepare(self, timeout: float | None = None, **kwargs: Any) -> messaging.RPCClient:
         options = {name: value for name, value in kwargs.items() if value is not None}
@@ -631,21 +635,18 @@ class RPCAPIBase:
         """
         total = timeout if timeout is not None else self.timeout
         deadline = time.monotonic() + total
-        if method in self.DIRECT and server is None and self._direct_enabled():
+        resend = self.resend and self.is_idempotent(method)
+        if method in self.DIRECT and server is None and self._direct_url() is not None:
             try:
                 return self._direct_call(ctxt, method, args, version, namespace, total)
             except rpc_direct.NoAnswer as why:
-                if not (self.resend and self.is_idempotent(method)):  # it may have run
-                    raise exception.ServiceUnavailable(
-                        service=f"kumo-{self.SERVICE}", method=method,
-                        timeout=round(total - max(deadline - time.monotonic(), 0), 1),
-                    ) from why
+                if not resend:  # it may have run
+                    raise self._unavailable(method, None, total, deadline) from why
                 LOG.warning("%s got no direct answer (%s); sending it the usual way",
                             method, why)
             except rpc_direct.Unavailable as why:
                 LOG.debug("%s goes the usual way: %s", method, why)
         monitor = CONF.rpc_call_monitor_timeout
-        resend = self.resend and self.is_idempotent(method)
         while True:
             remaining = max(deadline - time.monotonic(), 0.1)
             # A monitor as long as the call's own timeout would change nothing.
@@ -656,22 +657,31 @@ class RPCAPIBase:
             try:
                 return cctxt.call(ctxt, method, **(args or {}))
             except messaging.MessagingTimeout as exc:
-                service = f"kumo-{self.SERVICE}" + (f" on {server}" if server else "")
                 left = deadline - time.monotonic()
                 if watched and resend and left > 1:
                     LOG.warning("%s gave no sign of life for %ss on %s; sending it again "
-                                "(%.0fs left)", service, monitor, method, left)
+                                "(%.0fs left)", self._service(server), monitor, method, left)
                     continue
-                raise exception.ServiceUnavailable(
-                    service=service, method=method,
-                    timeout=round(total - max(left, 0), 1)) from exc
+                raise self._unavailable(method, server, total, deadline) from exc
             except messaging.MessageDeliveryFailure as exc:
                 raise exception.BusUnavailable(method=method, reason=str(exc)) from exc
 
-    def _direct_enabled(self) -> bool:
-        if self._direct is None:
+    def _service(self, server: str | None) -> str:
+        return f"kumo-{self.SERVICE}" + (f" on {server}" if server else "")
+
+    def _unavailable(self, method: str, server: str | None, total: float,
+                     deadline: float) -> exception.ServiceUnavailable:
+        """The error of a call that got no answer (``deadline``: when its ``total``
+        seconds end)."""
+        waited = total - max(deadline - time.monotonic(), 0)
+        return exception.ServiceUnavailable(service=self._service(server), method=method,
+                                            timeout=round(waited, 1))
+
+    def _direct_url(self) -> messaging.TransportURL | None:
+        """:func:`direct_url`, asked once per client."""
+        if self._direct is _UNASKED:
             self._direct = direct_url()
-        return self._direct is not None
+        return self._direct
 
     def _direct_call(self, ctxt: Any, method: str, args: dict[str, Any] | None,
                      version: str | None, namespace: str | None, total: float) -> Any:
@@ -688,7 +698,7 @@ class RPCAPIBase:
                    "context": serializer.serialize_context(ctxt),
                    "args": {name: serializer.serialize_entity(ctxt, value)
                             for name, value in (args or {}).items()}}
-        result = rpc_direct.call(self._direct, self.TOPIC, request,
+        result = rpc_direct.call(self._direct_url(), self.TOPIC, request,
                                  rpc_direct.wait_bound(total), _remote_exception)
         return serializer.deserialize_entity(ctxt, result)
 

@@ -69,8 +69,6 @@ CONF = cfg.CONF
 #: RabbitMQ's pseudo-queue for answers to the channel that published a request.
 REPLY_TO = "amq.rabbitmq.reply-to"
 _JSON = "application/json"
-#: The transport schemes the direct path speaks.
-_SCHEMES = frozenset({"rabbit"})
 #: Seconds a server thread waits on its socket before it looks at its stop flag.
 _POLL = 1.0
 #: Heartbeat of a server thread's connection (seconds; RabbitMQ closes one that misses two).
