@@ -59,9 +59,8 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_messaging._drivers import common as driver_common
 from oslo_messaging.rpc import dispatcher as rpc_dispatcher
-from oslo_serialization import jsonutils
 
-from kumo import exception
+from kumo import exception, fast_json
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -182,7 +181,7 @@ class _Link:
         except (OSError, ValueError):
             return False
 
-    def call(self, queue: str, body: str, wait: float) -> bytes:
+    def call(self, queue: str, body: bytes, wait: float) -> bytes:
         """Publish ``body`` to ``queue`` and return the answer's body.
 
         :raises Unavailable: the publish failed, or the broker returned the
@@ -227,7 +226,7 @@ class DirectClient:
     def call(self, topic: str, request: dict[str, Any], wait: float) -> dict[str, Any]:
         """Send ``request`` to ``topic``'s direct server; its answer (``result`` or
         ``failure``). :raises Unavailable: ask the usual way instead."""
-        body = jsonutils.dumps(request)
+        body = fast_json.dumps(request)
         link = self._checkout()
         try:
             answer = link.call(queue_name(topic), body, wait)
@@ -235,7 +234,7 @@ class DirectClient:
             _close(link.connection)  # an answer may still come: not for the next caller
             raise
         self._checkin(link)
-        return jsonutils.loads(answer)
+        return fast_json.loads(answer)
 
     def _checkout(self) -> _Link:
         while True:
@@ -403,7 +402,7 @@ class DirectServer:
                 exchange="", routing_key=reply_to)
         channel.basic_ack(message.delivery_tag)
 
-    def answer(self, body: bytes | str, redelivered: bool = False) -> str:
+    def answer(self, body: bytes | str, redelivered: bool = False) -> bytes:
         """The answer (JSON) to one request's body: ``{"result": ...}``, or
         ``{"failure": ...}`` as oslo.messaging serializes a remote exception.
 
@@ -413,15 +412,15 @@ class DirectServer:
         ``{"lost": true}`` without running.
         """
         try:
-            request = jsonutils.loads(body)
+            request = fast_json.loads(body)
             method = request["method"]
             if method not in self._methods:
                 raise rpc_dispatcher.NoSuchMethod(method)
             if redelivered and request.get("once"):
                 LOG.warning("A direct %s came again and may have run; not run twice",
                             method)
-                return jsonutils.dumps({"lost": True})
-            return jsonutils.dumps({"result": self._dispatcher.dispatch(_Incoming(request))})
+                return fast_json.dumps({"lost": True})
+            return fast_json.dumps({"result": self._dispatcher.dispatch(_Incoming(request))})
         except rpc_dispatcher.ExpectedException as expected:
             LOG.debug("Expected exception during direct call handling (%s)", expected)
             failure = expected.exc_info
@@ -432,7 +431,7 @@ class DirectServer:
             LOG.exception("Exception during direct call handling")
             failure = sys.exc_info()
         try:
-            return jsonutils.dumps({"failure": driver_common.serialize_remote_exception(
+            return fast_json.dumps({"failure": driver_common.serialize_remote_exception(
                 failure)})
         finally:
             del failure
@@ -450,7 +449,7 @@ def call(url: messaging.TransportURL, topic: str, request: dict[str, Any], wait:
         raise NoAnswer(f"{request['method']} may have run before a connection failed")
     if "failure" in answer:
         failure = answer["failure"]
-        if jsonutils.loads(failure).get("class") in _NOT_SERVED_HERE:
+        if fast_json.loads(failure).get("class") in _NOT_SERVED_HERE:
             # A server of another release: it may serve the method the usual way.
             raise Unavailable(f"{request['method']} is not served directly there")
         raise rebuild(failure)

@@ -10,7 +10,7 @@ from typing import Any
 import webob
 from oslo_config import cfg
 
-from kumo import exception
+from kumo import exception, fast_json
 from kumo.api import auth
 
 CONF = cfg.CONF
@@ -26,13 +26,8 @@ class Forbidden(exception.Forbidden):
     msg_fmt = "%(reason)s"
 
 
-#: json.dumps's encoder without its check for circular references: a response body
-#: is a tree built for it (the bytes are the same; a 1,000-server listing saves ~2 ms).
-_ENCODER = json.JSONEncoder(check_circular=False)
-
-
 def json_response(body: Any, status: int = 200) -> webob.Response:
-    return webob.Response(status=status, body=_ENCODER.encode(body).encode(),
+    return webob.Response(status=status, body=fast_json.dumps_strict(body),
                           content_type="application/json", charset="utf-8")
 
 
