@@ -16,7 +16,7 @@ import json
 import re
 import uuid as uuid_lib
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import orm
@@ -242,6 +242,28 @@ def compute_node_claim_in(db_session: orm.Session, node_uuid: str, instance_uuid
                           ) -> dict[str, Any]:
     """:func:`compute_node_claim` in the caller's transaction (the first write of it:
     on other backends than SQLite it locks the instance's row, then the node's)."""
+    claim = claim_node_in(db_session, node_uuid, instance_uuid, resources, limits)
+    _write_system_metadata(db_session, instance_uuid, instance_db.merged_system_metadata(
+        claim.stored_system_metadata, claim.system_metadata))
+    return claim.node
+
+
+class Claim(NamedTuple):
+    """A node's usage claimed for an instance, the instance not yet told."""
+
+    #: The node as claimed.
+    node: dict[str, Any]
+    #: The instance's system_metadata text as read in the claim's transaction.
+    stored_system_metadata: str | None
+    #: What the instance's system_metadata must be merged with to record the claim.
+    system_metadata: dict[str, Any]
+
+
+def claim_node_in(db_session: orm.Session, node_uuid: str, instance_uuid: str,
+                  resources: Mapping[str, Any], limits: Mapping[str, Any] | None) -> Claim:
+    """:func:`compute_node_claim_in` but for the instance's record of the claim, left
+    to the caller (who writes it with other changes of the row, in one UPDATE). A
+    claim the instance held before is given back, its node's usage lowered."""
     resources = usage(resources)
     limits = dict(limits or {})
     checked = tuple(name for name in _USAGE if limits.get(name) is not None)
@@ -271,17 +293,14 @@ def compute_node_claim_in(db_session: orm.Session, node_uuid: str, instance_uuid
                     f"disk_gb {node['local_gb_used']}"))
     if instance is None:
         instance = _claim_row(db_session, instance_uuid)
-    # The instance read once: the claim it held given back and the new one
-    # recorded in one write of its system_metadata (the row lock is held).
-    system_metadata = instance_db.decode_json(instance["system_metadata"])
     # A claim given back (on this node perhaps) makes the returned row stale.
-    gave_back = _give_back(db_session, instance, system_metadata)
-    system_metadata[instance_db.CLAIMED_NODE] = node_uuid
-    system_metadata[instance_db.CLAIMED_RESOURCES] = json.dumps(resources, sort_keys=True)
-    _write_system_metadata(db_session, instance_uuid, system_metadata)
-    if returning and not gave_back:
-        return _decode(claimed)
-    return _get_by_uuid(db_session, node_uuid)
+    gave_back = _give_back(db_session, instance,
+                           instance_db.decode_json(instance["system_metadata"]))
+    node = _decode(claimed) if returning and not gave_back else _get_by_uuid(
+        db_session, node_uuid)
+    return Claim(node, instance["system_metadata"], {
+        instance_db.CLAIMED_NODE: node_uuid,
+        instance_db.CLAIMED_RESOURCES: json.dumps(resources, sort_keys=True)})
 
 
 _CLAIM_ROW = sa.select(

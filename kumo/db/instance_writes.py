@@ -66,18 +66,29 @@ def claim_and_update(node_uuid: str, resources: Mapping[str, Any],
                      **expected: Any) -> dict[str, Any]:
     """:func:`kumo.db.compute_nodes.compute_node_claim` of the node for the instance,
     then :func:`update_recording_event` (``event`` None: no event), in one
-    transaction: a guard that refuses the update leaves nothing claimed.
+    transaction: a guard that refuses the update leaves nothing claimed. Returns the
+    instance as read just after.
+
+    The instance's record of the claim and ``values`` are one UPDATE, and the
+    instance is read back after the commit: on SQLite every writer waits while one
+    transaction writes, and this one ran in every boot (bench/README.md, "Write
+    lock").
 
     :raises ComputeResourcesUnavailable, ComputeNodeNotFound: as the claim does.
-    :raises InstanceNotFound, UnexpectedTaskStateError: as the update does.
+    :raises InstanceNotFound, UnexpectedTaskStateError: as the update does;
+        InstanceNotFound also when the instance is deleted just after the commit
+        (the claim is then the caller's to give back, as after a refused update).
     """
     with session() as db_session:
-        compute_nodes.compute_node_claim_in(db_session, node_uuid, instance_uuid,
+        claim = compute_nodes.claim_node_in(db_session, node_uuid, instance_uuid,
                                             resources, limits)
-        instances.instance_update_in(db_session, instance_uuid, values, **expected)
+        values = {**values, "system_metadata": {
+            **(values.get("system_metadata") or {}), **claim.system_metadata}}
+        instances.instance_update_known_in(db_session, instance_uuid, values,
+                                           claim.stored_system_metadata, **expected)
         if event is not None:
             instance_actions.event_record_in(db_session, instance_uuid, **event)
-        return instances._get(db_session, instance_uuid)
+    return instances.instance_get(instance_uuid)
 
 
 def update_finishing_event(instance_uuid: str, values: Mapping[str, Any],

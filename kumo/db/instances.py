@@ -214,10 +214,11 @@ def _insert(db_session: orm.Session, values_list: Sequence[Mapping[str, Any]],
         from kumo.db import quotas
 
         first = values_list[0]
+        limits = quotas.limits_before_lock(db_session, first["project_id"], first["user_id"])
         quotas.lock(db_session, f"project:{first['project_id']}")
         values_list = values_list[:quotas.instances_allowed(
             db_session, first["project_id"], first["user_id"], int(first["vcpus"]),
-            int(first["memory_mb"]), min_count, len(values_list))]
+            int(first["memory_mb"]), min_count, len(values_list), limits)]
     # --- end quota ---
     uuids = []
     for values in values_list:
@@ -572,7 +573,9 @@ def read_system_metadata(db_session: orm.Session, instance_uuid: str) -> Any:
     return UNREAD if row is None else row[0]
 
 
-def _merged(stored: str | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+def merged_system_metadata(stored: str | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The system_metadata text ``stored`` decoded with ``changes`` applied (a key
+    set to None removed), as an update's merge makes it."""
     result = decode_json(stored)
     for key, value in changes.items():
         if value is None:
@@ -595,8 +598,9 @@ def _update_merging(db_session: orm.Session, instance_uuid: str, guard: _Guard,
         stored = read_system_metadata(db_session, instance_uuid)
         if stored is UNREAD:
             return False
-    result = guard.execute(db_session, {
-        **columns, "system_metadata": encode_json(_merged(stored, changes))}, stored=stored)
+    merged = merged_system_metadata(stored, changes)
+    result = guard.execute(db_session, {**columns, "system_metadata": encode_json(merged)},
+                           stored=stored)
     return result.rowcount == 1
 
 
@@ -606,8 +610,9 @@ def _merge_system_metadata(db_session: orm.Session, instance_uuid: str,
     stored = db_session.execute(
         sa.select(_instances.c.system_metadata).where(_instances.c.uuid == instance_uuid)
     ).scalar()
+    merged = merged_system_metadata(stored, changes)
     db_session.execute(sa.update(_instances).where(_instances.c.uuid == instance_uuid)
-                       .values(system_metadata=encode_json(_merged(stored, changes))))
+                       .values(system_metadata=encode_json(merged)))
 
 
 def task_state_error(instance_uuid: str, expected: Any, actual: Any

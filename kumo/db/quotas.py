@@ -111,12 +111,12 @@ def _class_limits(db_session: orm.Session, class_name: str) -> dict[str, int]:
 
 
 def _project_limits(db_session: orm.Session, project_id: str) -> dict[str, int]:
-    return _scope_limits(db_session, project_id, None)[0]
+    return scope_limits(db_session, project_id, None)[0]
 
 
 def _user_limits(db_session: orm.Session, project_id: str, user_id: str) -> dict[str, int]:
     """The user's limits over the project's."""
-    return _scope_limits(db_session, project_id, user_id)[1]
+    return scope_limits(db_session, project_id, user_id)[1]
 
 
 # --- usage -------------------------------------------------------------------------------
@@ -187,8 +187,8 @@ _GROUP_USAGE = sa.select(
     _groups.c.project_id == sa.bindparam("project_id"))
 
 
-def _scope_limits(db_session: orm.Session, project_id: str, user_id: str | None
-                  ) -> tuple[dict[str, int], dict[str, int]]:
+def scope_limits(db_session: orm.Session, project_id: str, user_id: str | None
+                 ) -> tuple[dict[str, int], dict[str, int]]:
     """The project's limits and the user's (the project's, when ``user_id`` is None),
     in one query."""
     tiers: list[dict[str, int]] = [{}, {}, {}]
@@ -200,6 +200,19 @@ def _scope_limits(db_session: orm.Session, project_id: str, user_id: str | None
     project_limits.update(tiers[0])
     project_limits.update(tiers[1])
     return project_limits, {**project_limits, **tiers[2]}
+
+
+def limits_before_lock(db_session: orm.Session, project_id: str, user_id: str | None
+                       ) -> tuple[dict[str, int], dict[str, int]] | None:
+    """:func:`scope_limits`, for a caller about to :func:`lock`: read before the lock
+    (on SQLite the database's write lock, which every writer waits for). A limit
+    changed meanwhile only orders the change after the check (a change does not look
+    at usage either). None on MySQL, where this read would take the transaction's
+    REPEATABLE READ snapshot before the lock, and the usage counted after it could
+    miss servers created meanwhile."""
+    if db_session.get_bind().dialect.name == "mysql":
+        return None
+    return scope_limits(db_session, project_id, user_id)
 
 
 def _scope_usage(db_session: orm.Session, project_id: str, user_id: str | None,
@@ -229,11 +242,13 @@ def _scope_usage(db_session: orm.Session, project_id: str, user_id: str | None,
 
 
 def _scopes(db_session: orm.Session, project_id: str, user_id: str | None,
-            resources: Iterable[str] = COUNTED
+            resources: Iterable[str] = COUNTED,
+            limits: tuple[dict[str, int], dict[str, int]] | None = None
             ) -> list[tuple[dict[str, int], dict[str, int]]]:
     """(limits, usage) of the project and, with ``user_id``, of the user in it, usage
-    counted for ``resources`` only; limits in one query, usage in one per kind."""
-    project_limits, user_limits = _scope_limits(db_session, project_id, user_id)
+    counted for ``resources`` only; limits in one query (unless given: ``limits`` of
+    :func:`scope_limits`), usage in one per kind."""
+    project_limits, user_limits = limits or scope_limits(db_session, project_id, user_id)
     project_usage, user_usage = _scope_usage(db_session, project_id, user_id, resources)
     scopes = [(project_limits, project_usage)]
     if user_id is not None:
@@ -249,16 +264,18 @@ def _headroom(limit: int, used: int, each: int) -> int | None:
 
 
 def instances_allowed(db_session: orm.Session, project_id: str, user_id: str, vcpus: int,
-                      memory_mb: int, min_count: int, max_count: int) -> int:
+                      memory_mb: int, min_count: int, max_count: int,
+                      limits: tuple[dict[str, int], dict[str, int]] | None = None) -> int:
     """How many servers of this size (between min_count and max_count) the project and
     the user may still boot; call it after :func:`lock` of ``project:<project_id>``.
+    ``limits``: what :func:`limits_before_lock` answered (None: read here).
 
     :raises TooManyInstances: not even ``min_count`` fit; the message names the
         resources (``Quota exceeded for instances: Requested 3, but already used 9
         of 10 instances``).
     """
     each = {"instances": 1, "cores": vcpus, "ram": memory_mb}
-    scopes = _scopes(db_session, project_id, user_id, each)
+    scopes = _scopes(db_session, project_id, user_id, each, limits)
     allowed = max_count
     overs: list[str] = []
     first: tuple[str, int, int] | None = None

@@ -266,3 +266,37 @@ def test_a_claim_and_its_schedule_write_are_one_transaction(db: str) -> None:
                                          values, None, expected_task_state="deleting")
     assert instances.instance_get(refused)["task_state"] == "deleting"
     assert compute_nodes.compute_node_get_all()[0]["vcpus_used"] == 1
+
+
+def test_a_claim_writes_the_instance_once_and_reads_it_back_after_the_commit(
+        statements: list[str]) -> None:
+    before, after = _nodes()
+    [server] = instances.instance_create_uuids([_values()])
+    compute_nodes.compute_node_claim(before["uuid"], server, RESOURCES, None)
+    engine = api.get_engine()
+
+    def commit(conn: Any) -> None:
+        statements.append("COMMIT")
+
+    sa.event.listen(engine, "commit", commit)
+    try:
+        statements.clear()
+        instance = instance_writes.claim_and_update(
+            after["uuid"], RESOURCES, None, server,
+            {"task_state": "spawning", "system_metadata": {"kept": "yes"}}, None,
+            expected_task_state="scheduling")
+    finally:
+        sa.event.remove(engine, "commit", commit)
+
+    # The claim and the move's own keys recorded together; the earlier claim given back.
+    assert instance["task_state"] == "spawning"
+    assert (instance["system_metadata"]["claimed_node"],
+            instance["system_metadata"]["kept"]) == (after["uuid"], "yes")
+    used = {node["uuid"]: node["vcpus_used"] for node in compute_nodes.compute_node_get_all()}
+    assert used == {before["uuid"]: 0, after["uuid"]: 1}
+    # One UPDATE of the instance in the transaction; its read back after the commit.
+    commit_at = statements.index("COMMIT")
+    written = [s for s in statements[:commit_at] if s.lstrip().startswith("UPDATE instances")]
+    assert len(written) == 1
+    assert any(s.lstrip().startswith("SELECT") and "FROM instances" in s
+               for s in statements[commit_at:])
