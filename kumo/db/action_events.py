@@ -96,19 +96,33 @@ def event_finish(instance_uuid: str, request_id: str, event: str, host: str | No
         return _row(db_session, _events, event_id)
 
 
-def event_finish_in(db_session: orm.Session, instance_uuid: str, request_id: str,
-                    event: str, host: str | None = None, result: str | None = None,
-                    traceback: str | None = None, start_time: Any = None) -> int:
-    """:func:`event_finish` in the caller's transaction; returns the event's id.
-    ``start_time`` (a datetime or its ISO text) dates a step whose start was never
-    recorded (kumo-compute's terminate records its step in this one write)."""
-    result = result or "Success"
+def open_event(db_session: orm.Session, instance_uuid: str, request_id: str,
+               event: str) -> tuple[int, int | None]:
+    """(the action's id, its newest unfinished step ``event``'s id or None) of the
+    request's action on the server: what :func:`event_finish_in` finishes. A caller
+    may read it before its transaction's first write (on SQLite, outside the write
+    lock): only this request finishes its own step.
+
+    :raises InstanceActionNotFound: the request started no action on the server.
+    """
     row = db_session.execute(_OPEN_EVENT, {"instance_uuid": instance_uuid,
                                            "request_id": request_id, "event": event}).first()
     if row is None:
         raise exception.InstanceActionNotFound(request_id=request_id,
                                                instance_uuid=instance_uuid)
-    action_id, event_id = row
+    return row[0], row[1]
+
+
+def event_finish_in(db_session: orm.Session, instance_uuid: str, request_id: str,
+                    event: str, host: str | None = None, result: str | None = None,
+                    traceback: str | None = None, start_time: Any = None,
+                    opened: tuple[int, int | None] | None = None) -> int:
+    """:func:`event_finish` in the caller's transaction; returns the event's id.
+    ``start_time`` (a datetime or its ISO text) dates a step whose start was never
+    recorded (kumo-compute's terminate records its step in this one write).
+    ``opened``: what :func:`open_event` answered (None: read here)."""
+    result = result or "Success"
+    action_id, event_id = opened or open_event(db_session, instance_uuid, request_id, event)
     now = utcnow()
     if event_id is None:
         # Never started: recorded started and finished in one INSERT.

@@ -39,13 +39,25 @@ def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
         return instances._get(db_session, instance_uuid)
 
 
-def _start_action_in(db_session: Any, instance_uuid: str, action: Mapping[str, Any]) -> None:
-    """:func:`kumo.db.instance_actions.action_start_in` of ``action``'s keys; nothing
-    when the request has no request id."""
+def _start_action_in(db_session: Any, instance_uuid: str, action: Mapping[str, Any],
+                     existing: Any = instance_actions.UNASKED) -> None:
+    """:func:`kumo.db.instance_actions.action_start_in` of ``action``'s keys (and
+    ``existing``, of :func:`_existing_action`); nothing when the request has no
+    request id."""
     if action.get("request_id"):
         instance_actions.action_start_in(
             db_session, instance_uuid, action["action"], action["request_id"],
-            action.get("user_id"), action.get("project_id"))
+            action.get("user_id"), action.get("project_id"), existing=existing)
+
+
+def _existing_action(db_session: Any, instance_uuid: str, action: Mapping[str, Any]
+                     ) -> int | None:
+    """The id of the request's action on the server, if it has one already; read
+    before the transaction's first write (on SQLite every writer waits while one
+    transaction writes)."""
+    if not action.get("request_id"):
+        return None
+    return instance_actions.action_id_of(db_session, instance_uuid, action["request_id"])
 
 
 def update_recording_event(instance_uuid: str, values: Mapping[str, Any],
@@ -99,20 +111,33 @@ def update_finishing_event(instance_uuid: str, values: Mapping[str, Any],
     :func:`kumo.db.action_events.event_finish`) when it wins. A request that
     started no action on the server records no event, as event_finish would refuse."""
     with session() as db_session:
+        opened = _open_event(db_session, instance_uuid, event)
         instances.instance_update_in(db_session, instance_uuid, values, **expected)
-        _finish_event_in(db_session, instance_uuid, event)
+        _finish_event_in(db_session, instance_uuid, event, opened)
 
 
-def _finish_event_in(db_session: Any, instance_uuid: str, event: Mapping[str, Any]) -> None:
-    """:func:`kumo.db.action_events.event_finish_in` of ``event``'s keys; nothing when
-    the request started no action on the server."""
+def _open_event(db_session: Any, instance_uuid: str, event: Mapping[str, Any]
+                ) -> tuple[int, int | None] | None:
+    """:func:`kumo.db.action_events.open_event` of ``event``'s keys (None when the
+    request started no action on the server), read before the transaction's first
+    write: on SQLite every writer waits while one transaction writes."""
     try:
+        return action_events.open_event(db_session, instance_uuid, event["request_id"],
+                                        event["event"])
+    except exception.InstanceActionNotFound:
+        return None
+
+
+def _finish_event_in(db_session: Any, instance_uuid: str, event: Mapping[str, Any],
+                     opened: tuple[int, int | None] | None) -> None:
+    """:func:`kumo.db.action_events.event_finish_in` of ``event``'s keys and
+    ``opened`` (of :func:`_open_event`); nothing when that is None."""
+    if opened is not None:
         action_events.event_finish_in(
             db_session, instance_uuid, event["request_id"], event["event"],
             host=event.get("host"), result=event.get("result"),
-            traceback=event.get("traceback"), start_time=event.get("start_time"))
-    except exception.InstanceActionNotFound:
-        pass
+            traceback=event.get("traceback"), start_time=event.get("start_time"),
+            opened=opened)
 
 
 def take_build(instance_uuid: str, values: Mapping[str, Any],
@@ -160,8 +185,9 @@ def destroy_finishing_event(instance_uuid: str, event: Mapping[str, Any]) -> dic
     transaction: one commit per delete instead of two. Returns the instance's
     system_metadata only (the caller needs no more)."""
     with session() as db_session:
+        opened = _open_event(db_session, instance_uuid, event)
         system_metadata = instances.instance_destroy_in(db_session, instance_uuid)
-        _finish_event_in(db_session, instance_uuid, event)
+        _finish_event_in(db_session, instance_uuid, event, opened)
         instance_groups.members_delete_by_instance_in(db_session, instance_uuid)
         return system_metadata
 
@@ -177,7 +203,7 @@ def start_delete(instance_uuid: str, project_id: str | None, owner: Mapping[str,
     (unless ``allow_locked``) and its task_state is one of ``expected_task_state``.
     When it wins, the request's instance action ``action`` (``action``,
     ``request_id``, ``user_id``, ``project_id``; none without a request id) is
-    started and the server read back, as ``update_starting_action`` does.
+    started, and the server read back just after the commit.
 
     When it does not, the server is read to say why: InstanceNotFound (none of
     that project), UnexpectedDeletingTaskStateError / UnexpectedTaskStateError
@@ -195,16 +221,22 @@ def start_delete(instance_uuid: str, project_id: str | None, owner: Mapping[str,
     if not allow_locked:
         guard.append(sa.or_(_instances.c.locked.is_(None), _instances.c.locked.is_(False)))
     with session() as db_session:
-        result = db_session.execute(sa.update(_instances).where(*guard).values(
-            task_state=task_states.DELETING, updated_at=instances.utcnow()))
-        if result.rowcount:
-            _start_action_in(db_session, instance_uuid, action)
-            return {"instance": instances._get(db_session, instance_uuid), "started": True}
-        instance = instances._get(db_session, instance_uuid, project_id)  # or 404
-        mine = all(instance.get(key) == owner.get(key) for key in ("project_id", "user_id"))
-        if mine and (allow_locked or not instance.get("locked")):
-            error = instances.task_state_error(instance_uuid, expected_task_state,
-                                               instance.get("task_state"))
-            if error is not None:
-                raise error
-        return {"instance": instance, "started": False}
+        existing = _existing_action(db_session, instance_uuid, action)
+        started = db_session.execute(sa.update(_instances).where(*guard).values(
+            task_state=task_states.DELETING, updated_at=instances.utcnow())).rowcount > 0
+        if started:
+            _start_action_in(db_session, instance_uuid, action, existing)
+        else:
+            instance = instances._get(db_session, instance_uuid, project_id)  # or 404
+    if started:
+        # Read after the commit, not while holding SQLite's write lock (a deleted row
+        # too, should the delete have ended meanwhile).
+        return {"instance": instances.instance_get(instance_uuid, read_deleted=True),
+                "started": True}
+    mine = all(instance.get(key) == owner.get(key) for key in ("project_id", "user_id"))
+    if mine and (allow_locked or not instance.get("locked")):
+        error = instances.task_state_error(instance_uuid, expected_task_state,
+                                           instance.get("task_state"))
+        if error is not None:
+            raise error
+    return {"instance": instance, "started": False}

@@ -300,3 +300,46 @@ def test_a_claim_writes_the_instance_once_and_reads_it_back_after_the_commit(
     assert len(written) == 1
     assert any(s.lstrip().startswith("SELECT") and "FROM instances" in s
                for s in statements[commit_at:])
+
+
+def _transaction(statements: list[str]) -> list[str]:
+    """The first word of each statement, from the transaction's first write on."""
+    words = [s.split()[0] for s in statements]
+    first_write = next(i for i, word in enumerate(words) if word in ("INSERT", "UPDATE"))
+    return words[first_write:]
+
+
+def test_the_steps_of_a_boot_and_a_delete_read_nothing_while_they_write(
+        statements: list[str]) -> None:
+    """SQLite's writers wait for each other: the ACTIVE write, the delete's start and its
+    end look their step up before they write, and read the server back after."""
+    instance_uuid = instances.instance_create_uuids([_values()])[0]
+    instance_actions.action_event_start(instance_uuid, "create", "req-1", "u1", "p1",
+                                        "build")
+    statements.clear()
+    instance_writes.update_finishing_event(
+        instance_uuid, {"vm_state": "active", "task_state": None},
+        {"request_id": "req-1", "event": "build", "host": "h1", "result": "Success"})
+    assert _transaction(statements) == ["UPDATE", "UPDATE", "UPDATE"]
+    assert action_events.action_get_by_request_id(instance_uuid, "req-1")["events"][0][
+        "finish_time"] is not None
+
+    statements.clear()
+    started = instance_writes.start_delete(
+        instance_uuid, "p1", {"project_id": "p1", "user_id": "u1"}, False,
+        {"action": "delete", "request_id": "req-2", "user_id": "u1", "project_id": "p1"},
+        [None])
+    assert started["started"] and started["instance"]["task_state"] == "deleting"
+    assert _transaction(statements)[:2] == ["UPDATE", "INSERT"]
+
+    statements.clear()
+    instance_writes.destroy_finishing_event(
+        instance_uuid, {"request_id": "req-2", "event": "terminate", "host": "h1",
+                        "result": "Success"})
+    # The step looked up before the write: the transaction's reads are the claims'.
+    assert not any("instance_actions" in s and s.startswith("SELECT")
+                   for s in statements[len(statements) - len(_transaction(statements)):])
+    events = action_events.action_get_by_request_id(instance_uuid, "req-2")["events"]
+    assert [(e["event"], e["result"]) for e in events] == [("terminate", "Success")]
+    with pytest.raises(exception.InstanceNotFound):
+        instances.instance_get(instance_uuid)
