@@ -83,8 +83,8 @@ def claim_and_update(node_uuid: str, resources: Mapping[str, Any],
 
     The instance's record of the claim and ``values`` are one UPDATE, and the
     instance is read back after the commit: on SQLite every writer waits while one
-    transaction writes, and this one ran in every boot (bench/README.md, "Write
-    lock").
+    transaction writes, and this one runs in every boot (docs/decisions.md,
+    "SQLite write-lock holds").
 
     :raises ComputeResourcesUnavailable, ComputeNodeNotFound: as the claim does.
     :raises InstanceNotFound, UnexpectedTaskStateError: as the update does;
