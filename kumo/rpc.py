@@ -508,7 +508,7 @@ def get_server(target: messaging.Target, endpoints: list[Any],
 
 def get_direct_server(topic: str, endpoints: list[Any], methods: frozenset[str],
                       in_flight: InFlight) -> rpc_direct.DirectServer | None:
-    """The server of ``topic``'s direct reads ``methods`` (:mod:`kumo.rpc_direct`),
+    """The server of ``topic``'s direct calls ``methods`` (:mod:`kumo.rpc_direct`),
     dispatching to ``endpoints`` as :func:`get_server` does; None when the direct
     path is off or there is nothing to serve."""
     url = direct_url()

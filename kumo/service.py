@@ -76,7 +76,7 @@ class Service:
         self.service_ref: Any = None
         self._stopping = threading.Event()
         self._rpc_server: messaging.MessageHandlingServer | None = None
-        self._direct: Any = None  # the direct reads' server (kumo.rpc_direct), if any
+        self._direct: Any = None  # the direct calls' server (kumo.rpc_direct), if any
         self._in_flight = rpc.InFlight()
         self._context = kumo_context.get_admin_context()
         self._conductor: conductor_rpcapi.ConductorAPI | None = None

@@ -63,10 +63,6 @@ ACTION_END = sa.update(_actions).where(_actions.c.id == sa.bindparam("p_action_i
     finish_time=sa.bindparam("p_now", type_=sa.DateTime))
 
 
-#: "Not read yet" (see :func:`action_start_in`).
-UNASKED: Any = object()
-
-
 def _action_id(db_session: orm.Session, instance_uuid: str, request_id: str) -> int | None:
     return db_session.execute(_NEWEST_ACTION, {"instance_uuid": instance_uuid,
                                                "request_id": request_id}).scalar()
@@ -201,21 +197,22 @@ def event_record(instance_uuid: str, action: str, request_id: str, user_id: str 
 
 
 def action_start_in(db_session: orm.Session, instance_uuid: str, action: str,
-                    request_id: str, user_id: str | None, project_id: str | None,
-                    existing: Any = UNASKED) -> None:
+                    request_id: str, user_id: str | None, project_id: str | None) -> None:
     """Record the request's action on the instance in the caller's transaction
-    (nothing when it has one already). ``existing``: what :func:`action_id_of`
-    answered, read before the transaction's first write (on SQLite, outside the write
-    lock: only this request records its action); UNASKED: read here."""
-    if existing is UNASKED:
-        _action_start(db_session, instance_uuid, action, request_id, user_id, project_id)
-    elif existing is None:
-        _action_create(db_session, instance_uuid, action, request_id, user_id, project_id)
+    (nothing when it has one already)."""
+    _action_start(db_session, instance_uuid, action, request_id, user_id, project_id)
 
 
 def action_id_of(db_session: orm.Session, instance_uuid: str, request_id: str) -> int | None:
     """The id of the request's newest action on the instance, None when it has none."""
     return _action_id(db_session, instance_uuid, request_id)
+
+
+def action_create_in(db_session: orm.Session, instance_uuid: str, action: str,
+                     request_id: str, user_id: str | None, project_id: str | None) -> None:
+    """Record the request's action on the instance in the caller's transaction, the
+    caller having found it has none (:func:`action_id_of`)."""
+    _action_create(db_session, instance_uuid, action, request_id, user_id, project_id)
 
 
 def event_finish(event_id: int, result: str, traceback: str | None = None,

@@ -39,25 +39,30 @@ def update_starting_action(instance_uuid: str, values: Mapping[str, Any],
         return instances._get(db_session, instance_uuid)
 
 
-def _start_action_in(db_session: Any, instance_uuid: str, action: Mapping[str, Any],
-                     existing: Any = instance_actions.UNASKED) -> None:
-    """:func:`kumo.db.instance_actions.action_start_in` of ``action``'s keys (and
-    ``existing``, of :func:`_existing_action`); nothing when the request has no
-    request id."""
+def _start_action_in(db_session: Any, instance_uuid: str, action: Mapping[str, Any]) -> None:
+    """:func:`kumo.db.instance_actions.action_start_in` of ``action``'s keys; nothing
+    when the request has no request id."""
     if action.get("request_id"):
         instance_actions.action_start_in(
             db_session, instance_uuid, action["action"], action["request_id"],
-            action.get("user_id"), action.get("project_id"), existing=existing)
+            action.get("user_id"), action.get("project_id"))
 
 
-def _existing_action(db_session: Any, instance_uuid: str, action: Mapping[str, Any]
-                     ) -> int | None:
-    """The id of the request's action on the server, if it has one already; read
-    before the transaction's first write (on SQLite every writer waits while one
-    transaction writes)."""
-    if not action.get("request_id"):
-        return None
-    return instance_actions.action_id_of(db_session, instance_uuid, action["request_id"])
+def _action_to_record(db_session: Any, instance_uuid: str, action: Mapping[str, Any]
+                      ) -> bool:
+    """Whether ``action`` is one to record on the server (the request has an id and
+    no action there yet), asked before the transaction's first write: on SQLite
+    every writer waits while one transaction writes, and only this request records
+    its own action. :func:`_record_action_in` records it."""
+    return bool(action.get("request_id")) and instance_actions.action_id_of(
+        db_session, instance_uuid, action["request_id"]) is None
+
+
+def _record_action_in(db_session: Any, instance_uuid: str, action: Mapping[str, Any]
+                      ) -> None:
+    instance_actions.action_create_in(
+        db_session, instance_uuid, action["action"], action["request_id"],
+        action.get("user_id"), action.get("project_id"))
 
 
 def update_recording_event(instance_uuid: str, values: Mapping[str, Any],
@@ -221,12 +226,12 @@ def start_delete(instance_uuid: str, project_id: str | None, owner: Mapping[str,
     if not allow_locked:
         guard.append(sa.or_(_instances.c.locked.is_(None), _instances.c.locked.is_(False)))
     with session() as db_session:
-        existing = _existing_action(db_session, instance_uuid, action)
+        record = _action_to_record(db_session, instance_uuid, action)
         started = db_session.execute(sa.update(_instances).where(*guard).values(
             task_state=task_states.DELETING, updated_at=instances.utcnow())).rowcount > 0
-        if started:
-            _start_action_in(db_session, instance_uuid, action, existing)
-        else:
+        if started and record:
+            _record_action_in(db_session, instance_uuid, action)
+        elif not started:
             instance = instances._get(db_session, instance_uuid, project_id)  # or 404
     if started:
         # Read after the commit, not while holding SQLite's write lock (a deleted row
